@@ -1,0 +1,1 @@
+//! seqr HTTP server.

@@ -1,0 +1,1 @@
+//! seqr's event store.
