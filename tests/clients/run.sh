@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Real-client compatibility test: drives the real Seq client libraries
+# (npm seq-logging, pino-seq, @datalust/winston-seq; PyPI seqlog in legacy-JSON
+# and CLEF modes) against a freshly started seqr, then checks through the
+# search API that every event arrived as sent (check.py).
+#
+# Usage:  tests/clients/run.sh            (from anywhere in the repo)
+#   SEQR_BIN       seqr binary to test (default: <repo>/target/debug/seqr); not built here
+#   CHECK_TIMEOUT  seconds to poll the search API for the events (default 8)
+#
+# Installs its dependencies on first use, and again only when the pinned
+# versions change: `npm ci` into tests/clients/node_modules (package-lock.json)
+# and a venv at tests/clients/.venv (requirements.txt). Needs node >= 18 with
+# npm, and python3 with venv support (Debian: apt-get install python3-venv).
+# Works offline once installed. Exit status 0 only if every check passed.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(git -C "$here" rev-parse --show-toplevel)"
+SEQR_BIN="${SEQR_BIN:-$root/target/debug/seqr}"
+
+die() { echo "tests/clients: $*" >&2; exit 1; }
+
+[[ -x "$SEQR_BIN" ]] || die "no seqr binary at $SEQR_BIN (build it with 'cargo build -p seqr', or set SEQR_BIN)"
+command -v node >/dev/null || die "node is not installed (Node >= 18 needed for global fetch)"
+command -v npm >/dev/null || die "npm is not installed"
+command -v python3 >/dev/null || die "python3 is not installed"
+
+hash_of() { sha256sum "$1" | cut -d' ' -f1; }
+
+# --- dependencies (idempotent; a stamp file records what was installed) ---
+node_stamp="$here/node_modules/.seqr-installed"
+if [[ ! -f "$node_stamp" || "$(cat "$node_stamp")" != "$(hash_of "$here/package-lock.json")" ]]; then
+    echo "tests/clients: npm ci" >&2
+    (cd "$here" && npm ci --no-audit --no-fund --loglevel=error) >&2
+    hash_of "$here/package-lock.json" >"$node_stamp"
+fi
+
+venv="$here/.venv"
+py_stamp="$venv/.seqr-installed"
+if [[ ! -f "$py_stamp" || "$(cat "$py_stamp")" != "$(hash_of "$here/requirements.txt")" ]]; then
+    if [[ ! -x "$venv/bin/python" ]]; then
+        echo "tests/clients: creating $venv" >&2
+        python3 -m venv "$venv" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
+    fi
+    echo "tests/clients: pip install -r requirements.txt" >&2
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$here/requirements.txt" >&2
+    hash_of "$here/requirements.txt" >"$py_stamp"
+fi
+
+# --- start seqr on an ephemeral port with a throwaway storage dir ---
+tmp="$(mktemp -d "${TMPDIR:-/tmp}/seqr-clients.XXXXXX")"
+seqr_pid=""
+cleanup() {
+    local status=$?
+    if [[ -n "$seqr_pid" ]] && kill -0 "$seqr_pid" 2>/dev/null; then
+        kill -TERM "$seqr_pid" 2>/dev/null || true
+        for _ in $(seq 50); do kill -0 "$seqr_pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$seqr_pid" 2>/dev/null || true
+        wait "$seqr_pid" 2>/dev/null || true
+    fi
+    if [[ $status -ne 0 && -s "$tmp/seqr.log" ]]; then
+        echo "--- last lines of the seqr log ---" >&2
+        tail -n 30 "$tmp/seqr.log" >&2
+    fi
+    rm -rf "$tmp"
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+"$SEQR_BIN" serve --listen 127.0.0.1:0 --storage "$tmp/data" >"$tmp/seqr.log" 2>&1 &
+seqr_pid=$!
+
+url=""
+for _ in $(seq 100); do
+    url="$(sed -n 's/.*Listening on \(http:\/\/[^ ]*\).*/\1/p' "$tmp/seqr.log" | head -n 1)"
+    [[ -n "$url" ]] && break
+    kill -0 "$seqr_pid" 2>/dev/null || die "seqr exited before listening"
+    sleep 0.1
+done
+[[ -n "$url" ]] || die "seqr printed no 'Listening on http://...' line within 10 s"
+echo "tests/clients: seqr $SEQR_BIN listening on $url" >&2
+
+# --- drive the real clients ---
+run_id="run$(date +%s)-$$"
+node_clients=(seq-logging pino-seq winston-seq)
+py_clients=(seqlog seqlog-clef)
+
+(cd "$here" && node drive.mjs "$url" "$run_id" "${node_clients[@]}") \
+    || die "the Node drivers failed (see the shipping errors above)"
+for c in "${py_clients[@]}"; do
+    "$venv/bin/python" "$here/drive.py" "$c" "$url" "$run_id" || die "the $c driver failed"
+done
+
+# --- find the events through the search API and check them ---
+python3 "$here/check.py" "$url" "$run_id" "${node_clients[@]}" "${py_clients[@]}" \
+    || die "some client checks failed (see FAIL lines above)"
+echo "tests/clients: all real-client checks passed" >&2
