@@ -1,1 +1,47 @@
-//! seqr HTTP server.
+//! seqr's HTTP server: Seq's ingestion and search API over the event store.
+//!
+//! Every route is declared once, with the permission it demands, in [`routes`]; [`serve`] opens
+//! the data directory, binds the listeners and runs until shut down, then flushes the store.
+
+mod api_root;
+mod entity;
+mod error;
+mod events;
+mod health;
+mod ingest;
+pub mod listen;
+pub mod permission;
+mod query;
+pub mod routes;
+mod serve;
+mod timespan;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::Uri;
+use seqr_store::Store;
+
+pub use error::ApiError;
+pub use listen::{ListenAddr, Scheme};
+pub use seqr_ingest::Limits;
+pub use serve::{ServeConfig, ServeError, serve};
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    store: Store,
+    limits: Limits,
+    instance_name: Option<Arc<str>>,
+    search_timeout: Duration,
+}
+
+/// Builds the application over an open store.
+pub(crate) fn app(state: AppState) -> Router {
+    routes::router().fallback(not_found).with_state(state)
+}
+
+async fn not_found(uri: Uri) -> ApiError {
+    ApiError::not_found(format!("No resource exists at `{}`.", uri.path()))
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test suites need, only when something is missing.
+# Rust (cargo), Node.js with npm and Python 3 are expected on the machine already.
+set -euo pipefail
+
+missing=()
+command -v cargo >/dev/null || { echo "deps: cargo is required (https://rustup.rs)" >&2; exit 1; }
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
+command -v python3 >/dev/null || missing+=(python3)
+# `python3 -m venv` needs ensurepip, which Debian ships separately.
+if command -v python3 >/dev/null && ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
+    missing+=(python3-venv)
+fi
+command -v cc >/dev/null || missing+=(build-essential)
+
+if [ ${#missing[@]} -eq 0 ]; then
+    exit 0
+fi
+echo "deps: installing ${missing[*]}" >&2
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"

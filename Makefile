@@ -1,0 +1,43 @@
+# seqr: the one entry point. `make run` serves; `make test` runs every test suite.
+CARGO ?= cargo
+ARGS ?=
+
+.PHONY: all build run test deps lint test-rust test-clients bench clean
+
+all: build
+
+## Release build of the server binary.
+build:
+	$(CARGO) build --release -p seqr
+
+## Build and start the server with embedded storage (./seqr-data, http://127.0.0.1:5341).
+## Extra flags: make run ARGS="--listen 0.0.0.0:5341 --storage /var/lib/seqr"
+run: build
+	./target/release/seqr serve $(ARGS)
+
+## Every test suite: formatting and lints, Rust unit and integration tests (including the
+## crash test), and the real Seq client libraries driven against a running server.
+test: deps lint test-rust test-clients
+
+## System packages the test suites need (installed only when missing; needs root or sudo).
+deps:
+	@bash .ci/deps.sh
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+test-rust:
+	$(CARGO) test --workspace
+
+test-clients:
+	$(CARGO) build -p seqr
+	SEQR_BIN=target/debug/seqr bash tests/clients/run.sh
+
+## Ingestion benchmark: 1M generated events over HTTP (BENCH_EVENTS=N to change).
+bench: build
+	SEQR_BIN=target/release/seqr bash bench/run.sh
+
+clean:
+	$(CARGO) clean
+	rm -rf bench/out tests/clients/node_modules tests/clients/.venv

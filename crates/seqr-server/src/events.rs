@@ -1,0 +1,241 @@
+//! Reading events back: `api/events/signal` (Seq's search with its paging contract), the legacy
+//! `api/events` array and `api/events/{id}`.
+
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use serde_json::{Map, Value, json};
+use seqr_store::{SearchRequest, SearchResult, SearchStatus};
+use seqr_types::{EventId, Timestamp};
+
+use crate::AppState;
+use crate::entity::event_entity;
+use crate::error::ApiError;
+use crate::{query, timespan};
+
+/// Seq.Api's default page size.
+const DEFAULT_COUNT: usize = 30;
+/// Larger requests are served in pages of this size (the caller continues with `afterId`).
+const MAX_COUNT: usize = 10_000;
+
+/// Search parameters shared by the search routes.
+#[derive(Debug, Default)]
+struct SearchParams {
+    count: Option<usize>,
+    after_id: Option<EventId>,
+    start_at_id: Option<EventId>,
+    from: Option<Timestamp>,
+    to: Option<Timestamp>,
+    render: bool,
+    short_circuit_after: Option<usize>,
+}
+
+impl SearchParams {
+    fn parse(raw: Option<&str>) -> Result<SearchParams, ApiError> {
+        let mut p = SearchParams::default();
+        for (key, value) in query::pairs(raw.unwrap_or("")) {
+            let value = value.trim();
+            match key.to_ascii_lowercase().as_str() {
+                "count" => p.count = Some(parse_number(&key, value)?),
+                "afterid" => p.after_id = parse_id(&key, value)?,
+                "startatid" => p.start_at_id = parse_id(&key, value)?,
+                "fromdateutc" => p.from = parse_date(&key, value)?,
+                "todateutc" => p.to = parse_date(&key, value)?,
+                "render" => p.render = parse_bool(&key, value)?,
+                "shortcircuitafter" => p.short_circuit_after = Some(parse_number(&key, value)?),
+                "filter" | "signal" if !value.is_empty() => {
+                    return Err(ApiError::bad_request(format!(
+                        "The `{key}` parameter is not supported by this seqr build yet: search filters \
+                         and signals arrive with the query language. Remove it to list events."
+                    )));
+                }
+                // Accepted for compatibility; they change nothing a caller can observe here.
+                _ => {}
+            }
+        }
+        Ok(p)
+    }
+
+    fn request(&self, deadline: Instant) -> SearchRequest<'static> {
+        SearchRequest {
+            count: self.count.unwrap_or(DEFAULT_COUNT).min(MAX_COUNT),
+            after_id: self.after_id,
+            start_at_id: self.start_at_id,
+            from: self.from,
+            to: self.to,
+            scan_limit: self.short_circuit_after,
+            deadline: Some(deadline),
+            filter: None,
+        }
+    }
+}
+
+fn parse_number(key: &str, value: &str) -> Result<usize, ApiError> {
+    value
+        .parse()
+        .map_err(|_| ApiError::bad_request(format!("`{key}` must be a whole number, not `{value}`.")))
+}
+
+fn parse_id(key: &str, value: &str) -> Result<Option<EventId>, ApiError> {
+    if value.is_empty() {
+        return Ok(None);
+    }
+    value.parse().map(Some).map_err(|_| {
+        ApiError::bad_request(format!("`{key}` must be an event id such as event-<32 hex digits>, not `{value}`."))
+    })
+}
+
+fn parse_date(key: &str, value: &str) -> Result<Option<Timestamp>, ApiError> {
+    if value.is_empty() {
+        return Ok(None);
+    }
+    Timestamp::parse(value)
+        .map(Some)
+        .map_err(|e| ApiError::bad_request(format!("`{key}`: {e}.")))
+}
+
+fn parse_bool(key: &str, value: &str) -> Result<bool, ApiError> {
+    match value.to_ascii_lowercase().as_str() {
+        "" | "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(ApiError::bad_request(format!("`{key}` must be true or false, not `{value}`."))),
+    }
+}
+
+async fn run_search(state: &AppState, params: &SearchParams) -> Result<(SearchResult, Duration), ApiError> {
+    let started = Instant::now();
+    let request = params.request(started + state.search_timeout);
+    let store = state.store.clone();
+    let result = tokio::task::spawn_blocking(move || store.search(&request))
+        .await
+        .map_err(|_| ApiError::internal("The search failed."))?
+        .map_err(|e| {
+            tracing::error!(error = %e, "search failed");
+            ApiError::internal("The search failed reading stored events; see the server log.")
+        })?;
+    Ok((result, started.elapsed()))
+}
+
+fn result_set(result: &SearchResult, elapsed: Duration, render: bool) -> Value {
+    let events: Vec<Value> = result.events.iter().map(|e| event_entity(e, render)).collect();
+    let mut stats = Map::new();
+    stats.insert("Elapsed".into(), json!(timespan::format((elapsed.as_nanos() / 100) as i64)));
+    if let Some(last) = result.last_read {
+        stats.insert("LastReadEventId".into(), json!(last.to_string()));
+        stats.insert(
+            "LastReadEventTimestamp".into(),
+            json!(Timestamp::from_ticks(last.ticks).to_iso()),
+        );
+    }
+    let status = match result.status {
+        SearchStatus::Full => "Full",
+        SearchStatus::Complete => "Complete",
+        _ => "Partial",
+    };
+    stats.insert("Status".into(), json!(status));
+    json!({ "Events": events, "Statistics": stats })
+}
+
+/// `GET api/events/signal`.
+pub(crate) async fn search_get(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let params = SearchParams::parse(raw.as_deref())?;
+    let (result, elapsed) = run_search(&state, &params).await?;
+    Ok(Json(result_set(&result, elapsed, params.render)))
+}
+
+/// `POST api/events/signal` with an `EvaluationContextPart` body (`{"Signal":..,"Variables":..}`).
+pub(crate) async fn search_post(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    check_evaluation_context(&body)?;
+    search_get(State(state), RawQuery(raw)).await
+}
+
+fn check_evaluation_context(body: &[u8]) -> Result<(), ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    let context: Value = serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(format!("The body must be an evaluation context such as {{\"Signal\":null}}: {e}."))
+    })?;
+    let signal = context.get("Signal").or_else(|| context.get("signal"));
+    if signal.is_some_and(|s| !s.is_null()) {
+        return Err(ApiError::bad_request(
+            "Unsaved signals in the evaluation context are not supported by this seqr build yet.",
+        ));
+    }
+    Ok(())
+}
+
+/// `GET api/events`: the legacy form, answering a bare array (seq-logging's tests read it).
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let params = SearchParams::parse(raw.as_deref())?;
+    let (result, _) = run_search(&state, &params).await?;
+    let events = result.events.iter().map(|e| event_entity(e, params.render)).collect();
+    Ok(Json(Value::Array(events)))
+}
+
+/// `GET api/events/{id}`.
+pub(crate) async fn by_id(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let not_found = || ApiError::not_found(format!("No event with id `{id}` was found."));
+    let Ok(event_id) = id.parse::<EventId>() else {
+        return Err(not_found());
+    };
+    let render = query::pairs(raw.as_deref().unwrap_or(""))
+        .find(|(k, _)| k.eq_ignore_ascii_case("render"))
+        .map(|(k, v)| parse_bool(&k, v.trim()))
+        .transpose()?
+        .unwrap_or(false);
+    let store = state.store.clone();
+    let found = tokio::task::spawn_blocking(move || store.get(event_id))
+        .await
+        .map_err(|_| ApiError::internal("Reading the event failed."))?
+        .map_err(|e| {
+            tracing::error!(error = %e, "get failed");
+            ApiError::internal("Reading the event failed; see the server log.")
+        })?;
+    match found {
+        Some(stored) => Ok(Json(event_entity(&stored, render))),
+        None => Err(not_found()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameters_parse_case_insensitively() {
+        let p = SearchParams::parse(Some(
+            "Count=5&afterId=event-00000000000000010000000000000002&render=true&fromDateUtc=2026-01-01T00:00:00.0000000Z&trace=false",
+        ))
+        .unwrap();
+        assert_eq!(p.count, Some(5));
+        assert_eq!(p.after_id, Some(EventId { ticks: 1, arrival: 2 }));
+        assert!(p.render);
+        assert!(p.from.is_some());
+    }
+
+    #[test]
+    fn bad_parameters_are_400_with_the_name() {
+        for q in ["count=x", "afterId=nope", "fromDateUtc=yesterday", "render=maybe", "filter=A%3D1", "signal=signal-1"] {
+            let e = SearchParams::parse(Some(q)).unwrap_err();
+            assert_eq!(e.status(), axum::http::StatusCode::BAD_REQUEST, "{q}");
+        }
+        assert!(SearchParams::parse(Some("filter=&signal=")).is_ok());
+    }
+}

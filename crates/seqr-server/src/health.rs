@@ -1,0 +1,19 @@
+//! `GET /health`: 200 while the node accepts and serves events, 503 when it cannot.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::AppState;
+
+pub(crate) async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    if state.store.stats().poisoned {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "The seqr node has stopped accepting events after a storage failure." })),
+        )
+    } else {
+        (StatusCode::OK, Json(json!({ "status": "The seqr node is in service." })))
+    }
+}

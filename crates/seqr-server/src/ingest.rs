@@ -1,0 +1,206 @@
+//! `POST /api/events/raw` and `POST /ingest/clef`: Seq's ingestion endpoints.
+//!
+//! A request is decoded whole before anything is stored (a bad line rejects the request), then
+//! appended to the store; the 201 is sent only after the fsync that covers its events.
+
+use axum::body::Body;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use seqr_ingest::{DecompressError, Limits};
+use seqr_store::AppendError;
+use seqr_types::Event;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// The answer every Seq client understands; compact, because Serilog searches for the exact text
+/// `"MinimumLevelAccepted":"`.
+const ACCEPTED_BODY: &str = r#"{"MinimumLevelAccepted":null}"#;
+
+/// `POST /api/events/raw`: CLEF when `?clef` or a CLEF content type says so, else legacy JSON.
+pub(crate) async fn raw(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let format = if seqr_ingest::clef_selected(query.as_deref(), content_type) {
+        Format::Clef
+    } else {
+        Format::Legacy
+    };
+    ingest(state, query.as_deref(), &headers, body, format).await
+}
+
+/// `POST /ingest/clef`: CLEF whatever the content type says.
+pub(crate) async fn clef(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    ingest(state, query.as_deref(), &headers, body, Format::Clef).await
+}
+
+#[derive(Clone, Copy)]
+enum Format {
+    Clef,
+    Legacy,
+}
+
+async fn ingest(
+    state: AppState,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: Body,
+    format: Format,
+) -> Result<Response, ApiError> {
+    let _api_key = presented_api_key(headers, query);
+    let limits = state.limits.clone();
+    let body = read_body(headers, body, limits.max_body_bytes).await?;
+    let encoding = headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+
+    let events = tokio::task::spawn_blocking(move || decode(&body, &encoding, format, &limits))
+        .await
+        .map_err(|_| ApiError::internal("Ingestion failed."))??;
+
+    if !events.is_empty() {
+        append(&state, events).await?;
+    }
+    Ok(accepted())
+}
+
+fn accepted() -> Response {
+    let mut response = (StatusCode::CREATED, ACCEPTED_BODY).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+fn decode(body: &[u8], encoding: &str, format: Format, limits: &Limits) -> Result<Vec<Event>, ApiError> {
+    let decompressed;
+    let body = if is_identity(encoding) {
+        body
+    } else {
+        decompressed = seqr_ingest::decompress(body, encoding, limits.max_body_bytes).map_err(|e| match e {
+            DecompressError::TooLarge { .. } => ApiError::too_large(format!(
+                "The decompressed request body is over the {}-byte payload limit.",
+                limits.max_body_bytes
+            )),
+            other => ApiError::bad_request(format!("The request body could not be decompressed: {other}")),
+        })?;
+        &decompressed
+    };
+    let decoded = match format {
+        Format::Clef => seqr_ingest::decode_clef(body, limits),
+        Format::Legacy => seqr_ingest::decode_legacy(body, limits),
+    };
+    decoded.map_err(|e| ApiError::bad_request(e.to_string()))
+}
+
+fn is_identity(encoding: &str) -> bool {
+    let e = encoding.trim();
+    e.is_empty() || e.eq_ignore_ascii_case("identity")
+}
+
+/// Reads the body, refusing (413) as soon as it passes the limit, before buffering the rest.
+async fn read_body(headers: &HeaderMap, body: Body, max_bytes: usize) -> Result<axum::body::Bytes, ApiError> {
+    let too_large = || {
+        ApiError::too_large(format!(
+            "The request body is over the {max_bytes}-byte payload limit; send smaller batches."
+        ))
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|len| len > max_bytes as u64) {
+        return Err(too_large());
+    }
+    axum::body::to_bytes(body, max_bytes).await.map_err(|e| {
+        let over_limit = std::error::Error::source(&e)
+            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+        if over_limit {
+            too_large()
+        } else {
+            ApiError::bad_request("The request body could not be read.")
+        }
+    })
+}
+
+async fn append(state: &AppState, events: Vec<Event>) -> Result<(), ApiError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    state.store.append(
+        events,
+        Box::new(move |result| {
+            let _ = tx.send(result);
+        }),
+    );
+    match rx.await {
+        Ok(Ok(_ids)) => Ok(()),
+        Ok(Err(AppendError::ShuttingDown)) | Err(_) => Err(ApiError::unavailable(
+            "The server is shutting down; the events were not stored. Retry shortly.",
+            5,
+        )),
+        Ok(Err(AppendError::Poisoned)) => Err(ApiError::unavailable(
+            "The event store stopped accepting writes after a storage failure; the events were not \
+             stored. An administrator must check the disk and restart the server.",
+            30,
+        )),
+        Ok(Err(other)) => {
+            tracing::error!(error = %other, "append failed");
+            Err(ApiError::unavailable("The events could not be stored; retry later.", 10))
+        }
+    }
+}
+
+/// The API key a caller presented: the `X-Seq-ApiKey` header (any case; the literal `null` that
+/// seq-logging sends means none), else `?apiKey=`. Blank means none.
+pub(crate) fn presented_api_key(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
+    let usable = |v: &str| {
+        let v = v.trim();
+        (!v.is_empty() && v != "null").then(|| v.to_owned())
+    };
+    if let Some(key) = headers
+        .get_all("x-seq-apikey")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(usable)
+        .next_back()
+    {
+        return Some(key);
+    }
+    crate::query::pairs(query.unwrap_or(""))
+        .filter(|(k, _)| k.eq_ignore_ascii_case("apiKey"))
+        .find_map(|(_, v)| usable(&v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn api_key_from_header_any_case_then_query() {
+        assert_eq!(presented_api_key(&headers(&[("x-seq-apikey", "abc")]), None).as_deref(), Some("abc"));
+        assert_eq!(presented_api_key(&headers(&[("X-Seq-ApiKey", " abc ")]), Some("apiKey=q")).as_deref(), Some("abc"));
+        assert_eq!(presented_api_key(&headers(&[("X-Seq-ApiKey", "null")]), None), None);
+        assert_eq!(presented_api_key(&headers(&[("X-Seq-ApiKey", "null")]), Some("apiKey=q1")).as_deref(), Some("q1"));
+        assert_eq!(presented_api_key(&HeaderMap::new(), Some("clef&apiKey=K3y")).as_deref(), Some("K3y"));
+        assert_eq!(presented_api_key(&HeaderMap::new(), Some("apiKey=")), None);
+    }
+}

@@ -1,0 +1,109 @@
+//! The one route table. Every HTTP route seqr serves is declared here with the permission a
+//! caller must hold; there is no other way to add a route, so none can exist without a demand.
+
+use axum::Router;
+use axum::extract::Extension;
+use axum::handler::Handler;
+use axum::http::Method;
+use axum::routing::{MethodFilter, on};
+
+use crate::permission::Permission;
+use crate::{AppState, api_root, events, health, ingest};
+
+/// One declared route, as listed by [`route_table`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteSpec {
+    /// HTTP method.
+    pub method: Method,
+    /// Path template (axum syntax, `{id}` for a segment).
+    pub path: &'static str,
+    /// What a caller must hold.
+    pub permission: Permission,
+    /// What the route is for (shown in docs and diagnostics).
+    pub summary: &'static str,
+}
+
+/// The permission a matched route demands, attached to each request for the auth layer.
+#[derive(Clone, Copy, Debug)]
+pub struct RequiredPermission(pub Permission);
+
+struct Registrar {
+    specs: Vec<RouteSpec>,
+    router: Router<AppState>,
+}
+
+impl Registrar {
+    fn add<H, T>(
+        &mut self,
+        method: Method,
+        path: &'static str,
+        permission: Permission,
+        summary: &'static str,
+        handler: H,
+    ) where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        assert!(
+            !self.specs.iter().any(|s| s.method == method && s.path == path),
+            "route {method} {path} declared twice"
+        );
+        let filter = MethodFilter::try_from(method.clone()).expect("a standard HTTP method");
+        let method_router = on(filter, handler).layer(Extension(RequiredPermission(permission)));
+        self.router = std::mem::take(&mut self.router).route(path, method_router);
+        self.specs.push(RouteSpec { method, path, permission, summary });
+    }
+}
+
+fn declare() -> Registrar {
+    use Permission::{Ingest, Public, Read};
+    let mut r = Registrar { specs: Vec::new(), router: Router::new() };
+    r.add(Method::GET, "/api", Public, "Root document with resource group links", api_root::root);
+    r.add(Method::GET, "/api/", Public, "Root document (trailing slash)", api_root::root);
+    r.add(Method::GET, "/api/events/resources", Public, "Events resource links", api_root::events_resources);
+    r.add(Method::GET, "/health", Public, "Node health", health::health);
+    r.add(Method::POST, "/api/events/raw", Ingest, "Ingest CLEF or legacy JSON", ingest::raw);
+    r.add(Method::POST, "/ingest/clef", Ingest, "Ingest CLEF", ingest::clef);
+    r.add(Method::GET, "/api/events/signal", Read, "Search events", events::search_get);
+    r.add(Method::POST, "/api/events/signal", Read, "Search events (evaluation context body)", events::search_post);
+    r.add(Method::GET, "/api/events", Read, "Search events, legacy array response", events::list);
+    r.add(Method::GET, "/api/events/", Read, "Search events, legacy array response", events::list);
+    r.add(Method::GET, "/api/events/{id}", Read, "One event by id", events::by_id);
+    r
+}
+
+/// Every route seqr serves, with its permission.
+pub fn route_table() -> Vec<RouteSpec> {
+    declare().specs
+}
+
+/// The router built from the table.
+pub(crate) fn router() -> Router<AppState> {
+    declare().router
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_routes_are_exactly_the_listed_ones() {
+        let public: Vec<_> = route_table()
+            .into_iter()
+            .filter(|r| r.permission == Permission::Public)
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect();
+        assert_eq!(public, ["GET /api", "GET /api/", "GET /api/events/resources", "GET /health"]);
+    }
+
+    #[test]
+    fn ingestion_demands_ingest_and_reads_demand_read() {
+        for r in route_table() {
+            if r.path.starts_with("/ingest") || r.path == "/api/events/raw" {
+                assert_eq!(r.permission, Permission::Ingest, "{}", r.path);
+            } else if r.path.starts_with("/api/events") && !r.path.ends_with("/resources") {
+                assert_eq!(r.permission, Permission::Read, "{}", r.path);
+            }
+        }
+    }
+}

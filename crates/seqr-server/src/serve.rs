@@ -1,0 +1,179 @@
+//! Running the server: lock the data directory, open the store, bind every listener, serve until
+//! shutdown, then let in-flight requests finish and flush the store.
+
+use std::fmt;
+use std::fs::File;
+use std::future::Future;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use seqr_ingest::Limits;
+use seqr_store::{Store, StoreOptions};
+use tokio::net::TcpListener;
+
+use crate::listen::{ListenAddr, Scheme};
+use crate::{AppState, app};
+
+/// Everything `seqr serve` needs, already validated by the CLI.
+#[derive(Clone, Debug)]
+pub struct ServeConfig {
+    /// Where to listen; at least one.
+    pub listen: Vec<ListenAddr>,
+    /// The data directory (created if missing).
+    pub storage: PathBuf,
+    /// Ingestion size limits.
+    pub limits: Limits,
+    /// Shown by `GET /api`.
+    pub instance_name: Option<String>,
+    /// Longest a search works before answering `Partial`.
+    pub search_timeout: Duration,
+    /// Public base URL when it differs from the listen address (for absolute links).
+    pub canonical_uri: Option<String>,
+}
+
+/// Why the server could not start or stopped uncleanly.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// The data directory could not be created or locked for other reasons.
+    DataDir { path: PathBuf, source: std::io::Error },
+    /// Another seqr process holds the data directory.
+    Locked { path: PathBuf },
+    /// The event store would not open.
+    Store(seqr_store::OpenError),
+    /// A listen address could not be bound.
+    Bind { address: String, source: std::io::Error },
+    /// HTTPS was requested; this build serves HTTP only.
+    HttpsUnavailable { address: String },
+    /// The store failed to flush on shutdown.
+    Close(seqr_store::CloseError),
+}
+
+impl fmt::Display for ServeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ServeError::DataDir { path, source } => {
+                write!(f, "cannot use data directory {}: {source}", path.display())
+            }
+            ServeError::Locked { path } => write!(
+                f,
+                "data directory {} is in use by another seqr server (lock file {}); stop it or choose another --storage",
+                path.display(),
+                path.join(LOCK_FILE).display()
+            ),
+            ServeError::Store(e) => write!(f, "cannot open the event store: {e}"),
+            ServeError::Bind { address, source } => write!(f, "cannot listen on {address}: {source}"),
+            ServeError::HttpsUnavailable { address } => write!(
+                f,
+                "cannot listen on https://{address}: HTTPS is not available in this build yet; use http://"
+            ),
+            ServeError::Close(e) => write!(f, "flushing the event store on shutdown failed: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ServeError {}
+
+const LOCK_FILE: &str = "seqr.lock";
+
+/// Holds the exclusive lock on the data directory for as long as it lives.
+struct DataDirLock {
+    _file: File,
+}
+
+fn lock_data_dir(path: &Path) -> Result<DataDirLock, ServeError> {
+    let io_err = |source| ServeError::DataDir { path: path.to_owned(), source };
+    std::fs::create_dir_all(path).map_err(io_err)?;
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path.join(LOCK_FILE))
+        .map_err(io_err)?;
+    match file.try_lock() {
+        Ok(()) => Ok(DataDirLock { _file: file }),
+        Err(std::fs::TryLockError::WouldBlock) => Err(ServeError::Locked { path: path.to_owned() }),
+        Err(std::fs::TryLockError::Error(e)) => Err(io_err(e)),
+    }
+}
+
+/// Runs the server until `shutdown` completes, then drains and flushes.
+///
+/// For each listener, prints `Listening on http://ADDR` to stdout once it accepts connections
+/// (scripts and tests read the real port from it when asked for port 0).
+pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()>) -> Result<(), ServeError> {
+    if let Some(https) = config.listen.iter().find(|l| l.scheme == Scheme::Https) {
+        return Err(ServeError::HttpsUnavailable { address: https.socket_text() });
+    }
+    let _lock = lock_data_dir(&config.storage)?;
+    let events_dir = config.storage.join("events");
+    let store = tokio::task::spawn_blocking(move || Store::open(&events_dir, StoreOptions::default()))
+        .await
+        .expect("store open does not panic")
+        .map_err(ServeError::Store)?;
+
+    let mut listeners = Vec::new();
+    for addr in &config.listen {
+        let text = addr.socket_text();
+        let listener = TcpListener::bind(&text)
+            .await
+            .map_err(|source| ServeError::Bind { address: text.clone(), source })?;
+        listeners.push(listener);
+    }
+    let state = AppState {
+        store: store.clone(),
+        limits: config.limits.clone(),
+        instance_name: config.instance_name.as_deref().map(Arc::from),
+        search_timeout: config.search_timeout,
+    };
+    let router = app(state);
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut servers = tokio::task::JoinSet::new();
+    for listener in listeners {
+        let local = listener.local_addr().map_err(|source| ServeError::Bind {
+            address: "listener".into(),
+            source,
+        })?;
+        announce(&format!("Listening on http://{local}"));
+        tracing::info!(address = %local, "listening");
+        let mut stop = stop_rx.clone();
+        let router = router.clone();
+        servers.spawn(async move {
+            let stopped = async move {
+                let _ = stop.wait_for(|s| *s).await;
+            };
+            if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(stopped).await {
+                tracing::error!(error = %e, "listener failed");
+            }
+        });
+    }
+
+    shutdown.await;
+    tracing::info!("shutting down: finishing requests in flight");
+    let _ = stop_tx.send(true);
+    // In-flight requests keep their store handle until answered; bound the wait so a stuck
+    // client cannot hold the shutdown forever.
+    let drained = tokio::time::timeout(Duration::from_secs(10), async {
+        while servers.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!("some connections did not finish within 10 s; closing them");
+        servers.abort_all();
+    }
+    tokio::task::spawn_blocking(move || store.shutdown())
+        .await
+        .expect("store shutdown does not panic")
+        .map_err(ServeError::Close)?;
+    tracing::info!("event store flushed and closed");
+    Ok(())
+}
+
+fn announce(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}

@@ -1,0 +1,253 @@
+//! Command line, environment and config-file settings, resolved into a [`ServeConfig`].
+//!
+//! Precedence, highest first: flag, `SEQR_*` environment variable, Seq's own environment name
+//! (so existing Compose files and Helm values keep working), TOML file (`--config`), default.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use serde::Deserialize;
+use seqr_server::{ListenAddr, ServeConfig};
+
+const DEFAULT_LISTEN: &str = "http://127.0.0.1:5341";
+const DEFAULT_STORAGE: &str = "./seqr-data";
+const DEFAULT_MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
+const DEFAULT_MAX_EVENT_BYTES: usize = 256 * 1024;
+const DEFAULT_SEARCH_TIMEOUT_MS: u64 = 10_000;
+
+/// seqr: a self-hosted structured log server. Existing Seq clients (Serilog, seq-logging,
+/// pino-seq, winston-seq, seqlog, ...) send events to it unchanged; people search them through
+/// its HTTP API.
+#[derive(Debug, Parser)]
+#[command(name = "seqr", version, propagate_version = true)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Run the server: ingestion, search API and storage in one process.
+    ///
+    /// Each setting can be given as a flag, as an environment variable (shown below), or in a
+    /// TOML file named by --config; flags win over the environment, which wins over the file.
+    /// Seq's environment names are honoured too: SEQ_API_LISTENURIS (as SEQR_LISTEN) and
+    /// SEQ_API_CANONICALURI (as SEQR_CANONICAL_URI).
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Address to serve on: http://HOST:PORT or a bare HOST:PORT (http). Repeat the flag, or
+    /// separate values with commas in the variable, to listen on several. Port 0 picks a free
+    /// port. [default: http://127.0.0.1:5341]
+    #[arg(long, env = "SEQR_LISTEN", value_delimiter = ',', value_name = "ADDR")]
+    listen: Vec<String>,
+
+    /// Data directory for events and metadata; created if missing, locked while the server
+    /// runs so two servers cannot share it. [default: ./seqr-data]
+    #[arg(long, env = "SEQR_STORAGE", value_name = "DIR")]
+    storage: Option<PathBuf>,
+
+    /// TOML file with any of these settings (keys as the flag names with underscores, e.g.
+    /// `listen = ["http://0.0.0.0:5341"]`, `max_body_bytes = 1048576`). Relative paths in it
+    /// are relative to the file.
+    #[arg(long, env = "SEQR_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    /// Largest ingestion request body in bytes, also after decompression (Seq's
+    /// RawPayloadMaximumContentLength); larger requests get 413. [default: 10485760]
+    #[arg(long, env = "SEQR_MAX_BODY_BYTES", value_name = "BYTES")]
+    max_body_bytes: Option<usize>,
+
+    /// Largest single event in bytes of JSON (Seq's RawEventMaximumContentLength); a request
+    /// holding a larger one is rejected whole with 400. [default: 262144]
+    #[arg(long, env = "SEQR_MAX_EVENT_BYTES", value_name = "BYTES")]
+    max_event_bytes: Option<usize>,
+
+    /// Longest a search may work before answering with Status "Partial" (the caller continues
+    /// from LastReadEventId). [default: 10000]
+    #[arg(long, env = "SEQR_SEARCH_TIMEOUT_MS", value_name = "MS")]
+    search_timeout_ms: Option<u64>,
+
+    /// Name of this instance, shown by GET /api.
+    #[arg(long, env = "SEQR_INSTANCE_NAME", value_name = "NAME")]
+    instance_name: Option<String>,
+
+    /// Public base URL of the server when it differs from the listen address (behind a proxy);
+    /// used by features that write absolute links. Seq's name: SEQ_API_CANONICALURI.
+    #[arg(long, env = "SEQR_CANONICAL_URI", value_name = "URL")]
+    canonical_uri: Option<String>,
+}
+
+/// The TOML file's contents; every key optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<Vec<String>>,
+    storage: Option<PathBuf>,
+    max_body_bytes: Option<usize>,
+    max_event_bytes: Option<usize>,
+    search_timeout_ms: Option<u64>,
+    instance_name: Option<String>,
+    canonical_uri: Option<String>,
+}
+
+/// Seq's environment names that seqr reads as aliases of its own settings.
+const SEQ_LISTEN_ALIAS: &str = "SEQ_API_LISTENURIS";
+const SEQ_CANONICAL_URI_ALIAS: &str = "SEQ_API_CANONICALURI";
+/// Seq's first-run settings: recognised, and applied once authentication exists.
+const SEQ_FIRST_RUN: &[&str] = &[
+    "SEQ_FIRSTRUN_ADMINUSERNAME",
+    "SEQ_FIRSTRUN_ADMINPASSWORDHASH",
+    "SEQ_FIRSTRUN_ADMINPASSWORD",
+    "SEQ_PASSWORD",
+    "SEQ_FIRSTRUN_REQUIREAUTHENTICATIONFORHTTPINGESTION",
+    "SEQ_FIRSTRUN_NOAUTHENTICATION",
+];
+
+/// Resolves flags, environment and file into a validated configuration.
+pub(crate) fn resolve(args: ServeArgs) -> Result<ServeConfig, String> {
+    resolve_with(args, |name| std::env::var(name).ok())
+}
+
+fn resolve_with(args: ServeArgs, env: impl Fn(&str) -> Option<String>) -> Result<ServeConfig, String> {
+    let (file, file_dir) = match &args.config {
+        Some(path) => (read_file(path)?, path.parent().map(Path::to_owned).unwrap_or_default()),
+        None => (FileConfig::default(), PathBuf::new()),
+    };
+
+    let listen_texts: Vec<String> = if !args.listen.is_empty() {
+        args.listen
+    } else if let Some(seq) = env(SEQ_LISTEN_ALIAS) {
+        seq.split(',').map(str::to_owned).collect()
+    } else if let Some(from_file) = file.listen {
+        from_file
+    } else {
+        vec![DEFAULT_LISTEN.to_owned()]
+    };
+    let listen = listen_texts
+        .iter()
+        .filter(|t| !t.trim().is_empty())
+        .map(|t| ListenAddr::parse(t).map_err(|e| e.to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
+    if listen.is_empty() {
+        return Err("no listen address given; use --listen http://HOST:PORT".into());
+    }
+
+    let storage = args
+        .storage
+        .or_else(|| file.storage.map(|p| if p.is_relative() { file_dir.join(p) } else { p }))
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_STORAGE));
+
+    let max_body_bytes = args.max_body_bytes.or(file.max_body_bytes).unwrap_or(DEFAULT_MAX_BODY_BYTES);
+    let max_event_bytes = args.max_event_bytes.or(file.max_event_bytes).unwrap_or(DEFAULT_MAX_EVENT_BYTES);
+    if max_body_bytes == 0 || max_event_bytes == 0 {
+        return Err("max_body_bytes and max_event_bytes must be greater than zero".into());
+    }
+    let search_timeout_ms = args
+        .search_timeout_ms
+        .or(file.search_timeout_ms)
+        .unwrap_or(DEFAULT_SEARCH_TIMEOUT_MS);
+
+    let canonical_uri = args.canonical_uri.or_else(|| env(SEQ_CANONICAL_URI_ALIAS)).or(file.canonical_uri);
+    if let Some(uri) = &canonical_uri {
+        let lower = uri.to_ascii_lowercase();
+        if !(lower.starts_with("http://") || lower.starts_with("https://")) {
+            return Err(format!("canonical URI `{uri}` must start with http:// or https://"));
+        }
+    }
+    for name in SEQ_FIRST_RUN {
+        if env(name).is_some() {
+            tracing::warn!(
+                "{name} is recognised but not applied: this seqr build has no authentication yet, \
+                 so every endpoint is open to anyone who can reach it; listen on loopback only"
+            );
+        }
+    }
+
+    Ok(ServeConfig {
+        listen,
+        storage,
+        limits: seqr_ingest_limits(max_body_bytes, max_event_bytes),
+        instance_name: args.instance_name.or(file.instance_name),
+        search_timeout: Duration::from_millis(search_timeout_ms),
+        canonical_uri,
+    })
+}
+
+fn seqr_ingest_limits(max_body_bytes: usize, max_event_bytes: usize) -> seqr_server::Limits {
+    seqr_server::Limits { max_body_bytes, max_event_bytes }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
+    toml::from_str(&text).map_err(|e| format!("config file {}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(argv: &[&str]) -> ServeArgs {
+        let mut full = vec!["seqr", "serve"];
+        full.extend_from_slice(argv);
+        match Cli::try_parse_from(full).unwrap().command {
+            Command::Serve(a) => a,
+        }
+    }
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn defaults() {
+        let c = resolve_with(args(&[]), no_env).unwrap();
+        assert_eq!(c.listen, vec![ListenAddr::parse("127.0.0.1:5341").unwrap()]);
+        assert_eq!(c.storage, PathBuf::from("./seqr-data"));
+        assert_eq!(c.limits.max_body_bytes, 10 * 1024 * 1024);
+        assert_eq!(c.limits.max_event_bytes, 256 * 1024);
+    }
+
+    #[test]
+    fn flags_beat_seq_aliases_beat_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("seqr.toml");
+        std::fs::write(
+            &file,
+            "listen = [\"127.0.0.1:1111\"]\nstorage = \"data\"\nmax_body_bytes = 5\ninstance_name = \"from-file\"\n",
+        )
+        .unwrap();
+        let f = file.to_str().unwrap();
+
+        let c = resolve_with(args(&["--config", f]), no_env).unwrap();
+        assert_eq!(c.listen[0].port, 1111);
+        assert_eq!(c.storage, dir.path().join("data"));
+        assert_eq!(c.limits.max_body_bytes, 5);
+        assert_eq!(c.instance_name.as_deref(), Some("from-file"));
+
+        let seq_env = |n: &str| (n == SEQ_LISTEN_ALIAS).then(|| "http://localhost:2222,http://127.0.0.1:3333".to_owned());
+        let c = resolve_with(args(&["--config", f]), seq_env).unwrap();
+        assert_eq!(c.listen.iter().map(|l| l.port).collect::<Vec<_>>(), [2222, 3333]);
+
+        let c = resolve_with(args(&["--config", f, "--listen", "127.0.0.1:4444", "--listen", "http://[::1]:5555", "--storage", "x"]), seq_env).unwrap();
+        assert_eq!(c.listen.iter().map(|l| l.port).collect::<Vec<_>>(), [4444, 5555]);
+        assert_eq!(c.storage, PathBuf::from("x"));
+    }
+
+    #[test]
+    fn bad_settings_are_clear_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("bad.toml");
+        std::fs::write(&file, "lisen = []\n").unwrap();
+        let e = resolve_with(args(&["--config", file.to_str().unwrap()]), no_env).unwrap_err();
+        assert!(e.contains("lisen"), "{e}");
+        let e = resolve_with(args(&["--listen", "ftp://x:1"]), no_env).unwrap_err();
+        assert!(e.contains("ftp://x:1"), "{e}");
+        let e = resolve_with(args(&["--canonical-uri", "seq.example"]), no_env).unwrap_err();
+        assert!(e.contains("http"), "{e}");
+    }
+}
