@@ -24,6 +24,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(git -C "$here" rev-parse --show-toplevel)"
 shared="$root/../shared"
 SEQR_BIN="${SEQR_BIN:-$root/target/release/seqr}"
+[[ "$SEQR_BIN" == /* ]] || SEQR_BIN="$PWD/$SEQR_BIN"  # relative to the caller's directory
 n="${BENCH_EVENTS:-1000000}"
 connections="${BENCH_CONNECTIONS:-8}"
 batch="${BENCH_BATCH:-1000}"

@@ -18,12 +18,15 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(git -C "$here" rev-parse --show-toplevel)"
 SEQR_BIN="${SEQR_BIN:-$root/target/debug/seqr}"
+[[ "$SEQR_BIN" == /* ]] || SEQR_BIN="$PWD/$SEQR_BIN"  # relative to the caller's directory
 
 die() { echo "tests/clients: $*" >&2; exit 1; }
 
 [[ -x "$SEQR_BIN" ]] || die "no seqr binary at $SEQR_BIN (build it with 'cargo build -p seqr', or set SEQR_BIN)"
 command -v node >/dev/null || die "node is not installed (Node >= 18 needed for global fetch)"
 command -v npm >/dev/null || die "npm is not installed"
+node_major="$(node -p 'process.versions.node.split(".")[0]')"
+(( node_major >= 18 )) || die "node $(node --version) is too old: the clients need Node >= 18 (global fetch)"
 command -v python3 >/dev/null || die "python3 is not installed"
 
 hash_of() { sha256sum "$1" | cut -d' ' -f1; }
@@ -88,10 +91,11 @@ run_id="run$(date +%s)-$$"
 node_clients=(seq-logging pino-seq winston-seq)
 py_clients=(seqlog seqlog-clef)
 
-(cd "$here" && node drive.mjs "$url" "$run_id" "${node_clients[@]}") \
-    || die "the Node drivers failed (see the shipping errors above)"
+# Bounded: a server that never answers would otherwise keep seq-logging retrying for minutes.
+(cd "$here" && timeout 60 node drive.mjs "$url" "$run_id" "${node_clients[@]}") \
+    || die "the Node drivers failed or timed out (see the shipping errors above)"
 for c in "${py_clients[@]}"; do
-    "$venv/bin/python" "$here/drive.py" "$c" "$url" "$run_id" || die "the $c driver failed"
+    timeout 30 "$venv/bin/python" "$here/drive.py" "$c" "$url" "$run_id" || die "the $c driver failed or timed out"
 done
 
 # --- find the events through the search API and check them ---
