@@ -1,0 +1,82 @@
+use std::path::Path;
+
+use seqr_store::{Event, EventId, SearchRequest, SearchStatus, Store, StoreOptions, Timestamp};
+
+/// xorshift64*: deterministic, no dependencies.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+pub const BASE: i64 = 638_000_000_000_000_000;
+
+/// A small event whose `N` property identifies it.
+pub fn ev(n: u64, ticks: i64) -> Event {
+    let mut e = Event {
+        timestamp: Timestamp::from_ticks(ticks),
+        message_template: Some("Event {N}".into()),
+        ..Event::default()
+    };
+    e.properties.insert("N".into(), serde_json::Value::from(n));
+    e
+}
+
+pub fn n_of(e: &Event) -> u64 {
+    e.properties["N"].as_u64().unwrap()
+}
+
+pub fn open(dir: &Path) -> Store {
+    Store::open(dir, StoreOptions::default()).unwrap()
+}
+
+pub fn small(dir: &Path, flush_events: usize) -> Store {
+    Store::open(
+        dir,
+        StoreOptions {
+            flush_events,
+            block_events: 7,
+            ..StoreOptions::default()
+        },
+    )
+    .unwrap()
+}
+
+/// Every event in the store, newest first, by paging with a small page size.
+pub fn all(store: &Store) -> Vec<(EventId, u64)> {
+    let mut out = Vec::new();
+    let mut after = None;
+    loop {
+        let r = store
+            .search(&SearchRequest {
+                count: 50,
+                after_id: after,
+                ..SearchRequest::default()
+            })
+            .unwrap();
+        out.extend(r.events.iter().map(|e| (e.id, n_of(&e.event))));
+        if r.status == SearchStatus::Complete {
+            return out;
+        }
+        after = r.last_read;
+    }
+}
+
+/// Waits until the flusher has written every frozen memtable.
+pub fn wait_flushed(store: &Store, segments: usize) {
+    for _ in 0..2000 {
+        if store.stats().segments >= segments {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    panic!("flush did not happen: {:?}", store.stats());
+}
