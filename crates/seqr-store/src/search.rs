@@ -248,8 +248,8 @@ pub(crate) fn search(shared: &Shared, req: &SearchRequest<'_>) -> Result<SearchR
             break;
         }
         let limited = scan_limit.is_some_and(|n| examined >= n);
-        let late = examined.is_multiple_of(32)
-            || examined == 1 && req.deadline.is_some_and(|d| Instant::now() >= d);
+        let late = (examined == 1 || examined.is_multiple_of(32))
+            && req.deadline.is_some_and(|d| Instant::now() >= d);
         if limited || late {
             return Ok(SearchResult {
                 events,
