@@ -1,0 +1,259 @@
+//! Starting, killing and restarting the real `seqr` binary.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+pub const SEQR: &str = env!("CARGO_BIN_EXE_seqr");
+
+/// How long a server may take to print its `Listening on` line.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A temp directory holding one storage dir and the servers' combined stderr log.
+pub struct TestDir {
+    dir: TempDir,
+}
+
+impl TestDir {
+    pub fn new() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("seqr-it-")
+            .tempdir()
+            .expect("create temp dir");
+        std::fs::create_dir_all(dir.path().join("storage")).expect("create storage dir");
+        TestDir { dir }
+    }
+
+    pub fn storage(&self) -> PathBuf {
+        self.dir.path().join("storage")
+    }
+
+    pub fn log(&self) -> PathBuf {
+        self.dir.path().join("server-stderr.log")
+    }
+
+    /// Start a server on this directory's storage; panics (with its stderr) if it doesn't come up.
+    pub fn start(&self) -> Server {
+        Server::start(&self.storage(), &self.log())
+    }
+
+    /// Start a server and ingest nothing: the usual fresh server for one test.
+    pub fn fresh() -> (TestDir, Server) {
+        let dir = TestDir::new();
+        let server = dir.start();
+        (dir, server)
+    }
+}
+
+/// A running `seqr serve`; killed (SIGKILL) and reaped on drop.
+pub struct Server {
+    child: Option<Child>,
+    pub port: u16,
+    log: PathBuf,
+}
+
+/// Why a server didn't come up.
+#[derive(Debug)]
+pub struct StartError {
+    pub status: Option<ExitStatus>,
+    pub stderr: String,
+    pub reason: String,
+}
+
+impl Server {
+    pub fn start(storage: &Path, log: &Path) -> Server {
+        match Server::try_start(storage, log) {
+            Ok(s) => s,
+            Err(e) => panic!(
+                "seqr serve did not start: {} (exit status {:?})\n--- server stderr ---\n{}",
+                e.reason, e.status, e.stderr
+            ),
+        }
+    }
+
+    /// Spawn `seqr serve --listen 127.0.0.1:0 --storage <storage>` and wait for its
+    /// `Listening on http://127.0.0.1:<port>` line. Stderr is appended to `log`.
+    pub fn try_start(storage: &Path, log: &Path) -> Result<Server, StartError> {
+        let stderr_file = File::options()
+            .create(true)
+            .append(true)
+            .open(log)
+            .expect("open server log");
+        let log_start = stderr_file.metadata().map(|m| m.len()).unwrap_or(0);
+        let mut child = Command::new(SEQR)
+            .arg("serve")
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--storage")
+            .arg(storage)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(stderr_file))
+            .spawn()
+            .expect("spawn the seqr binary");
+
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = mpsc::channel::<u16>();
+        std::thread::spawn(move || {
+            // Keep draining stdout for the server's whole life so it never blocks on a full pipe.
+            let mut tx = Some(tx);
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(port) = parse_listening_line(&line)
+                    && let Some(tx) = tx.take()
+                {
+                    let _ = tx.send(port);
+                }
+            }
+        });
+
+        let deadline = Instant::now() + STARTUP_TIMEOUT;
+        let failure = loop {
+            match rx.recv_timeout(Duration::from_millis(50)) {
+                Ok(port) => {
+                    return Ok(Server {
+                        child: Some(child),
+                        port,
+                        log: log.to_path_buf(),
+                    });
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    // stdout closed without a Listening line: the process is exiting.
+                    let status = wait_timeout(&mut child, Duration::from_secs(10));
+                    break (
+                        status,
+                        "stdout closed before a `Listening on` line".to_string(),
+                    );
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    if let Ok(Some(status)) = child.try_wait() {
+                        break (Some(status), "exited before listening".to_string());
+                    }
+                    if Instant::now() > deadline {
+                        let _ = child.kill();
+                        let _ = child.wait();
+                        break (
+                            None,
+                            format!("no `Listening on` line within {STARTUP_TIMEOUT:?}"),
+                        );
+                    }
+                }
+            }
+        };
+        if failure.0.is_none() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        Err(StartError {
+            status: failure.0,
+            stderr: read_log_from(log, log_start),
+            reason: failure.1,
+        })
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("server is running").id()
+    }
+
+    /// SIGKILL the server and reap it.
+    pub fn kill9(mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().expect("kill -9 the server");
+            child.wait().expect("reap the server");
+        }
+    }
+
+    /// SIGTERM the server and wait (up to `timeout`) for it to exit; returns its exit status.
+    pub fn terminate(mut self, timeout: Duration) -> ExitStatus {
+        let mut child = self.child.take().expect("server is running");
+        let status = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status()
+            .expect("run kill -TERM");
+        assert!(status.success(), "kill -TERM failed: {status}");
+        match wait_timeout(&mut child, timeout) {
+            Some(status) => status,
+            None => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "server did not exit within {timeout:?} of SIGTERM\n--- server stderr ---\n{}",
+                    read_log_from(&self.log, 0)
+                );
+            }
+        }
+    }
+
+    /// The server's (and any earlier servers' in the same dir) stderr so far.
+    pub fn stderr(&self) -> String {
+        read_log_from(&self.log, 0)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+pub fn parse_listening_line(line: &str) -> Option<u16> {
+    let rest = line.trim().strip_prefix("Listening on http://")?;
+    let host_port = rest.split('/').next()?;
+    let (_, port) = host_port.rsplit_once(':')?;
+    port.parse().ok().filter(|p| *p != 0)
+}
+
+pub fn wait_timeout(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(status),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+            Ok(None) => return None,
+            Err(e) => panic!("waiting for the server: {e}"),
+        }
+    }
+}
+
+fn read_log_from(log: &Path, start: u64) -> String {
+    let bytes = std::fs::read(log).unwrap_or_default();
+    let start = (start as usize).min(bytes.len());
+    let text = String::from_utf8_lossy(&bytes[start..]).into_owned();
+    // Keep failure messages readable.
+    const MAX: usize = 16 * 1024;
+    if text.len() > MAX {
+        let mut cut = text.len() - MAX;
+        while !text.is_char_boundary(cut) {
+            cut += 1;
+        }
+        format!("...{}", &text[cut..])
+    } else {
+        text
+    }
+}
+
+#[test]
+fn listening_line_parses() {
+    assert_eq!(
+        parse_listening_line("Listening on http://127.0.0.1:5341"),
+        Some(5341)
+    );
+    assert_eq!(
+        parse_listening_line("Listening on http://127.0.0.1:41234/\r"),
+        Some(41234)
+    );
+    assert_eq!(
+        parse_listening_line("Listening on http://127.0.0.1:0"),
+        None
+    );
+    assert_eq!(parse_listening_line("starting"), None);
+}
