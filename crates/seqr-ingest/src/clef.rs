@@ -339,7 +339,7 @@ mod tests {
                 "Line 3: the required @t timestamp is missing.",
             ),
             (
-                format!(r#"{{"@t":null}}"#),
+                r#"{"@t":null}"#.to_owned(),
                 "Line 1: the required @t timestamp is missing.",
             ),
             (
