@@ -1,9 +1,9 @@
 //! The API shape of an event (Seq's `EventEntity`): PascalCase, null members omitted, object
 //! type tags renamed from CLEF's `$type` to the API's `$typeTag`.
 
-use serde_json::{Map, Value, json};
 use seqr_types::template::{self, RenderedToken};
 use seqr_types::{StoredEvent, event_type};
+use serde_json::{Map, Value, json};
 
 use crate::timespan;
 
@@ -24,13 +24,27 @@ pub(crate) fn event_entity(stored: &StoredEvent, render: bool) -> Value {
     let rendered = template::render_tokens(&tokens, &e.properties, &e.renderings);
     o.insert(
         "MessageTemplateTokens".into(),
-        Value::Array(rendered.into_iter().map(|t| token_part(t, render)).collect()),
+        Value::Array(
+            rendered
+                .into_iter()
+                .map(|t| token_part(t, render))
+                .collect(),
+        ),
     );
-    o.insert("EventType".into(), Value::String(event_type::display(e.event_type)));
-    o.insert("Level".into(), Value::String(e.level_or_default().to_owned()));
+    o.insert(
+        "EventType".into(),
+        Value::String(event_type::display(e.event_type)),
+    );
+    o.insert(
+        "Level".into(),
+        Value::String(e.level_or_default().to_owned()),
+    );
     insert_opt(&mut o, "Exception", e.exception.as_deref());
     if render {
-        o.insert("RenderedMessage".into(), Value::String(e.rendered_message()));
+        o.insert(
+            "RenderedMessage".into(),
+            Value::String(e.rendered_message()),
+        );
     }
     insert_opt(&mut o, "TraceId", e.trace_id.as_deref());
     insert_opt(&mut o, "SpanId", e.span_id.as_deref());
@@ -46,7 +60,10 @@ pub(crate) fn event_entity(stored: &StoredEvent, render: bool) -> Value {
         let elapsed = e.timestamp.ticks().saturating_sub(start.ticks());
         o.insert("Elapsed".into(), Value::String(timespan::format(elapsed)));
     }
-    o.insert("Links".into(), json!({ "Self": format!("api/events/{id}") }));
+    o.insert(
+        "Links".into(),
+        json!({ "Self": format!("api/events/{id}") }),
+    );
     Value::Object(o)
 }
 
@@ -59,7 +76,11 @@ fn insert_opt(o: &mut Map<String, Value>, name: &str, value: Option<&str>) {
 fn token_part(token: RenderedToken, render: bool) -> Value {
     match token {
         RenderedToken::Text(text) => json!({ "Text": text }),
-        RenderedToken::Property { name, raw_text, formatted } => {
+        RenderedToken::Property {
+            name,
+            raw_text,
+            formatted,
+        } => {
             let mut o = Map::new();
             o.insert("PropertyName".into(), Value::String(name));
             o.insert("RawText".into(), Value::String(raw_text));
@@ -86,7 +107,11 @@ fn api_value(value: &Value) -> Value {
         Value::Object(map) => Value::Object(
             map.iter()
                 .map(|(k, v)| {
-                    let key = if k == "$type" { "$typeTag".to_owned() } else { k.clone() };
+                    let key = if k == "$type" {
+                        "$typeTag".to_owned()
+                    } else {
+                        k.clone()
+                    };
                     (key, api_value(v))
                 })
                 .collect(),
@@ -102,7 +127,10 @@ mod tests {
 
     #[test]
     fn type_tags_are_renamed_at_every_depth() {
-        let v: Value = serde_json::from_str(r#"{"$type":"Order","Lines":[{"$type":"Line","Sku":"a"}],"N":1.50}"#).unwrap();
+        let v: Value = serde_json::from_str(
+            r#"{"$type":"Order","Lines":[{"$type":"Line","Sku":"a"}],"N":1.50}"#,
+        )
+        .unwrap();
         assert_eq!(
             api_value(&v).to_string(),
             r#"{"$typeTag":"Order","Lines":[{"$typeTag":"Line","Sku":"a"}],"N":1.50}"#

@@ -43,7 +43,11 @@ impl ApiError {
 
     /// Any status with a message.
     pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
-        ApiError { status, message: message.into(), retry_after_seconds: None }
+        ApiError {
+            status,
+            message: message.into(),
+            retry_after_seconds: None,
+        }
     }
 
     /// The status this error is answered with.
@@ -57,7 +61,10 @@ impl IntoResponse for ApiError {
         let body = serde_json::json!({ "Error": self.message }).to_string();
         let mut response = (self.status, body).into_response();
         let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
         if let Some(seconds) = self.retry_after_seconds {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }

@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use serde_json::{Map, Value, json};
 use seqr_store::{SearchRequest, SearchResult, SearchStatus};
 use seqr_types::{EventId, Timestamp};
+use serde_json::{Map, Value, json};
 
 use crate::AppState;
 use crate::entity::event_entity;
@@ -73,9 +73,9 @@ impl SearchParams {
 }
 
 fn parse_number(key: &str, value: &str) -> Result<usize, ApiError> {
-    value
-        .parse()
-        .map_err(|_| ApiError::bad_request(format!("`{key}` must be a whole number, not `{value}`.")))
+    value.parse().map_err(|_| {
+        ApiError::bad_request(format!("`{key}` must be a whole number, not `{value}`."))
+    })
 }
 
 fn parse_id(key: &str, value: &str) -> Result<Option<EventId>, ApiError> {
@@ -83,7 +83,9 @@ fn parse_id(key: &str, value: &str) -> Result<Option<EventId>, ApiError> {
         return Ok(None);
     }
     value.parse().map(Some).map_err(|_| {
-        ApiError::bad_request(format!("`{key}` must be an event id such as event-<32 hex digits>, not `{value}`."))
+        ApiError::bad_request(format!(
+            "`{key}` must be an event id such as event-<32 hex digits>, not `{value}`."
+        ))
     })
 }
 
@@ -100,11 +102,16 @@ fn parse_bool(key: &str, value: &str) -> Result<bool, ApiError> {
     match value.to_ascii_lowercase().as_str() {
         "" | "true" => Ok(true),
         "false" => Ok(false),
-        _ => Err(ApiError::bad_request(format!("`{key}` must be true or false, not `{value}`."))),
+        _ => Err(ApiError::bad_request(format!(
+            "`{key}` must be true or false, not `{value}`."
+        ))),
     }
 }
 
-async fn run_search(state: &AppState, params: &SearchParams) -> Result<(SearchResult, Duration), ApiError> {
+async fn run_search(
+    state: &AppState,
+    params: &SearchParams,
+) -> Result<(SearchResult, Duration), ApiError> {
     let started = Instant::now();
     let request = params.request(started + state.search_timeout);
     let store = state.store.clone();
@@ -119,9 +126,16 @@ async fn run_search(state: &AppState, params: &SearchParams) -> Result<(SearchRe
 }
 
 fn result_set(result: &SearchResult, elapsed: Duration, render: bool) -> Value {
-    let events: Vec<Value> = result.events.iter().map(|e| event_entity(e, render)).collect();
+    let events: Vec<Value> = result
+        .events
+        .iter()
+        .map(|e| event_entity(e, render))
+        .collect();
     let mut stats = Map::new();
-    stats.insert("Elapsed".into(), json!(timespan::format((elapsed.as_nanos() / 100) as i64)));
+    stats.insert(
+        "Elapsed".into(),
+        json!(timespan::format((elapsed.as_nanos() / 100) as i64)),
+    );
     if let Some(last) = result.last_read {
         stats.insert("LastReadEventId".into(), json!(last.to_string()));
         stats.insert(
@@ -163,7 +177,9 @@ fn check_evaluation_context(body: &[u8]) -> Result<(), ApiError> {
         return Ok(());
     }
     let context: Value = serde_json::from_slice(body).map_err(|e| {
-        ApiError::bad_request(format!("The body must be an evaluation context such as {{\"Signal\":null}}: {e}."))
+        ApiError::bad_request(format!(
+            "The body must be an evaluation context such as {{\"Signal\":null}}: {e}."
+        ))
     })?;
     let signal = context.get("Signal").or_else(|| context.get("signal"));
     if signal.is_some_and(|s| !s.is_null()) {
@@ -181,7 +197,11 @@ pub(crate) async fn list(
 ) -> Result<Json<Value>, ApiError> {
     let params = SearchParams::parse(raw.as_deref())?;
     let (result, _) = run_search(&state, &params).await?;
-    let events = result.events.iter().map(|e| event_entity(e, params.render)).collect();
+    let events = result
+        .events
+        .iter()
+        .map(|e| event_entity(e, params.render))
+        .collect();
     Ok(Json(Value::Array(events)))
 }
 
@@ -225,14 +245,27 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(p.count, Some(5));
-        assert_eq!(p.after_id, Some(EventId { ticks: 1, arrival: 2 }));
+        assert_eq!(
+            p.after_id,
+            Some(EventId {
+                ticks: 1,
+                arrival: 2
+            })
+        );
         assert!(p.render);
         assert!(p.from.is_some());
     }
 
     #[test]
     fn bad_parameters_are_400_with_the_name() {
-        for q in ["count=x", "afterId=nope", "fromDateUtc=yesterday", "render=maybe", "filter=A%3D1", "signal=signal-1"] {
+        for q in [
+            "count=x",
+            "afterId=nope",
+            "fromDateUtc=yesterday",
+            "render=maybe",
+            "filter=A%3D1",
+            "signal=signal-1",
+        ] {
             let e = SearchParams::parse(Some(q)).unwrap_err();
             assert_eq!(e.status(), axum::http::StatusCode::BAD_REQUEST, "{q}");
         }

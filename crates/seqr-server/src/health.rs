@@ -8,12 +8,17 @@ use serde_json::{Value, json};
 use crate::AppState;
 
 pub(crate) async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    if state.store.stats().poisoned {
+    if state.store.stats().poisoned.is_some() {
         (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "status": "The seqr node has stopped accepting events after a storage failure." })),
+            Json(
+                json!({ "status": "The seqr node has stopped accepting events after a storage failure." }),
+            ),
         )
     } else {
-        (StatusCode::OK, Json(json!({ "status": "The seqr node is in service." })))
+        (
+            StatusCode::OK,
+            Json(json!({ "status": "The seqr node is in service." })),
+        )
     }
 }

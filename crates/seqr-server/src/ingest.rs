@@ -25,7 +25,9 @@ pub(crate) async fn raw(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
     let format = if seqr_ingest::clef_selected(query.as_deref(), content_type) {
         Format::Clef
     } else {
@@ -58,7 +60,7 @@ async fn ingest(
     format: Format,
 ) -> Result<Response, ApiError> {
     let _api_key = presented_api_key(headers, query);
-    let limits = state.limits.clone();
+    let limits = state.limits;
     let body = read_body(headers, body, limits.max_body_bytes).await?;
     let encoding = headers
         .get(header::CONTENT_ENCODING)
@@ -78,24 +80,34 @@ async fn ingest(
 
 fn accepted() -> Response {
     let mut response = (StatusCode::CREATED, ACCEPTED_BODY).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     response
 }
 
-fn decode(body: &[u8], encoding: &str, format: Format, limits: &Limits) -> Result<Vec<Event>, ApiError> {
+fn decode(
+    body: &[u8],
+    encoding: &str,
+    format: Format,
+    limits: &Limits,
+) -> Result<Vec<Event>, ApiError> {
     let decompressed;
     let body = if is_identity(encoding) {
         body
     } else {
-        decompressed = seqr_ingest::decompress(body, encoding, limits.max_body_bytes).map_err(|e| match e {
-            DecompressError::TooLarge { .. } => ApiError::too_large(format!(
-                "The decompressed request body is over the {}-byte payload limit.",
-                limits.max_body_bytes
-            )),
-            other => ApiError::bad_request(format!("The request body could not be decompressed: {other}")),
-        })?;
+        decompressed = seqr_ingest::decompress(body, encoding, limits.max_body_bytes).map_err(
+            |e| match e {
+                DecompressError::TooLarge { .. } => ApiError::too_large(format!(
+                    "The decompressed request body is over the {}-byte payload limit.",
+                    limits.max_body_bytes
+                )),
+                other => ApiError::bad_request(format!(
+                    "The request body could not be decompressed: {other}"
+                )),
+            },
+        )?;
         &decompressed
     };
     let decoded = match format {
@@ -111,7 +123,11 @@ fn is_identity(encoding: &str) -> bool {
 }
 
 /// Reads the body, refusing (413) as soon as it passes the limit, before buffering the rest.
-async fn read_body(headers: &HeaderMap, body: Body, max_bytes: usize) -> Result<axum::body::Bytes, ApiError> {
+async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    max_bytes: usize,
+) -> Result<axum::body::Bytes, ApiError> {
     let too_large = || {
         ApiError::too_large(format!(
             "The request body is over the {max_bytes}-byte payload limit; send smaller batches."
@@ -149,14 +165,20 @@ async fn append(state: &AppState, events: Vec<Event>) -> Result<(), ApiError> {
             "The server is shutting down; the events were not stored. Retry shortly.",
             5,
         )),
-        Ok(Err(AppendError::Poisoned)) => Err(ApiError::unavailable(
-            "The event store stopped accepting writes after a storage failure; the events were not \
+        Ok(Err(AppendError::Poisoned { detail })) => {
+            tracing::error!(%detail, "append refused: the store is poisoned");
+            Err(ApiError::unavailable(
+                "The event store stopped accepting writes after a storage failure; the events were not \
              stored. An administrator must check the disk and restart the server.",
-            30,
-        )),
+                30,
+            ))
+        }
         Ok(Err(other)) => {
             tracing::error!(error = %other, "append failed");
-            Err(ApiError::unavailable("The events could not be stored; retry later.", 10))
+            Err(ApiError::unavailable(
+                "The events could not be stored; retry later.",
+                10,
+            ))
         }
     }
 }
@@ -196,11 +218,26 @@ mod tests {
 
     #[test]
     fn api_key_from_header_any_case_then_query() {
-        assert_eq!(presented_api_key(&headers(&[("x-seq-apikey", "abc")]), None).as_deref(), Some("abc"));
-        assert_eq!(presented_api_key(&headers(&[("X-Seq-ApiKey", " abc ")]), Some("apiKey=q")).as_deref(), Some("abc"));
-        assert_eq!(presented_api_key(&headers(&[("X-Seq-ApiKey", "null")]), None), None);
-        assert_eq!(presented_api_key(&headers(&[("X-Seq-ApiKey", "null")]), Some("apiKey=q1")).as_deref(), Some("q1"));
-        assert_eq!(presented_api_key(&HeaderMap::new(), Some("clef&apiKey=K3y")).as_deref(), Some("K3y"));
+        assert_eq!(
+            presented_api_key(&headers(&[("x-seq-apikey", "abc")]), None).as_deref(),
+            Some("abc")
+        );
+        assert_eq!(
+            presented_api_key(&headers(&[("X-Seq-ApiKey", " abc ")]), Some("apiKey=q")).as_deref(),
+            Some("abc")
+        );
+        assert_eq!(
+            presented_api_key(&headers(&[("X-Seq-ApiKey", "null")]), None),
+            None
+        );
+        assert_eq!(
+            presented_api_key(&headers(&[("X-Seq-ApiKey", "null")]), Some("apiKey=q1")).as_deref(),
+            Some("q1")
+        );
+        assert_eq!(
+            presented_api_key(&HeaderMap::new(), Some("clef&apiKey=K3y")).as_deref(),
+            Some("K3y")
+        );
         assert_eq!(presented_api_key(&HeaderMap::new(), Some("apiKey=")), None);
     }
 }

@@ -59,7 +59,9 @@ impl ListenAddr {
         }
         let (host, port) = match authority.rsplit_once(':') {
             Some((host, port)) if !port.contains(']') => {
-                let port = port.parse::<u16>().map_err(|_| err("the port must be a number up to 65535"))?;
+                let port = port
+                    .parse::<u16>()
+                    .map_err(|_| err("the port must be a number up to 65535"))?;
                 (host, port)
             }
             _ => (authority, if scheme == Scheme::Https { 443 } else { 80 }),
@@ -67,8 +69,16 @@ impl ListenAddr {
         if host.is_empty() {
             return Err(err("the host is missing"));
         }
-        let host = if host == "+" || host == "*" { "0.0.0.0" } else { host };
-        Ok(ListenAddr { scheme, host: host.to_owned(), port })
+        let host = if host == "+" || host == "*" {
+            "0.0.0.0"
+        } else {
+            host
+        };
+        Ok(ListenAddr {
+            scheme,
+            host: host.to_owned(),
+            port,
+        })
     }
 
     /// `host:port`, as `TcpListener::bind` takes it.
@@ -79,7 +89,8 @@ impl ListenAddr {
 
 fn strip_prefix_ci<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
     let head = text.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix).then(|| &text[prefix.len()..])
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &text[prefix.len()..])
 }
 
 #[cfg(test)]
@@ -93,18 +104,39 @@ mod tests {
 
     #[test]
     fn accepts_operator_spellings() {
-        assert_eq!(ok("127.0.0.1:5341"), (Scheme::Http, "127.0.0.1".into(), 5341));
-        assert_eq!(ok("http://localhost:5341/"), (Scheme::Http, "localhost".into(), 5341));
-        assert_eq!(ok("HTTPS://seq.example:45341"), (Scheme::Https, "seq.example".into(), 45341));
+        assert_eq!(
+            ok("127.0.0.1:5341"),
+            (Scheme::Http, "127.0.0.1".into(), 5341)
+        );
+        assert_eq!(
+            ok("http://localhost:5341/"),
+            (Scheme::Http, "localhost".into(), 5341)
+        );
+        assert_eq!(
+            ok("HTTPS://seq.example:45341"),
+            (Scheme::Https, "seq.example".into(), 45341)
+        );
         assert_eq!(ok("http://+:80"), (Scheme::Http, "0.0.0.0".into(), 80));
-        assert_eq!(ok("http://[::1]:5341"), (Scheme::Http, "[::1]".into(), 5341));
-        assert_eq!(ok("http://localhost"), (Scheme::Http, "localhost".into(), 80));
+        assert_eq!(
+            ok("http://[::1]:5341"),
+            (Scheme::Http, "[::1]".into(), 5341)
+        );
+        assert_eq!(
+            ok("http://localhost"),
+            (Scheme::Http, "localhost".into(), 80)
+        );
         assert_eq!(ok("127.0.0.1:0"), (Scheme::Http, "127.0.0.1".into(), 0));
     }
 
     #[test]
     fn rejects_nonsense_clearly() {
-        for bad in ["ftp://x:1", "http://:5341", "http://x:99999", "http://x:5341/seq", ""] {
+        for bad in [
+            "ftp://x:1",
+            "http://:5341",
+            "http://x:99999",
+            "http://x:5341/seq",
+            "",
+        ] {
             let e = ListenAddr::parse(bad).unwrap_err().to_string();
             assert!(e.contains("listen address"), "{bad}: {e}");
         }

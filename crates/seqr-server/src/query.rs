@@ -40,7 +40,15 @@ mod tests {
     #[test]
     fn decodes_pairs() {
         let got: Vec<_> = pairs("a=1&b=x%20y+z&&c&d=%E2%9C%93&e=%zz&f=%4&g=%é").collect();
-        let want = [("a", "1"), ("b", "x y z"), ("c", ""), ("d", "✓"), ("e", "%zz"), ("f", "%4"), ("g", "%é")];
+        let want = [
+            ("a", "1"),
+            ("b", "x y z"),
+            ("c", ""),
+            ("d", "✓"),
+            ("e", "%zz"),
+            ("f", "%4"),
+            ("g", "%é"),
+        ];
         assert_eq!(got.len(), want.len());
         for ((k, v), (wk, wv)) in got.iter().zip(want) {
             assert_eq!((k.as_str(), v.as_str()), (wk, wv));

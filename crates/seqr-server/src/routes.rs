@@ -45,30 +45,107 @@ impl Registrar {
         T: 'static,
     {
         assert!(
-            !self.specs.iter().any(|s| s.method == method && s.path == path),
+            !self
+                .specs
+                .iter()
+                .any(|s| s.method == method && s.path == path),
             "route {method} {path} declared twice"
         );
         let filter = MethodFilter::try_from(method.clone()).expect("a standard HTTP method");
         let method_router = on(filter, handler).layer(Extension(RequiredPermission(permission)));
         self.router = std::mem::take(&mut self.router).route(path, method_router);
-        self.specs.push(RouteSpec { method, path, permission, summary });
+        self.specs.push(RouteSpec {
+            method,
+            path,
+            permission,
+            summary,
+        });
     }
 }
 
 fn declare() -> Registrar {
     use Permission::{Ingest, Public, Read};
-    let mut r = Registrar { specs: Vec::new(), router: Router::new() };
-    r.add(Method::GET, "/api", Public, "Root document with resource group links", api_root::root);
-    r.add(Method::GET, "/api/", Public, "Root document (trailing slash)", api_root::root);
-    r.add(Method::GET, "/api/events/resources", Public, "Events resource links", api_root::events_resources);
-    r.add(Method::GET, "/health", Public, "Node health", health::health);
-    r.add(Method::POST, "/api/events/raw", Ingest, "Ingest CLEF or legacy JSON", ingest::raw);
-    r.add(Method::POST, "/ingest/clef", Ingest, "Ingest CLEF", ingest::clef);
-    r.add(Method::GET, "/api/events/signal", Read, "Search events", events::search_get);
-    r.add(Method::POST, "/api/events/signal", Read, "Search events (evaluation context body)", events::search_post);
-    r.add(Method::GET, "/api/events", Read, "Search events, legacy array response", events::list);
-    r.add(Method::GET, "/api/events/", Read, "Search events, legacy array response", events::list);
-    r.add(Method::GET, "/api/events/{id}", Read, "One event by id", events::by_id);
+    let mut r = Registrar {
+        specs: Vec::new(),
+        router: Router::new(),
+    };
+    r.add(
+        Method::GET,
+        "/api",
+        Public,
+        "Root document with resource group links",
+        api_root::root,
+    );
+    r.add(
+        Method::GET,
+        "/api/",
+        Public,
+        "Root document (trailing slash)",
+        api_root::root,
+    );
+    r.add(
+        Method::GET,
+        "/api/events/resources",
+        Public,
+        "Events resource links",
+        api_root::events_resources,
+    );
+    r.add(
+        Method::GET,
+        "/health",
+        Public,
+        "Node health",
+        health::health,
+    );
+    r.add(
+        Method::POST,
+        "/api/events/raw",
+        Ingest,
+        "Ingest CLEF or legacy JSON",
+        ingest::raw,
+    );
+    r.add(
+        Method::POST,
+        "/ingest/clef",
+        Ingest,
+        "Ingest CLEF",
+        ingest::clef,
+    );
+    r.add(
+        Method::GET,
+        "/api/events/signal",
+        Read,
+        "Search events",
+        events::search_get,
+    );
+    r.add(
+        Method::POST,
+        "/api/events/signal",
+        Read,
+        "Search events (evaluation context body)",
+        events::search_post,
+    );
+    r.add(
+        Method::GET,
+        "/api/events",
+        Read,
+        "Search events, legacy array response",
+        events::list,
+    );
+    r.add(
+        Method::GET,
+        "/api/events/",
+        Read,
+        "Search events, legacy array response",
+        events::list,
+    );
+    r.add(
+        Method::GET,
+        "/api/events/{id}",
+        Read,
+        "One event by id",
+        events::by_id,
+    );
     r
 }
 
@@ -93,7 +170,15 @@ mod tests {
             .filter(|r| r.permission == Permission::Public)
             .map(|r| format!("{} {}", r.method, r.path))
             .collect();
-        assert_eq!(public, ["GET /api", "GET /api/", "GET /api/events/resources", "GET /health"]);
+        assert_eq!(
+            public,
+            [
+                "GET /api",
+                "GET /api/",
+                "GET /api/events/resources",
+                "GET /health"
+            ]
+        );
     }
 
     #[test]

@@ -38,13 +38,19 @@ pub struct ServeConfig {
 #[non_exhaustive]
 pub enum ServeError {
     /// The data directory could not be created or locked for other reasons.
-    DataDir { path: PathBuf, source: std::io::Error },
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// Another seqr process holds the data directory.
     Locked { path: PathBuf },
     /// The event store would not open.
     Store(seqr_store::OpenError),
     /// A listen address could not be bound.
-    Bind { address: String, source: std::io::Error },
+    Bind {
+        address: String,
+        source: std::io::Error,
+    },
     /// HTTPS was requested; this build serves HTTP only.
     HttpsUnavailable { address: String },
     /// The store failed to flush on shutdown.
@@ -64,7 +70,9 @@ impl fmt::Display for ServeError {
                 path.join(LOCK_FILE).display()
             ),
             ServeError::Store(e) => write!(f, "cannot open the event store: {e}"),
-            ServeError::Bind { address, source } => write!(f, "cannot listen on {address}: {source}"),
+            ServeError::Bind { address, source } => {
+                write!(f, "cannot listen on {address}: {source}")
+            }
             ServeError::HttpsUnavailable { address } => write!(
                 f,
                 "cannot listen on https://{address}: HTTPS is not available in this build yet; use http://"
@@ -84,7 +92,10 @@ struct DataDirLock {
 }
 
 fn lock_data_dir(path: &Path) -> Result<DataDirLock, ServeError> {
-    let io_err = |source| ServeError::DataDir { path: path.to_owned(), source };
+    let io_err = |source| ServeError::DataDir {
+        path: path.to_owned(),
+        source,
+    };
     std::fs::create_dir_all(path).map_err(io_err)?;
     let file = File::options()
         .create(true)
@@ -94,7 +105,9 @@ fn lock_data_dir(path: &Path) -> Result<DataDirLock, ServeError> {
         .map_err(io_err)?;
     match file.try_lock() {
         Ok(()) => Ok(DataDirLock { _file: file }),
-        Err(std::fs::TryLockError::WouldBlock) => Err(ServeError::Locked { path: path.to_owned() }),
+        Err(std::fs::TryLockError::WouldBlock) => Err(ServeError::Locked {
+            path: path.to_owned(),
+        }),
         Err(std::fs::TryLockError::Error(e)) => Err(io_err(e)),
     }
 }
@@ -103,28 +116,38 @@ fn lock_data_dir(path: &Path) -> Result<DataDirLock, ServeError> {
 ///
 /// For each listener, prints `Listening on http://ADDR` to stdout once it accepts connections
 /// (scripts and tests read the real port from it when asked for port 0).
-pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()>) -> Result<(), ServeError> {
+pub async fn serve(
+    config: ServeConfig,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServeError> {
     if let Some(https) = config.listen.iter().find(|l| l.scheme == Scheme::Https) {
-        return Err(ServeError::HttpsUnavailable { address: https.socket_text() });
+        return Err(ServeError::HttpsUnavailable {
+            address: https.socket_text(),
+        });
     }
     let _lock = lock_data_dir(&config.storage)?;
     let events_dir = config.storage.join("events");
-    let store = tokio::task::spawn_blocking(move || Store::open(&events_dir, StoreOptions::default()))
-        .await
-        .expect("store open does not panic")
-        .map_err(ServeError::Store)?;
+    let store =
+        tokio::task::spawn_blocking(move || Store::open(&events_dir, StoreOptions::default()))
+            .await
+            .expect("store open does not panic")
+            .map_err(ServeError::Store)?;
+    report_open(&store);
 
     let mut listeners = Vec::new();
     for addr in &config.listen {
         let text = addr.socket_text();
         let listener = TcpListener::bind(&text)
             .await
-            .map_err(|source| ServeError::Bind { address: text.clone(), source })?;
+            .map_err(|source| ServeError::Bind {
+                address: text.clone(),
+                source,
+            })?;
         listeners.push(listener);
     }
     let state = AppState {
         store: store.clone(),
-        limits: config.limits.clone(),
+        limits: config.limits,
         instance_name: config.instance_name.as_deref().map(Arc::from),
         search_timeout: config.search_timeout,
     };
@@ -145,7 +168,10 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()>) -> R
             let stopped = async move {
                 let _ = stop.wait_for(|s| *s).await;
             };
-            if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(stopped).await {
+            if let Err(e) = axum::serve(listener, router)
+                .with_graceful_shutdown(stopped)
+                .await
+            {
                 tracing::error!(error = %e, "listener failed");
             }
         });
@@ -170,6 +196,27 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()>) -> R
         .map_err(ServeError::Close)?;
     tracing::info!("event store flushed and closed");
     Ok(())
+}
+
+/// Tells the operator what opening the store found: replayed log, cut torn tail, quarantined files.
+fn report_open(store: &Store) {
+    let report = store.open_report();
+    if report.truncated_tail_bytes > 0 {
+        tracing::warn!(
+            bytes = report.truncated_tail_bytes,
+            "cut a torn record from the end of the write-ahead log (a write that was never acknowledged)"
+        );
+    }
+    for q in &report.quarantined {
+        tracing::error!(file = %q.file.display(), detail = %q.detail, "damaged segment quarantined; its events are not served");
+    }
+    let stats = store.stats();
+    tracing::info!(
+        events = stats.events,
+        segments = report.segments,
+        replayed = report.replayed_events,
+        "event store open"
+    );
 }
 
 fn announce(line: &str) {

@@ -13,7 +13,11 @@ pub(crate) fn format(ticks: i64) -> String {
         total_seconds / 60 % 60,
         total_seconds % 60,
     );
-    let day_part = if days > 0 { format!("{days}.") } else { String::new() };
+    let day_part = if days > 0 {
+        format!("{days}.")
+    } else {
+        String::new()
+    };
     if frac == 0 {
         format!("{sign}{day_part}{h:02}:{m:02}:{s:02}")
     } else {

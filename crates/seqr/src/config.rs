@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use serde::Deserialize;
 use seqr_server::{ListenAddr, ServeConfig};
+use serde::Deserialize;
 
 const DEFAULT_LISTEN: &str = "http://127.0.0.1:5341";
 const DEFAULT_STORAGE: &str = "./seqr-data";
@@ -112,9 +112,15 @@ pub(crate) fn resolve(args: ServeArgs) -> Result<ServeConfig, String> {
     resolve_with(args, |name| std::env::var(name).ok())
 }
 
-fn resolve_with(args: ServeArgs, env: impl Fn(&str) -> Option<String>) -> Result<ServeConfig, String> {
+fn resolve_with(
+    args: ServeArgs,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<ServeConfig, String> {
     let (file, file_dir) = match &args.config {
-        Some(path) => (read_file(path)?, path.parent().map(Path::to_owned).unwrap_or_default()),
+        Some(path) => (
+            read_file(path)?,
+            path.parent().map(Path::to_owned).unwrap_or_default(),
+        ),
         None => (FileConfig::default(), PathBuf::new()),
     };
 
@@ -138,11 +144,20 @@ fn resolve_with(args: ServeArgs, env: impl Fn(&str) -> Option<String>) -> Result
 
     let storage = args
         .storage
-        .or_else(|| file.storage.map(|p| if p.is_relative() { file_dir.join(p) } else { p }))
+        .or_else(|| {
+            file.storage
+                .map(|p| if p.is_relative() { file_dir.join(p) } else { p })
+        })
         .unwrap_or_else(|| PathBuf::from(DEFAULT_STORAGE));
 
-    let max_body_bytes = args.max_body_bytes.or(file.max_body_bytes).unwrap_or(DEFAULT_MAX_BODY_BYTES);
-    let max_event_bytes = args.max_event_bytes.or(file.max_event_bytes).unwrap_or(DEFAULT_MAX_EVENT_BYTES);
+    let max_body_bytes = args
+        .max_body_bytes
+        .or(file.max_body_bytes)
+        .unwrap_or(DEFAULT_MAX_BODY_BYTES);
+    let max_event_bytes = args
+        .max_event_bytes
+        .or(file.max_event_bytes)
+        .unwrap_or(DEFAULT_MAX_EVENT_BYTES);
     if max_body_bytes == 0 || max_event_bytes == 0 {
         return Err("max_body_bytes and max_event_bytes must be greater than zero".into());
     }
@@ -151,11 +166,16 @@ fn resolve_with(args: ServeArgs, env: impl Fn(&str) -> Option<String>) -> Result
         .or(file.search_timeout_ms)
         .unwrap_or(DEFAULT_SEARCH_TIMEOUT_MS);
 
-    let canonical_uri = args.canonical_uri.or_else(|| env(SEQ_CANONICAL_URI_ALIAS)).or(file.canonical_uri);
+    let canonical_uri = args
+        .canonical_uri
+        .or_else(|| env(SEQ_CANONICAL_URI_ALIAS))
+        .or(file.canonical_uri);
     if let Some(uri) = &canonical_uri {
         let lower = uri.to_ascii_lowercase();
         if !(lower.starts_with("http://") || lower.starts_with("https://")) {
-            return Err(format!("canonical URI `{uri}` must start with http:// or https://"));
+            return Err(format!(
+                "canonical URI `{uri}` must start with http:// or https://"
+            ));
         }
     }
     for name in SEQ_FIRST_RUN {
@@ -178,7 +198,10 @@ fn resolve_with(args: ServeArgs, env: impl Fn(&str) -> Option<String>) -> Result
 }
 
 fn seqr_ingest_limits(max_body_bytes: usize, max_event_bytes: usize) -> seqr_server::Limits {
-    seqr_server::Limits { max_body_bytes, max_event_bytes }
+    seqr_server::Limits {
+        max_body_bytes,
+        max_event_bytes,
+    }
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, String> {
@@ -229,12 +252,34 @@ mod tests {
         assert_eq!(c.limits.max_body_bytes, 5);
         assert_eq!(c.instance_name.as_deref(), Some("from-file"));
 
-        let seq_env = |n: &str| (n == SEQ_LISTEN_ALIAS).then(|| "http://localhost:2222,http://127.0.0.1:3333".to_owned());
+        let seq_env = |n: &str| {
+            (n == SEQ_LISTEN_ALIAS)
+                .then(|| "http://localhost:2222,http://127.0.0.1:3333".to_owned())
+        };
         let c = resolve_with(args(&["--config", f]), seq_env).unwrap();
-        assert_eq!(c.listen.iter().map(|l| l.port).collect::<Vec<_>>(), [2222, 3333]);
+        assert_eq!(
+            c.listen.iter().map(|l| l.port).collect::<Vec<_>>(),
+            [2222, 3333]
+        );
 
-        let c = resolve_with(args(&["--config", f, "--listen", "127.0.0.1:4444", "--listen", "http://[::1]:5555", "--storage", "x"]), seq_env).unwrap();
-        assert_eq!(c.listen.iter().map(|l| l.port).collect::<Vec<_>>(), [4444, 5555]);
+        let c = resolve_with(
+            args(&[
+                "--config",
+                f,
+                "--listen",
+                "127.0.0.1:4444",
+                "--listen",
+                "http://[::1]:5555",
+                "--storage",
+                "x",
+            ]),
+            seq_env,
+        )
+        .unwrap();
+        assert_eq!(
+            c.listen.iter().map(|l| l.port).collect::<Vec<_>>(),
+            [4444, 5555]
+        );
         assert_eq!(c.storage, PathBuf::from("x"));
     }
 
