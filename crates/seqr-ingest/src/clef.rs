@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use seqr_types::{Event, Timestamp, Value, event_type, template};
+use seqr_types::{Event, Properties, Timestamp, Value, event_type, template};
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, Visitor};
 
 use crate::error::{DecodeError, Location, Problem};
@@ -32,6 +32,9 @@ pub fn decode_clef(body: &[u8], limits: &Limits) -> Result<Vec<Event>, DecodeErr
 
     let line_count = text.bytes().filter(|&b| b == b'\n').count() + 1;
     let mut events = Vec::with_capacity(line_count);
+    // Batches are usually homogeneous: sizing each property map like the previous one's
+    // saves its regrowth, a measurable share of decoding time.
+    let mut properties_hint = 0;
     for (index, line) in text.split('\n').enumerate() {
         let line = line.strip_suffix('\r').unwrap_or(line);
         if line.trim_ascii().is_empty() {
@@ -45,15 +48,17 @@ pub fn decode_clef(body: &[u8], limits: &Limits) -> Result<Vec<Event>, DecodeErr
                 limit: limits.max_event_bytes,
             });
         }
-        events.push(decode_line(line).map_err(|p| DecodeError::invalid(at, p))?);
+        let event = decode_line(line, properties_hint).map_err(|p| DecodeError::invalid(at, p))?;
+        properties_hint = event.properties.len();
+        events.push(event);
     }
     Ok(events)
 }
 
 /// Parses one line straight into an [`Event`], without an intermediate JSON map.
-fn decode_line(line: &str) -> Result<Event, Problem> {
+fn decode_line(line: &str, properties_hint: usize) -> Result<Event, Problem> {
     let mut de = serde_json::Deserializer::from_str(line);
-    let parsed = ClefSeed
+    let parsed = ClefSeed { properties_hint }
         .deserialize(&mut de)
         .and_then(|event| de.end().map(|()| event));
     match parsed {
@@ -63,18 +68,24 @@ fn decode_line(line: &str) -> Result<Event, Problem> {
     }
 }
 
-struct ClefSeed;
+struct ClefSeed {
+    properties_hint: usize,
+}
 
 impl<'de> DeserializeSeed<'de> for ClefSeed {
     /// The outer `Result` is JSON syntax; the inner one is CLEF semantics.
     type Value = Result<Event, Problem>;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_map(ClefVisitor)
+        d.deserialize_map(ClefVisitor {
+            properties_hint: self.properties_hint,
+        })
     }
 }
 
-struct ClefVisitor;
+struct ClefVisitor {
+    properties_hint: usize,
+}
 
 impl<'de> Visitor<'de> for ClefVisitor {
     type Value = Result<Event, Problem>;
@@ -85,6 +96,7 @@ impl<'de> Visitor<'de> for ClefVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut builder = Builder::default();
+        builder.event.properties = Properties::with_capacity(self.properties_hint);
         while let Some(Key(key)) = map.next_key()? {
             let Some(reified) = key.strip_prefix('@') else {
                 builder
@@ -158,7 +170,7 @@ impl Builder {
             let holes = event
                 .message_template
                 .as_deref()
-                .map_or(0, |mt| template::formatted_hole_count(&template::parse(mt)));
+                .map_or(0, template::count_formatted_holes);
             if holes != event.renderings.len() {
                 event.renderings.clear();
             }

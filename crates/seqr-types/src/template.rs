@@ -76,37 +76,89 @@ pub enum RenderedToken {
 pub fn parse(template: &str) -> Vec<Token> {
     let mut tokens = Vec::new();
     let mut text = String::new();
+    scan(template, |piece| match piece {
+        Piece::Text(t) => text.push_str(t),
+        Piece::Hole(h) => {
+            if !text.is_empty() {
+                tokens.push(Token::Text(std::mem::take(&mut text)));
+            }
+            tokens.push(Token::Hole(Hole {
+                raw: h.raw.to_owned(),
+                name: h.name.to_owned(),
+                capture: h.capture,
+                alignment: h.alignment,
+                format: h.format.map(str::to_owned),
+            }));
+        }
+    });
+    if !text.is_empty() {
+        tokens.push(Token::Text(text));
+    }
+    tokens
+}
+
+/// How many holes in `template` carry a format, without building tokens: ingestion checks
+/// each event's `@r` against this, so it must not allocate.
+pub fn count_formatted_holes(template: &str) -> usize {
+    let mut count = 0;
+    if template.contains('{') {
+        scan(template, |piece| {
+            if matches!(
+                piece,
+                Piece::Hole(HoleRef {
+                    format: Some(_),
+                    ..
+                })
+            ) {
+                count += 1;
+            }
+        });
+    }
+    count
+}
+
+/// A piece of a template, borrowed from it.
+enum Piece<'a> {
+    Text(&'a str),
+    Hole(HoleRef<'a>),
+}
+
+struct HoleRef<'a> {
+    raw: &'a str,
+    name: &'a str,
+    capture: Capture,
+    alignment: Option<i32>,
+    format: Option<&'a str>,
+}
+
+/// The tokenizer behind [`parse`] and [`count_formatted_holes`].
+fn scan<'a>(template: &'a str, mut emit: impl FnMut(Piece<'a>)) {
     let bytes = template.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
             b'{' if bytes.get(i + 1) == Some(&b'{') => {
-                text.push('{');
+                emit(Piece::Text("{"));
                 i += 2;
             }
             b'{' => {
                 // Like Serilog, a hole runs to the first `}`; if what it encloses is not a
                 // valid hole, the whole run (including any inner `{`) is text.
                 let Some(offset) = template[i + 1..].find('}') else {
-                    text.push_str(&template[i..]);
+                    emit(Piece::Text(&template[i..]));
                     break;
                 };
                 let end = i + 1 + offset;
                 let raw = &template[i..=end];
-                match parse_hole(raw) {
-                    Some(hole) => {
-                        if !text.is_empty() {
-                            tokens.push(Token::Text(std::mem::take(&mut text)));
-                        }
-                        tokens.push(Token::Hole(hole));
-                    }
-                    None => text.push_str(raw),
-                }
+                emit(match parse_hole(raw) {
+                    Some(hole) => Piece::Hole(hole),
+                    None => Piece::Text(raw),
+                });
                 i = end + 1;
             }
             b'}' => {
                 // `}}` is an escaped brace; a lone `}` is literal too.
-                text.push('}');
+                emit(Piece::Text("}"));
                 i += if bytes.get(i + 1) == Some(&b'}') {
                     2
                 } else {
@@ -117,19 +169,15 @@ pub fn parse(template: &str) -> Vec<Token> {
                 let next = template[i..]
                     .find(['{', '}'])
                     .map_or(bytes.len(), |o| i + o);
-                text.push_str(&template[i..next]);
+                emit(Piece::Text(&template[i..next]));
                 i = next;
             }
         }
     }
-    if !text.is_empty() {
-        tokens.push(Token::Text(text));
-    }
-    tokens
 }
 
 /// Parses `{...}` (braces included) as a hole, per Serilog's `TrySplitTagContent`.
-fn parse_hole(raw: &str) -> Option<Hole> {
+fn parse_hole(raw: &str) -> Option<HoleRef<'_>> {
     let content = &raw[1..raw.len() - 1];
     if content.is_empty() {
         return None;
@@ -161,12 +209,12 @@ fn parse_hole(raw: &str) -> Option<Hole> {
         None => None,
         Some(a) => Some(parse_alignment(a)?),
     };
-    Some(Hole {
-        raw: raw.to_owned(),
-        name: name.to_owned(),
+    Some(HoleRef {
+        raw,
+        name,
         capture,
         alignment,
-        format: format.filter(|f| !f.is_empty()).map(str::to_owned),
+        format: format.filter(|f| !f.is_empty()),
     })
 }
 
@@ -983,6 +1031,24 @@ mod tests {
             let _ = render(&tokens, &p, &["r".into()]);
             let _ = render_tokens(&tokens, &p, &[]);
         }
+    }
+
+    #[test]
+    fn counts_formatted_holes_like_parse() {
+        for template in [
+            "",
+            "no holes",
+            "{A:0.0} {B} {C,3:x} {D:}",
+            "{{A:x}} {bad hole:x} {0:D2}",
+            "{unterminated:x",
+        ] {
+            assert_eq!(
+                count_formatted_holes(template),
+                formatted_hole_count(&parse(template)),
+                "{template}"
+            );
+        }
+        assert_eq!(count_formatted_holes("{A:0.0} {B} {C,3:x} {D:}"), 2);
     }
 
     #[test]
