@@ -11,7 +11,7 @@ Steps: start `seqr serve --listen 127.0.0.1:0 --storage <fresh dir under bench/o
 post the CLEF file to /api/events/raw?clef with the loader (wall time from the
 first request to the last 201, request latency percentiles); read the
 server's VmHWM and CPU time; time a few searches (/api/events/signal first
-page, a deep page via afterId, the whole store paged 5000 at a time); check
+page, a deep page via afterId, the whole store paged 10000 at a time); check
 that the paged event count equals N with no duplicate ids; stop the server
 with SIGTERM and measure the storage directory (du -sb). Prints a table and
 writes it to --out (and the raw figures as JSON beside it). Exit status 1 if
@@ -108,25 +108,51 @@ def start_server(seqr, storage, log_path):
     return proc, url
 
 
-def page_all(base, page_size, n_expected):
-    """Page through every event, newest first. Returns (count, distinct ids, id at the middle, seconds, pages)."""
+# Event objects as seqr writes them start {"Id":"...","Timestamp":...; matching that is
+# ~10x cheaper than json.loads of a 10 MB page. The first page is checked against a
+# full parse, and any mismatch switches to full parsing for the rest.
+ID_RE = re.compile(rb'\{"Id":"([^"]+)","Timestamp"')
+
+
+def parse_page(body, fast):
+    """(event ids, Statistics) of one /api/events/signal answer."""
+    if fast:
+        at = body.rfind(b'"Statistics":')
+        try:
+            stats = json.loads(body[at + len(b'"Statistics":'):body.rstrip().rfind(b"}")])
+            return [m.decode() for m in ID_RE.findall(body)], stats
+        except ValueError:
+            pass
+    page = json.loads(body)
+    return [e["Id"] for e in page.get("Events") or []], page.get("Statistics") or {}
+
+
+def page_all(pid, base, page_size, n_expected):
+    """Page through every event, newest first.
+
+    Returns (count, distinct ids, id at the middle, seconds, pages, server VmRSS samples,
+    milliseconds per page request)."""
     t0 = time.perf_counter()
-    after, count, ids, mid_id, pages = None, 0, set(), None, 0
+    after, count, ids, mid_id, pages, rss, page_ms = None, 0, set(), None, 0, [], []
     middle = n_expected // 2
+    fast = None
     while True:
         q = {"count": page_size}
         if after:
             q["afterId"] = after
-        _, status, body = get(base, "/api/events/signal", **q)
-        page = json.loads(body)
+        secs, status, body = get(base, "/api/events/signal", **q)
+        page_ms.append(secs * 1e3)
+        if fast is None:
+            fast = parse_page(body, True)[0] == parse_page(body, False)[0]
+        page_ids, stats = parse_page(body, fast)
         pages += 1
-        events = page.get("Events") or []
-        for e in events:
+        if pages % 10 == 1:
+            rss.append(proc_status(pid, "VmRSS"))
+        for i in page_ids:
             if count == middle:
-                mid_id = e["Id"]
-            ids.add(e["Id"])
+                mid_id = i
+            ids.add(i)
             count += 1
-        stats = page.get("Statistics") or {}
         if stats.get("Status") == "Complete":
             break
         after = stats.get("LastReadEventId")
@@ -134,7 +160,8 @@ def page_all(base, page_size, n_expected):
             raise SystemExit(f"bench: page {pages}: Status {stats.get('Status')!r} without LastReadEventId")
         if pages > n_expected // max(page_size, 1) + 1000:
             raise SystemExit("bench: paging does not terminate")
-    return count, len(ids), mid_id, time.perf_counter() - t0, pages
+    rss.append(proc_status(pid, "VmRSS"))
+    return count, len(ids), mid_id, time.perf_counter() - t0, pages, rss, page_ms
 
 
 def fmt_bytes(b):
@@ -149,7 +176,7 @@ def main():
     ap.add_argument("--n", type=int, required=True, help="number of events in the file")
     ap.add_argument("--connections", type=int, default=8)
     ap.add_argument("--batch", type=int, default=1000)
-    ap.add_argument("--page", type=int, default=5000, help="page size for the full-store paging check")
+    ap.add_argument("--page", type=int, default=10000, help="page size for the full-store paging check")
     ap.add_argument("--out", default=None)
     ap.add_argument("--keep-storage", action="store_true")
     a = ap.parse_args()
@@ -190,8 +217,9 @@ def main():
         if len(first.get("Events") or []) != min(100, a.n):
             failures.append(f"first page: {len(first.get('Events') or [])} events, expected {min(100, a.n)}")
         log("paging through the whole store to count events ...")
-        count, distinct, mid_id, scan_s, pages = page_all(base, a.page, a.n)
-        r.update(paged_count=count, paged_distinct=distinct, scan_s=scan_s, scan_pages=pages)
+        count, distinct, mid_id, scan_s, pages, rss, page_ms = page_all(proc.pid, base, a.page, a.n)
+        r.update(paged_count=count, paged_distinct=distinct, scan_s=scan_s, scan_pages=pages, rss_during_scan=rss,
+                 scan_page_ms=page_ms)
         if count != a.n or distinct != a.n:
             failures.append(f"event count: paged {count} events ({distinct} distinct ids), expected {a.n}")
         if mid_id:
@@ -248,6 +276,8 @@ def render(r, failures):
                        f"({g('n') / max(g('cpu_ingest_s') or 1e-9, 1e-9):,.0f} events per CPU-second)"),
         ("peak RSS (VmHWM)", f"{fmt_bytes(g('hwm_after_ingest'))} after ingest, "
                              f"{fmt_bytes(g('hwm_before_shutdown'))} before shutdown (idle {fmt_bytes(g('rss_idle'))})"),
+        ("RSS while paging", f"{fmt_bytes(min(g('rss_during_scan') or [0]))} .. {fmt_bytes(max(g('rss_during_scan') or [0]))}"
+                             f" (VmRSS sampled every 10 pages; {fmt_bytes((g('rss_during_scan') or [0])[-1])} at the end)"),
         ("disk after shutdown", f"{g('disk_bytes', 0):,} bytes = {g('disk_bytes_per_event', 0):.1f} bytes/event "
                                 f"(du -sb, after SIGTERM; shutdown took {g('shutdown_s', 0):.2f} s)"),
         ("search: first page", f"{ms('q_first_ms')} median of 5 (first {ms('q_first_cold_ms')}); "
@@ -256,7 +286,9 @@ def render(r, failures):
                               f"afterId=<event #{r['n'] // 2:,}>, count=100"),
         ("search: /api/events", f"{ms('q_list_ms')} median of 3; count=100"),
         ("full scan by paging", f"{g('scan_s', 0):.2f} s for {g('scan_pages', 0)} pages of {r['page']} "
-                                f"({g('paged_count', 0) / max(g('scan_s') or 1e-9, 1e-9):,.0f} events/s)"),
+                                f"({g('paged_count', 0) / max(g('scan_s') or 1e-9, 1e-9):,.0f} events/s); per page: first "
+                                f"{(g('scan_page_ms') or [0])[0]:.0f} ms, median {statistics.median(g('scan_page_ms') or [0]):.0f} ms, "
+                                f"last {(g('scan_page_ms') or [0])[-1]:.0f} ms"),
         ("count check", f"paged {g('paged_count', 0):,} events, {g('paged_distinct', 0):,} distinct ids, "
                         f"expected {r['n']:,}: " + ("OK" if g('paged_count') == r['n'] == g('paged_distinct') else "WRONG")),
     ]
