@@ -100,10 +100,33 @@ fn parse_fixture(text: &str) -> Vec<Captured> {
             method,
             target,
             headers,
-            body: body.as_bytes().to_vec(),
+            body: decode_escaped_crs(body),
         });
     }
     requests
+}
+
+/// The capture writes a CR that ends a body line as the two characters `\r` (e.g. seqlog's
+/// CRLF-separated CLEF): turn `\r` + newline (or `\r` at the very end) back into real CRs. A
+/// backslash-r outside a JSON string is never valid JSON and a JSON string can't hold a raw
+/// newline, so this can't change a legitimate body.
+fn decode_escaped_crs(body: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len());
+    let bytes = body.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\\'
+            && bytes.get(i + 1) == Some(&b'r')
+            && matches!(bytes.get(i + 2), None | Some(b'\n'))
+        {
+            out.push(b'\r');
+            i += 2;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    out
 }
 
 /// What a fixture body says one event is.
@@ -508,7 +531,7 @@ fn ev_type(template: &str) -> String {
 
 #[test]
 fn fixture_parser_reads_sections_and_crlf_bodies() {
-    let text = "# header\n# more\n\n### request 1  t=+0.000s\nPOST /ingest/clef?x=1 HTTP/1.1\nHost: h\nContent-Type: application/vnd.serilog.clef\ncontent-length: 3\n\n{\"a\":1}\r\n{\"b\":2}\n\n### request 2\nPOST /api/events/raw HTTP/1.1\nX-Seq-ApiKey: k\n\n{\"Events\":[]}\n\n### driver's own output (stderr/stdout):\n# done\n";
+    let text = "# header\n# more\n\n### request 1  t=+0.000s\nPOST /ingest/clef?x=1 HTTP/1.1\nHost: h\nContent-Type: application/vnd.serilog.clef\ncontent-length: 3\n\n{\"a\":1}\\r\n{\"b\":\"x\\\\r\\n\"}\\r\n\n### request 2\nPOST /api/events/raw HTTP/1.1\nX-Seq-ApiKey: k\n\n{\"Events\":[]}\n\n### driver's own output (stderr/stdout):\n# done\n";
     let reqs = parse_fixture(text);
     assert_eq!(reqs.len(), 2);
     assert_eq!(reqs[0].method, "POST");
@@ -517,7 +540,8 @@ fn fixture_parser_reads_sections_and_crlf_bodies() {
         reqs[0].header("content-type"),
         Some("application/vnd.serilog.clef")
     );
-    assert_eq!(reqs[0].body, b"{\"a\":1}\r\n{\"b\":2}\n");
+    // `\r` + newline in the file is a CRLF on the wire; JSON escapes inside strings stay as they are.
+    assert_eq!(reqs[0].body, b"{\"a\":1}\r\n{\"b\":\"x\\\\r\\n\"}\r\n");
     assert!(reqs[0].is_clef());
     assert_eq!(reqs[1].body, b"{\"Events\":[]}\n");
     assert_eq!(reqs[1].header("X-Seq-ApiKey"), Some("k"));
