@@ -103,9 +103,7 @@ fn decode(
                     "The decompressed request body is over the {}-byte payload limit.",
                     limits.max_body_bytes
                 )),
-                other => ApiError::bad_request(format!(
-                    "The request body could not be decompressed: {other}"
-                )),
+                other => ApiError::new(status(other.http_status()), other.to_string()),
             },
         )?;
         &decompressed
@@ -114,7 +112,11 @@ fn decode(
         Format::Clef => seqr_ingest::decode_clef(body, limits),
         Format::Legacy => seqr_ingest::decode_legacy(body, limits),
     };
-    decoded.map_err(|e| ApiError::bad_request(e.to_string()))
+    decoded.map_err(|e| ApiError::new(status(e.http_status()), e.to_string()))
+}
+
+fn status(code: u16) -> StatusCode {
+    StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST)
 }
 
 fn is_identity(encoding: &str) -> bool {
