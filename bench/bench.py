@@ -176,6 +176,7 @@ def main():
     ap.add_argument("--n", type=int, required=True, help="number of events in the file")
     ap.add_argument("--connections", type=int, default=8)
     ap.add_argument("--batch", type=int, default=1000)
+    ap.add_argument("--rate", type=float, default=None, help="pace the load at this many events/s (default: flat out)")
     ap.add_argument("--page", type=int, default=10000, help="page size for the full-store paging check")
     ap.add_argument("--out", default=None)
     ap.add_argument("--keep-storage", action="store_true")
@@ -185,7 +186,7 @@ def main():
     os.makedirs(out_dir, exist_ok=True)
     storage = tempfile.mkdtemp(prefix="storage.", dir=out_dir)
     log_path = os.path.join(out_dir, "seqr.log")
-    r = {"n": a.n, "connections": a.connections, "batch": a.batch, "page": a.page,
+    r = {"n": a.n, "connections": a.connections, "batch": a.batch, "page": a.page, "rate": a.rate,
          "seqr": os.path.abspath(a.seqr), "events_file_bytes": os.path.getsize(a.events)}
     failures = []
 
@@ -199,7 +200,8 @@ def main():
         host_port = urllib.parse.urlsplit(base).netloc
         log(f"posting {a.n} events, {a.batch}/request, {a.connections} connections ...")
         res = subprocess.run([a.loader, "--addr", host_port, "--file", a.events, "--path", "/api/events/raw?clef",
-                              "--batch", str(a.batch), "--connections", str(a.connections)],
+                              "--batch", str(a.batch), "--connections", str(a.connections)]
+                             + (["--rate", str(a.rate)] if a.rate else []),
                              capture_output=True, text=True)
         sys.stderr.write(res.stderr)
         for line in res.stdout.splitlines():
@@ -267,7 +269,8 @@ def render(r, failures):
     ms = lambda k: f"{g(k):.1f} ms" if g(k) is not None else "n/a"  # noqa: E731
     rows = [
         ("events", f"{r['n']:,} ({r['events_file_bytes'] / r['n']:.0f} B/event as CLEF)"),
-        ("load", f"{r['connections']} connections x {r['batch']} events/request, CLEF to /api/events/raw?clef"),
+        ("load", f"{r['connections']} connections x {r['batch']} events/request, CLEF to /api/events/raw?clef, "
+                 + (f"paced at {r['rate']:,.0f} events/s" if r.get("rate") else "flat out")),
         ("ingest rate", f"{g('load_events_per_s', 0):,.0f} events/s ({g('load_mib_per_s', 0):.1f} MiB/s), "
                         f"wall {g('load_wall_s', 0):.2f} s first request -> last 201"),
         ("request latency", f"p50 {g('load_p50_ms', 0):.1f} ms, p90 {g('load_p90_ms', 0):.1f} ms, "

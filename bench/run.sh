@@ -6,6 +6,8 @@
 #   BENCH_EVENTS       number of events (default 1000000)
 #   BENCH_CONNECTIONS  concurrent keep-alive connections (default 8)
 #   BENCH_BATCH        events per request (default 1000)
+#   BENCH_RATE         pace the load at this many events/s (default: flat out), e.g. half
+#                      the flat-out rate to read the request latency at 50% load
 #   BENCH_KEEP=1       keep the storage directory under bench/out for inspection
 #
 # 1. Generates BENCH_EVENTS events with ../shared/tools/gen_events.py --seed 42
@@ -57,7 +59,8 @@ cargo build --quiet --release --manifest-path "$here/loader/Cargo.toml" --target
 loader="$loader_target/release/seqr-bench-loader"
 
 # --- 3. measure ---
-keep=()
-[[ "${BENCH_KEEP:-0}" == 1 ]] && keep=(--keep-storage)
+extra=()
+[[ "${BENCH_KEEP:-0}" == 1 ]] && extra+=(--keep-storage)
+[[ -n "${BENCH_RATE:-}" ]] && extra+=(--rate "$BENCH_RATE")
 python3 "$here/bench.py" --seqr "$SEQR_BIN" --loader "$loader" --events "$events" --n "$n" \
-    --connections "$connections" --batch "$batch" --out "$out/results.txt" "${keep[@]}"
+    --connections "$connections" --batch "$batch" --out "$out/results.txt" "${extra[@]}"

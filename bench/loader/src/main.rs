@@ -3,14 +3,16 @@
 //!
 //! Usage:
 //!   seqr-bench-loader --addr 127.0.0.1:5341 --file events.clef
-//!       [--path /api/events/raw?clef] [--batch 1000] [--connections 8]
+//!       [--path /api/events/raw?clef] [--batch 1000] [--connections 8] [--rate EVENTS_PER_S]
 //!
 //! The whole file is read and split into ready-to-send HTTP requests (one per
 //! `--batch` lines, `Content-Type: application/vnd.serilog.clef`) before the
 //! clock starts, so the timed part is only socket writes and response reads.
 //! Requests are handed out to `--connections` threads from a shared counter;
 //! each thread keeps one HTTP/1.1 connection alive (reconnecting if the server
-//! closes it). Every answer must be 201.
+//! closes it). Every answer must be 201. With `--rate`, request i is not sent
+//! before start + i * batch / rate (an open-loop pace, for latency at a fixed
+//! load); without it, requests go back to back.
 //!
 //! Prints `key=value` lines on stdout (requests, events, bytes, wall_s,
 //! events_per_s, mib_per_s, p50_ms, p90_ms, p99_ms, max_ms, errors) and exits
@@ -29,6 +31,7 @@ struct Opts {
     file: String,
     batch: usize,
     connections: usize,
+    rate: Option<f64>,
 }
 
 fn parse_args() -> Result<Opts, String> {
@@ -38,6 +41,7 @@ fn parse_args() -> Result<Opts, String> {
         file: String::new(),
         batch: 1000,
         connections: 8,
+        rate: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -48,13 +52,19 @@ fn parse_args() -> Result<Opts, String> {
             "--file" => o.file = value()?,
             "--batch" => o.batch = value()?.parse().map_err(|e| format!("--batch: {e}"))?,
             "--connections" => {
-                o.connections = value()?.parse().map_err(|e| format!("--connections: {e}"))?
+                o.connections = value()?
+                    .parse()
+                    .map_err(|e| format!("--connections: {e}"))?
             }
+            "--rate" => o.rate = Some(value()?.parse().map_err(|e| format!("--rate: {e}"))?),
             _ => return Err(format!("unknown argument {flag}")),
         }
     }
     if o.addr.is_empty() || o.file.is_empty() {
         return Err("--addr and --file are required".into());
+    }
+    if o.rate.is_some_and(|r| r.is_nan() || r <= 0.0) {
+        return Err("--rate must be positive".into());
     }
     if o.batch == 0 || o.connections == 0 {
         return Err("--batch and --connections must be positive".into());
@@ -68,7 +78,9 @@ fn build_requests(o: &Opts) -> std::io::Result<(Vec<Vec<u8>>, usize, usize)> {
     let host = &o.addr;
     let mut requests = Vec::new();
     let (mut events, mut body_bytes) = (0usize, 0usize);
-    let mut lines = data.split_inclusive(|&b| b == b'\n').filter(|l| l.iter().any(|b| !b.is_ascii_whitespace()));
+    let mut lines = data
+        .split_inclusive(|&b| b == b'\n')
+        .filter(|l| l.iter().any(|b| !b.is_ascii_whitespace()));
     loop {
         let mut body = Vec::with_capacity(o.batch * 600);
         let mut n = 0;
@@ -99,9 +111,16 @@ fn read_response(r: &mut BufReader<TcpStream>) -> std::io::Result<(u16, Vec<u8>,
     let bad = |m: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, m.to_string());
     let mut line = String::new();
     if r.read_line(&mut line)? == 0 {
-        return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "connection closed"));
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "connection closed",
+        ));
     }
-    let status: u16 = line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).ok_or_else(|| bad(&line))?;
+    let status: u16 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| bad(&line))?;
     let (mut len, mut chunked, mut close) = (0usize, false, false);
     loop {
         line.clear();
@@ -127,7 +146,8 @@ fn read_response(r: &mut BufReader<TcpStream>) -> std::io::Result<(u16, Vec<u8>,
         loop {
             line.clear();
             r.read_line(&mut line)?;
-            let size = usize::from_str_radix(line.trim().split(';').next().unwrap_or(""), 16).map_err(|_| bad(&line))?;
+            let size = usize::from_str_radix(line.trim().split(';').next().unwrap_or(""), 16)
+                .map_err(|_| bad(&line))?;
             let mut chunk = vec![0; size + 2];
             r.read_exact(&mut chunk)?;
             if size == 0 {
@@ -149,8 +169,24 @@ struct ThreadResult {
     finished: Instant,
 }
 
-fn worker(addr: &str, requests: &[Vec<u8>], next: &AtomicUsize, start: &Barrier) -> ThreadResult {
-    let mut res = ThreadResult { latencies: Vec::new(), errors: 0, first_error: None, finished: Instant::now() };
+/// When request `i` may be sent, relative to the start (None: at once).
+fn schedule(i: usize, batch: usize, rate: Option<f64>) -> Option<Duration> {
+    rate.map(|r| Duration::from_secs_f64(i as f64 * batch as f64 / r))
+}
+
+fn worker(
+    addr: &str,
+    requests: &[Vec<u8>],
+    next: &AtomicUsize,
+    start: &Barrier,
+    pace: (usize, Option<f64>),
+) -> ThreadResult {
+    let mut res = ThreadResult {
+        latencies: Vec::new(),
+        errors: 0,
+        first_error: None,
+        finished: Instant::now(),
+    };
     let connect = || -> std::io::Result<BufReader<TcpStream>> {
         let s = TcpStream::connect(addr)?;
         s.set_nodelay(true)?;
@@ -159,10 +195,18 @@ fn worker(addr: &str, requests: &[Vec<u8>], next: &AtomicUsize, start: &Barrier)
     };
     let mut conn = connect().ok();
     start.wait();
+    let t_start = Instant::now();
     loop {
         let i = next.fetch_add(1, Ordering::Relaxed);
         if i >= requests.len() {
             break;
+        }
+        if let Some(at) = schedule(i, pace.0, pace.1) {
+            let due = t_start + at;
+            let now = Instant::now();
+            if due > now {
+                std::thread::sleep(due - now);
+            }
         }
         let t0 = Instant::now();
         let outcome = (|| -> std::io::Result<(u16, Vec<u8>, bool)> {
@@ -184,13 +228,17 @@ fn worker(addr: &str, requests: &[Vec<u8>], next: &AtomicUsize, start: &Barrier)
                 res.errors += 1;
                 conn = None;
                 res.first_error.get_or_insert_with(|| {
-                    format!("request {i}: HTTP {status}: {}", String::from_utf8_lossy(&body[..body.len().min(300)]))
+                    format!(
+                        "request {i}: HTTP {status}: {}",
+                        String::from_utf8_lossy(&body[..body.len().min(300)])
+                    )
                 });
             }
             Err(e) => {
                 res.errors += 1;
                 conn = None;
-                res.first_error.get_or_insert_with(|| format!("request {i}: {e}"));
+                res.first_error
+                    .get_or_insert_with(|| format!("request {i}: {e}"));
             }
         }
         res.finished = Instant::now();
@@ -233,8 +281,14 @@ fn main() -> ExitCode {
     let barrier = Arc::new(Barrier::new(o.connections + 1));
     let handles: Vec<_> = (0..o.connections)
         .map(|_| {
-            let (requests, next, barrier, addr) = (requests.clone(), next.clone(), barrier.clone(), o.addr.clone());
-            std::thread::spawn(move || worker(&addr, &requests, &next, &barrier))
+            let (requests, next, barrier, addr) = (
+                requests.clone(),
+                next.clone(),
+                barrier.clone(),
+                o.addr.clone(),
+            );
+            let pace = (o.batch, o.rate);
+            std::thread::spawn(move || worker(&addr, &requests, &next, &barrier, pace))
         })
         .collect();
     barrier.wait();
