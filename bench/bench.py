@@ -13,7 +13,9 @@ first request to the last 201, request latency percentiles); read the
 server's VmHWM and CPU time; time a few searches (/api/events/signal first
 page, a deep page via afterId, the whole store paged 10000 at a time); check
 that the paged event count equals N with no duplicate ids; stop the server
-with SIGTERM and measure the storage directory (du -sb). Prints a table and
+with SIGTERM and measure the storage directory (du -sb). Also reports how
+much CPU other processes took during the ingest (/proc/stat), since a busy
+shared machine skews every figure. Prints a table and
 writes it to --out (and the raw figures as JSON beside it). Exit status 1 if
 the load had failed requests or the count is wrong. Stdlib only.
 """
@@ -22,6 +24,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import statistics
@@ -52,6 +55,19 @@ def proc_cpu_seconds(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def system_busy_seconds():
+    """CPU-seconds spent busy by the whole machine so far (all cores, from /proc/stat)."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_seconds():
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
 
 
 def du_bytes(path):
@@ -199,6 +215,9 @@ def main():
         # --- ingest ---
         host_port = urllib.parse.urlsplit(base).netloc
         log(f"posting {a.n} events, {a.batch}/request, {a.connections} connections ...")
+        with open("/proc/loadavg") as f:
+            r["loadavg_before"] = float(f.read().split()[0])
+        busy0, kids0, wall0 = system_busy_seconds(), children_cpu_seconds(), time.perf_counter()
         res = subprocess.run([a.loader, "--addr", host_port, "--file", a.events, "--path", "/api/events/raw?clef",
                               "--batch", str(a.batch), "--connections", str(a.connections)]
                              + (["--rate", str(a.rate)] if a.rate else []),
@@ -210,6 +229,10 @@ def main():
         if res.returncode != 0 or r.get("load_errors", 1) != 0:
             failures.append(f"load driver: {r.get('load_errors', '?')} failed requests (exit {res.returncode})")
         r["cpu_ingest_s"] = proc_cpu_seconds(proc.pid) - cpu0
+        r["cpu_window_s"] = (time.perf_counter() - wall0) * (os.cpu_count() or 1)
+        r["cpu_loader_s"] = children_cpu_seconds() - kids0
+        # CPU the rest of the machine used meanwhile (other builds and tests skew the figures).
+        r["cpu_others_s"] = max(0.0, system_busy_seconds() - busy0 - r["cpu_ingest_s"] - r["cpu_loader_s"])
         r["hwm_after_ingest"] = proc_status(proc.pid, "VmHWM")
         r["rss_after_ingest"] = proc_status(proc.pid, "VmRSS")
         log(f"ingest: {r.get('load_events_per_s', 0):,.0f} events/s")
@@ -277,6 +300,10 @@ def render(r, failures):
                             f"p99 {g('load_p99_ms', 0):.1f} ms, max {g('load_max_ms', 0):.1f} ms"),
         ("server CPU", f"{g('cpu_ingest_s', 0):.1f} s during ingest "
                        f"({g('n') / max(g('cpu_ingest_s') or 1e-9, 1e-9):,.0f} events per CPU-second)"),
+        ("machine noise", f"other processes used {g('cpu_others_s', 0):.1f} CPU-s during the ingest "
+                          f"of {g('cpu_window_s', 0):.1f} available (loader {g('cpu_loader_s', 0):.1f} s incl. reading the file; load average "
+                          f"{g('loadavg_before', 0):.2f} before)" + ("  << BUSY MACHINE, figures skewed"
+                          if g('cpu_others_s', 0) > 0.1 * g('cpu_window_s', 1) else "")),
         ("peak RSS (VmHWM)", f"{fmt_bytes(g('hwm_after_ingest'))} after ingest, "
                              f"{fmt_bytes(g('hwm_before_shutdown'))} before shutdown (idle {fmt_bytes(g('rss_idle'))})"),
         ("RSS while paging", f"{fmt_bytes(min(g('rss_during_scan') or [0]))} .. {fmt_bytes(max(g('rss_during_scan') or [0]))}"
