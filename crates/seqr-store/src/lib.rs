@@ -257,6 +257,8 @@ pub(crate) struct Shared {
     report: OpenReport,
     flush_error: Mutex<Option<String>>,
     next_segment_id: AtomicU64,
+    /// Bytes of each live WAL generation (kept here so `stats` never touches the directory).
+    wal_sizes: Mutex<BTreeMap<u64, u64>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -416,6 +418,7 @@ impl Store {
         // WAL: generations covered by a segment are deleted; the rest are replayed.
         let active = Memtable::default();
         let mut last_wal: Option<(PathBuf, u64)> = None;
+        let mut wal_sizes = BTreeMap::new();
         let mut prev_gen: Option<u64> = None;
         let live: Vec<u64> = wal_gens.iter().copied().filter(|&g| g > covered).collect();
         for &g in wal_gens.iter().filter(|&&g| g <= covered) {
@@ -500,6 +503,7 @@ impl Store {
             }
             m.bytes += replayed.data.len();
             report.wal_files += 1;
+            wal_sizes.insert(g, replayed.good_len);
             last_wal = Some((path, g));
         }
         events += report.replayed_events;
@@ -509,8 +513,10 @@ impl Store {
             Some((path, g)) => WalWriter::reopen(path.clone(), g, fault).map_err(io_err(&path))?,
             None => {
                 let g = covered.max(wal_gens.last().copied().unwrap_or(0)) + 1;
-                WalWriter::create(dir, g, next_arrival, fault)
-                    .map_err(io_err(&dir.join(wal::file_name(g))))?
+                let w = WalWriter::create(dir, g, next_arrival, fault)
+                    .map_err(io_err(&dir.join(wal::file_name(g))))?;
+                wal_sizes.insert(g, wal::HEADER_LEN as u64);
+                w
             }
         };
 
@@ -535,6 +541,7 @@ impl Store {
             report,
             flush_error: Mutex::new(None),
             next_segment_id: AtomicU64::new(next_segment_id + 1),
+            wal_sizes: Mutex::new(wal_sizes),
             options,
         });
         // A large replay is frozen at once so the flusher writes it out.
@@ -649,14 +656,7 @@ impl Store {
             .map(|m| read(&m.inner).map.len() as u64)
             .sum();
         let segment_bytes: u64 = segments.iter().map(|s| s.file_len).sum();
-        let mut wal_bytes = 0;
-        if let Ok(rd) = fs::read_dir(&shared.dir) {
-            for e in rd.flatten() {
-                if e.file_name().to_str().and_then(wal::parse_name).is_some() {
-                    wal_bytes += e.metadata().map(|m| m.len()).unwrap_or(0);
-                }
-            }
-        }
+        let wal_bytes = lock(&shared.wal_sizes).values().sum();
         StoreStats {
             events: shared.events.load(Ordering::Relaxed),
             bytes_on_disk: wal_bytes + segment_bytes,
@@ -798,6 +798,7 @@ fn writer_loop(shared: Arc<Shared>, mut wal: WalWriter, mut next_arrival: u64) {
             }
             continue;
         }
+        *lock(&shared.wal_sizes).entry(wal.generation).or_default() += buf.len() as u64;
         let buf = Arc::new(buf);
         let mut results = Vec::with_capacity(group.len());
         {
@@ -862,6 +863,7 @@ fn maybe_rotate(shared: &Shared, wal: &mut WalWriter, next_arrival: u64) -> io::
         shared.options.fault.clone(),
     )?;
     let old = std::mem::replace(wal, new);
+    lock(&shared.wal_sizes).insert(wal.generation, wal::HEADER_LEN as u64);
     {
         let mut st = write(&shared.state);
         let active = st.memtables.last().expect("an active memtable");
@@ -961,16 +963,18 @@ fn flush_one(
         st.memtables.retain(|m| !Arc::ptr_eq(m, target));
     }
     // The segment is durable: the WAL generations it covers are no longer needed.
-    let mut removed = false;
-    for e in fs::read_dir(&shared.dir)?.flatten() {
-        if let Some(g) = e.file_name().to_str().and_then(wal::parse_name)
-            && g <= generation
-        {
-            fs::remove_file(e.path())?;
-            removed = true;
-        }
+    // Oldest first, so that a crash part-way leaves a contiguous run of generations.
+    let mut covered: Vec<u64> = fs::read_dir(&shared.dir)?
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().and_then(wal::parse_name))
+        .filter(|&g| g <= generation)
+        .collect();
+    covered.sort_unstable();
+    for g in &covered {
+        fs::remove_file(shared.dir.join(wal::file_name(*g)))?;
     }
-    if removed {
+    lock(&shared.wal_sizes).retain(|&g, _| g > generation);
+    if !covered.is_empty() {
         wal::sync_dir(&shared.dir)?;
     }
     Ok(())
