@@ -134,7 +134,13 @@ fn client_loop(client: u32, port: Arc<AtomicU16>, stop: Arc<AtomicBool>) -> Vec<
             thread::sleep(Duration::from_millis(2));
             continue;
         }
-        let len = rng.range(1, 200);
+        // Sizes span 1..=200, skewed small: the point is many requests in flight when the
+        // kill lands, not raw volume (which only makes the read-back slow).
+        let len = if rng.range(0, 3) == 0 {
+            rng.range(1, 200)
+        } else {
+            rng.range(1, 20)
+        };
         let kind = rng.range(0, 3);
         let use_gzip = rng.range(0, 4) == 0;
         let (target, ct, body) = build_request(client, next, len, kind);
@@ -168,6 +174,8 @@ fn client_loop(client: u32, port: Arc<AtomicU16>, stop: Arc<AtomicBool>) -> Vec<
                 (Outcome::Unknown, e.to_string())
             }
         };
+        // A little think time, so a faster server doesn't turn into a longer test.
+        thread::sleep(Duration::from_micros(rng.range(0, 3000)));
         batches.push(Batch {
             client,
             first: next,
@@ -206,8 +214,11 @@ fn run(cycles: usize, stop_mode: Stop, seed: u64) -> RunStats {
         .collect();
 
     let mut rng = XorShift::new(seed);
+    let mut startups: Vec<Duration> = Vec::with_capacity(cycles);
     for cycle in 0..cycles {
+        let t = Instant::now();
         let server = dir.start();
+        startups.push(t.elapsed());
         port.store(server.port, Ordering::SeqCst);
         thread::sleep(Duration::from_millis(rng.range(50, 400)));
         match stop_mode {
@@ -228,8 +239,23 @@ fn run(cycles: usize, stop_mode: Stop, seed: u64) -> RunStats {
         .flat_map(|h| h.join().expect("client thread panicked"))
         .collect();
 
+    let t = Instant::now();
     let server = dir.start();
-    let events = read_all(server.port, 1000, "");
+    let final_startup = t.elapsed();
+    let t = Instant::now();
+    let events = read_all(server.port, 5000, "");
+    let read_back = t.elapsed();
+    let mut sorted = startups.clone();
+    sorted.sort();
+    println!(
+        "crash timings: server startup (to `Listening on`) first={:?} median={:?} max={:?} last={:?}, \
+         final startup={final_startup:?}, read-back of {} events={read_back:?}",
+        startups.first().copied().unwrap_or_default(),
+        sorted.get(sorted.len() / 2).copied().unwrap_or_default(),
+        sorted.last().copied().unwrap_or_default(),
+        startups.last().copied().unwrap_or_default(),
+        events.len(),
+    );
     let log = server.stderr();
     verify(cycles, &batches, &events, &log)
 }
@@ -578,4 +604,29 @@ fn verifier_detects_lost_duplicated_and_invented_events() {
     assert!(run(vec![good(1, 0, 1), entity(2, 0, 0, "x".into())]).is_err());
     // Same id twice.
     assert!(run(vec![good(1, 0, 1), good(1, 0, 0)]).is_err());
+}
+
+/// The tightest window: kill -9 the moment a 201 arrives, restart, and the event must be there.
+#[test]
+fn kill_9_right_after_the_201_keeps_the_event() {
+    let dir = TestDir::new();
+    for round in 0..5u64 {
+        let server = dir.start();
+        let body =
+            json!({"@t": ts_micros(round), "@mt": "Round {Round}", "Round": round}).to_string();
+        let resp = crate::support::post(server.port, "/ingest/clef", None, body.as_bytes())
+            .expect("POST /ingest/clef");
+        crate::support::assert_ingested(&resp);
+        server.kill9();
+
+        let server = dir.start();
+        let events = read_all(server.port, 100, "");
+        let rounds: Vec<u64> = events
+            .iter()
+            .map(|e| properties(e)["Round"].as_u64().expect("Round"))
+            .collect();
+        let expected: Vec<u64> = (0..=round).rev().collect();
+        assert_eq!(rounds, expected, "after round {round}'s kill -9");
+        server.kill9();
+    }
 }
