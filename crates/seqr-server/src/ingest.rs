@@ -62,6 +62,7 @@ async fn ingest(
     let _api_key = presented_api_key(headers, query);
     let limits = state.limits;
     let body = read_body(headers, body, limits.max_body_bytes).await?;
+    let _permit = reserve_budget(&state, body.len()).await?;
     let encoding = headers
         .get(header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
@@ -151,6 +152,30 @@ async fn read_body(
             ApiError::bad_request("The request body could not be read.")
         }
     })
+}
+
+/// How long a request may wait for ingestion memory before it is told to come back later.
+const BUDGET_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Holds back a request while too many bytes are already being decoded and written, so a burst
+/// of clients gets 503 + Retry-After (which they retry) instead of growing memory without bound.
+async fn reserve_budget(
+    state: &AppState,
+    bytes: usize,
+) -> Result<Option<tokio::sync::OwnedSemaphorePermit>, ApiError> {
+    if bytes == 0 {
+        return Ok(None);
+    }
+    // A body larger than the whole budget waits for all of it, so it still gets through alone.
+    let permits = u32::try_from(bytes.min(state.ingest_budget_bytes)).unwrap_or(u32::MAX);
+    let acquire = state.ingest_budget.clone().acquire_many_owned(permits);
+    match tokio::time::timeout(BUDGET_WAIT, acquire).await {
+        Ok(Ok(permit)) => Ok(Some(permit)),
+        _ => Err(ApiError::unavailable(
+            "The server is ingesting as fast as it can and has no room for this request now; retry shortly.",
+            1,
+        )),
+    }
 }
 
 async fn append(state: &AppState, events: Vec<Event>) -> Result<(), ApiError> {

@@ -35,6 +35,9 @@ pub(crate) struct AppState {
     limits: Limits,
     instance_name: Option<Arc<str>>,
     search_timeout: Duration,
+    /// Request-body bytes allowed in decoding and writing at once (see `ingest::reserve_budget`).
+    ingest_budget: Arc<tokio::sync::Semaphore>,
+    ingest_budget_bytes: usize,
 }
 
 /// Builds the application over an open store.

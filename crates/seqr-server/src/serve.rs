@@ -86,6 +86,11 @@ impl std::error::Error for ServeError {}
 
 const LOCK_FILE: &str = "seqr.lock";
 
+/// Request-body bytes that may be decoding or waiting for the fsync at once. Decoded events take
+/// a few times their JSON size, so this bounds ingestion memory to roughly 100-200 MiB; past it,
+/// requests wait briefly and then get 503 with Retry-After.
+const INGEST_BUDGET_BYTES: usize = 48 * 1024 * 1024;
+
 /// Holds the exclusive lock on the data directory for as long as it lives.
 struct DataDirLock {
     _file: File,
@@ -150,6 +155,8 @@ pub async fn serve(
         limits: config.limits,
         instance_name: config.instance_name.as_deref().map(Arc::from),
         search_timeout: config.search_timeout,
+        ingest_budget: Arc::new(tokio::sync::Semaphore::new(INGEST_BUDGET_BYTES)),
+        ingest_budget_bytes: INGEST_BUDGET_BYTES,
     };
     let router = app(state);
 
