@@ -218,8 +218,8 @@ fn expected_events(req: &Captured) -> Vec<Expected> {
     out
 }
 
-/// Seq-style rendering for the simple templates the fixtures use: strings unquoted, other
-/// values as JSON, a missing property left as its raw `{Hole}`, `{{`/`}}` escapes.
+/// Seq-style rendering for the simple templates the fixtures use: strings unquoted, booleans
+/// `True`/`False`, other values as JSON, a missing property left as its raw `{Hole}`, `{{`/`}}` escapes.
 fn render(template: &str, props: &BTreeMap<String, Value>) -> String {
     let mut out = String::new();
     let mut rest = template;
@@ -242,6 +242,10 @@ fn render(template: &str, props: &BTreeMap<String, Value>) -> String {
                         .unwrap_or("");
                     match props.get(name) {
                         Some(Value::String(s)) if !name.is_empty() => out.push_str(s),
+                        // .NET's Boolean.ToString(), as Seq renders it.
+                        Some(Value::Bool(b)) if !name.is_empty() => {
+                            out.push_str(if *b { "True" } else { "False" })
+                        }
                         Some(v) if !name.is_empty() => out.push_str(&v.to_string()),
                         _ => out.push_str(raw),
                     }

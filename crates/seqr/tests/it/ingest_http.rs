@@ -381,3 +381,125 @@ fn filter_parameter_is_rejected_as_unsupported() {
         "error should say filters are not supported yet: {err:?}"
     );
 }
+
+#[test]
+fn clef_members_and_rendering_read_back_as_sent() {
+    let (_d, s) = TestDir::fresh();
+    let body = [
+        // Rendering: strings unquoted, numbers as written, booleans the .NET way (True), a missing property raw.
+        r#"{"@t":"2026-01-01T00:00:01Z","@mt":"Hello {User} ({Age}, {Admin}) {Hole}","User":"alice","Age":140693509036928,"Admin":true}"#,
+        // Message only: the message is the text and the event type is of the message.
+        r#"{"@t":"2026-01-01T00:00:02.5+02:00","@m":"Plain message","@l":"Debug"}"#,
+        // Explicit event type, trace and span ids.
+        r#"{"@t":"2026-01-01T00:00:03.1234567Z","@mt":"Traced","@i":"0000abcd","@tr":"4bf92f3577b34da6a3ce929d0e0e4736","@sp":"00f067aa0ba902b7"}"#,
+    ]
+    .join("\n");
+    ingest_clef(s.port, &body);
+    // Raw text: the number's exact spelling (1.50) must survive.
+    let legacy = r#"{"Events":[{"Timestamp":"2026-01-01T00:00:04Z","MessageTemplate":"No level {X}","Properties":{"X":1.50}}]}"#;
+    let resp = post(
+        s.port,
+        "/api/events/raw",
+        Some(JSON),
+        legacy.to_string().as_bytes(),
+    )
+    .unwrap();
+    assert_ingested(&resp);
+
+    let events = read_all(s.port, 100, "render=true");
+    assert_eq!(events.len(), 4);
+    let by_ts = |ts: &str| -> &Value {
+        events
+            .iter()
+            .find(|e| e["Timestamp"] == ts)
+            .unwrap_or_else(|| panic!("no event at {ts}: {}", Value::Array(events.clone())))
+    };
+
+    let hello = by_ts("2026-01-01T00:00:01.0000000Z");
+    assert_eq!(
+        hello["RenderedMessage"],
+        "Hello alice (140693509036928, True) {Hole}"
+    );
+    assert_eq!(
+        property(hello, "Age").unwrap().to_string(),
+        "140693509036928"
+    );
+    assert_eq!(hello["Level"], "Information");
+    assert_eq!(
+        hello["EventType"],
+        seqr_types::event_type::display(seqr_types::event_type::of_template(
+            "Hello {User} ({Age}, {Admin}) {Hole}"
+        ))
+    );
+
+    // 00:00:02.5+02:00 is the previous day in UTC.
+    let plain = by_ts("2025-12-31T22:00:02.5000000Z");
+    assert_eq!(plain["RenderedMessage"], "Plain message");
+    assert_eq!(plain["Level"], "Debug");
+    assert_eq!(
+        plain["EventType"],
+        seqr_types::event_type::display(seqr_types::event_type::of_template("Plain message"))
+    );
+
+    let traced = by_ts("2026-01-01T00:00:03.1234567Z");
+    assert_eq!(traced["EventType"], "$0000ABCD");
+    assert_eq!(traced["TraceId"], "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert_eq!(traced["SpanId"], "00f067aa0ba902b7");
+    assert!(
+        traced.get("Exception").is_none(),
+        "null members are omitted: {traced}"
+    );
+
+    let legacy = by_ts("2026-01-01T00:00:04.0000000Z");
+    assert_eq!(legacy["Level"], "Information");
+    assert_eq!(property(legacy, "X").unwrap().to_string(), "1.50");
+    assert_eq!(legacy["RenderedMessage"], "No level 1.50");
+}
+
+#[test]
+fn start_at_id_and_short_circuit_after() {
+    let (_d, s) = TestDir::fresh();
+    ingest_clef(s.port, &clef_lines(0..5));
+    let all = read_all(s.port, 100, "");
+    let ns = |events: &[Value]| -> Vec<u64> {
+        events
+            .iter()
+            .map(|e| property(e, "N").and_then(|v| v.as_u64()).unwrap())
+            .collect()
+    };
+    assert_eq!(ns(&all), [4, 3, 2, 1, 0]);
+    let third = id_of(&all[2]);
+    // startAtId includes the event, afterId starts after it.
+    assert_eq!(
+        ns(&read_all(s.port, 100, &format!("startAtId={third}"))),
+        [2, 1, 0]
+    );
+    assert_eq!(
+        ns(&read_all(s.port, 100, &format!("afterId={third}"))),
+        [1, 0]
+    );
+    // shortCircuitAfter stops the scan early with Partial; paging on still finds everything.
+    let page = signal_page(s.port, "count=100&shortCircuitAfter=2");
+    assert_eq!(page.status, "Partial", "{}", page.raw);
+    assert_eq!(ns(&page.events), [4, 3]);
+    assert_eq!(
+        ns(&read_all(s.port, 100, "shortCircuitAfter=2")),
+        [4, 3, 2, 1, 0]
+    );
+}
+
+#[test]
+fn corrupt_gzip_is_400_and_stores_nothing() {
+    let (_d, s) = TestDir::fresh();
+    let mut body = gzip(clef_lines(0..50).as_bytes());
+    let mid = body.len() / 2;
+    body.truncate(mid);
+    let resp = Request::new("POST", "/api/events/raw?clef")
+        .header("Content-Encoding", "gzip")
+        .body(&body)
+        .send(s.port)
+        .unwrap();
+    assert_status(&resp, 400);
+    resp.error_message();
+    assert_stored(s.port, 0);
+}
