@@ -1,123 +1,175 @@
 //! The API shape of an event (Seq's `EventEntity`): PascalCase, null members omitted, object
 //! type tags renamed from CLEF's `$type` to the API's `$typeTag`.
+//!
+//! Entities serialize straight from the stored event (borrowing its strings and property tree)
+//! rather than through an intermediate `serde_json::Value`, because search pages hold thousands
+//! of them and the copies dominated response memory.
 
 use seqr_types::template::{self, RenderedToken};
-use seqr_types::{StoredEvent, event_type};
-use serde_json::{Map, Value, json};
+use seqr_types::{Properties, StoredEvent, event_type};
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
+use serde_json::Value;
 
 use crate::timespan;
 
-/// Renders one stored event as an `EventEntity`; `render` adds `RenderedMessage` and the tokens'
+/// One stored event as an `EventEntity`; `render` adds `RenderedMessage` and the tokens'
 /// `FormattedValue`s, as Seq does for `render=true`.
-pub(crate) fn event_entity(stored: &StoredEvent, render: bool) -> Value {
-    let e = &stored.event;
-    let id = stored.id.to_string();
-    let mut o = Map::new();
-    o.insert("Id".into(), Value::String(id.clone()));
-    o.insert("Timestamp".into(), Value::String(e.timestamp.to_iso()));
-    if let Some(start) = e.span_start {
-        o.insert("Start".into(), Value::String(start.to_iso()));
-    }
-    o.insert("Properties".into(), name_value_list(&e.properties));
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct EventEntity<'a> {
+    id: String,
+    timestamp: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    start: Option<String>,
+    properties: NameValueList<'a>,
+    message_template_tokens: Vec<TokenPart>,
+    event_type: String,
+    level: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exception: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rendered_message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trace_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    span_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parent_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    span_kind: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resource: Option<NameValueList<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<NameValueList<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    elapsed: Option<String>,
+    links: Links,
+}
 
-    let tokens = template::parse(e.template_or_message());
-    let rendered = template::render_tokens(&tokens, &e.properties, &e.renderings);
-    o.insert(
-        "MessageTemplateTokens".into(),
-        Value::Array(
-            rendered
+#[derive(Serialize)]
+struct Links {
+    #[serde(rename = "Self")]
+    self_link: String,
+}
+
+impl<'a> EventEntity<'a> {
+    pub(crate) fn new(stored: &'a StoredEvent, render: bool) -> EventEntity<'a> {
+        let e = &stored.event;
+        let id = stored.id.to_string();
+        let tokens = template::parse(e.template_or_message());
+        let message_template_tokens =
+            template::render_tokens(&tokens, &e.properties, &e.renderings)
                 .into_iter()
-                .map(|t| token_part(t, render))
-                .collect(),
-        ),
-    );
-    o.insert(
-        "EventType".into(),
-        Value::String(event_type::display(e.event_type)),
-    );
-    o.insert(
-        "Level".into(),
-        Value::String(e.level_or_default().to_owned()),
-    );
-    insert_opt(&mut o, "Exception", e.exception.as_deref());
-    if render {
-        o.insert(
-            "RenderedMessage".into(),
-            Value::String(e.rendered_message()),
-        );
-    }
-    insert_opt(&mut o, "TraceId", e.trace_id.as_deref());
-    insert_opt(&mut o, "SpanId", e.span_id.as_deref());
-    insert_opt(&mut o, "ParentId", e.parent_id.as_deref());
-    insert_opt(&mut o, "SpanKind", e.span_kind.as_deref());
-    if let Some(resource) = &e.resource {
-        o.insert("Resource".into(), name_value_list(resource));
-    }
-    if let Some(scope) = &e.scope {
-        o.insert("Scope".into(), name_value_list(scope));
-    }
-    if let Some(start) = e.span_start {
-        let elapsed = e.timestamp.ticks().saturating_sub(start.ticks());
-        o.insert("Elapsed".into(), Value::String(timespan::format(elapsed)));
-    }
-    o.insert(
-        "Links".into(),
-        json!({ "Self": format!("api/events/{id}") }),
-    );
-    Value::Object(o)
-}
-
-fn insert_opt(o: &mut Map<String, Value>, name: &str, value: Option<&str>) {
-    if let Some(v) = value {
-        o.insert(name.into(), Value::String(v.to_owned()));
-    }
-}
-
-fn token_part(token: RenderedToken, render: bool) -> Value {
-    match token {
-        RenderedToken::Text(text) => json!({ "Text": text }),
-        RenderedToken::Property {
-            name,
-            raw_text,
-            formatted,
-        } => {
-            let mut o = Map::new();
-            o.insert("PropertyName".into(), Value::String(name));
-            o.insert("RawText".into(), Value::String(raw_text));
-            if let (true, Some(f)) = (render, formatted) {
-                o.insert("FormattedValue".into(), Value::String(f));
-            }
-            Value::Object(o)
+                .map(|t| TokenPart::new(t, render))
+                .collect();
+        EventEntity {
+            links: Links {
+                self_link: format!("api/events/{id}"),
+            },
+            id,
+            timestamp: e.timestamp.to_iso(),
+            start: e.span_start.map(|s| s.to_iso()),
+            properties: NameValueList(&e.properties),
+            message_template_tokens,
+            event_type: event_type::display(e.event_type),
+            level: e.level_or_default(),
+            exception: e.exception.as_deref(),
+            rendered_message: render.then(|| e.rendered_message()),
+            trace_id: e.trace_id.as_deref(),
+            span_id: e.span_id.as_deref(),
+            parent_id: e.parent_id.as_deref(),
+            span_kind: e.span_kind.as_deref(),
+            resource: e.resource.as_ref().map(NameValueList),
+            scope: e.scope.as_ref().map(NameValueList),
+            elapsed: e
+                .span_start
+                .map(|start| timespan::format(e.timestamp.ticks().saturating_sub(start.ticks()))),
         }
     }
 }
 
-fn name_value_list(properties: &Map<String, Value>) -> Value {
-    Value::Array(
-        properties
-            .iter()
-            .map(|(name, value)| json!({ "Name": name, "Value": api_value(value) }))
-            .collect(),
-    )
+/// A message template token: literal text, or a property hole.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum TokenPart {
+    Text {
+        #[serde(rename = "Text")]
+        text: String,
+    },
+    Property {
+        #[serde(rename = "PropertyName")]
+        name: String,
+        #[serde(rename = "RawText")]
+        raw_text: String,
+        #[serde(rename = "FormattedValue", skip_serializing_if = "Option::is_none")]
+        formatted: Option<String>,
+    },
+}
+
+impl TokenPart {
+    fn new(token: RenderedToken, render: bool) -> TokenPart {
+        match token {
+            RenderedToken::Text(text) => TokenPart::Text { text },
+            RenderedToken::Property {
+                name,
+                raw_text,
+                formatted,
+            } => TokenPart::Property {
+                name,
+                raw_text,
+                formatted: formatted.filter(|_| render),
+            },
+        }
+    }
+}
+
+/// Properties as Seq's `[{"Name":..,"Value":..}]` list.
+struct NameValueList<'a>(&'a Properties);
+
+impl Serialize for NameValueList<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct NameValue<'a> {
+            #[serde(rename = "Name")]
+            name: &'a str,
+            #[serde(rename = "Value")]
+            value: ApiValue<'a>,
+        }
+        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+        for (name, value) in self.0 {
+            seq.serialize_element(&NameValue {
+                name,
+                value: ApiValue(value),
+            })?;
+        }
+        seq.end()
+    }
 }
 
 /// A property value as the API shows it: CLEF's `$type` member becomes `$typeTag`.
-fn api_value(value: &Value) -> Value {
-    match value {
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| {
-                    let key = if k == "$type" {
-                        "$typeTag".to_owned()
-                    } else {
-                        k.clone()
-                    };
-                    (key, api_value(v))
-                })
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(items.iter().map(api_value).collect()),
-        other => other.clone(),
+struct ApiValue<'a>(&'a Value);
+
+impl Serialize for ApiValue<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Value::Object(map) => {
+                let mut m = serializer.serialize_map(Some(map.len()))?;
+                for (k, v) in map {
+                    let key = if k == "$type" { "$typeTag" } else { k.as_str() };
+                    m.serialize_entry(key, &ApiValue(v))?;
+                }
+                m.end()
+            }
+            Value::Array(items) => {
+                let mut seq = serializer.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(&ApiValue(item))?;
+                }
+                seq.end()
+            }
+            other => other.serialize(serializer),
+        }
     }
 }
 
@@ -126,14 +178,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn type_tags_are_renamed_at_every_depth() {
+    fn type_tags_are_renamed_at_every_depth_and_numbers_keep_their_text() {
         let v: Value = serde_json::from_str(
-            r#"{"$type":"Order","Lines":[{"$type":"Line","Sku":"a"}],"N":1.50}"#,
+            r#"{"$type":"Order","Lines":[{"$type":"Line","Sku":"a"}],"N":1.50,"Big":123456789012345678901234567890}"#,
         )
         .unwrap();
         assert_eq!(
-            api_value(&v).to_string(),
-            r#"{"$typeTag":"Order","Lines":[{"$typeTag":"Line","Sku":"a"}],"N":1.50}"#
+            serde_json::to_string(&ApiValue(&v)).unwrap(),
+            r#"{"$typeTag":"Order","Lines":[{"$typeTag":"Line","Sku":"a"}],"N":1.50,"Big":123456789012345678901234567890}"#
         );
     }
 }

@@ -3,15 +3,17 @@
 
 use std::time::{Duration, Instant};
 
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use seqr_store::{SearchRequest, SearchResult, SearchStatus};
 use seqr_types::{EventId, Timestamp};
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::AppState;
-use crate::entity::event_entity;
+use crate::entity::EventEntity;
 use crate::error::ApiError;
 use crate::{query, timespan};
 
@@ -108,58 +110,97 @@ fn parse_bool(key: &str, value: &str) -> Result<bool, ApiError> {
     }
 }
 
+/// The shape a search answers in.
+#[derive(Clone, Copy)]
+enum Shape {
+    /// `{"Events":[..],"Statistics":{..}}` (Seq's `ResultSetPart`).
+    ResultSet,
+    /// A bare array of events (the legacy `api/events`).
+    Array,
+}
+
+/// Searches and serializes on a blocking thread: both are CPU work proportional to the page.
 async fn run_search(
     state: &AppState,
     params: &SearchParams,
-) -> Result<(SearchResult, Duration), ApiError> {
+    shape: Shape,
+) -> Result<Response, ApiError> {
     let started = Instant::now();
     let request = params.request(started + state.search_timeout);
+    let render = params.render;
     let store = state.store.clone();
-    let result = tokio::task::spawn_blocking(move || store.search(&request))
-        .await
-        .map_err(|_| ApiError::internal("The search failed."))?
-        .map_err(|e| {
+    let body = tokio::task::spawn_blocking(move || {
+        let result = store.search(&request).map_err(|e| {
             tracing::error!(error = %e, "search failed");
             ApiError::internal("The search failed reading stored events; see the server log.")
         })?;
-    Ok((result, started.elapsed()))
+        let events: Vec<EventEntity<'_>> = result
+            .events
+            .iter()
+            .map(|e| EventEntity::new(e, render))
+            .collect();
+        let bytes = match shape {
+            Shape::Array => serde_json::to_vec(&events),
+            Shape::ResultSet => serde_json::to_vec(&ResultSet {
+                events,
+                statistics: Statistics::new(&result, started.elapsed()),
+            }),
+        };
+        bytes.map_err(|_| ApiError::internal("The search results could not be written."))
+    })
+    .await
+    .map_err(|_| ApiError::internal("The search failed."))??;
+    Ok(json_response(body))
 }
 
-fn result_set(result: &SearchResult, elapsed: Duration, render: bool) -> Value {
-    let events: Vec<Value> = result
-        .events
-        .iter()
-        .map(|e| event_entity(e, render))
-        .collect();
-    let mut stats = Map::new();
-    stats.insert(
-        "Elapsed".into(),
-        json!(timespan::format((elapsed.as_nanos() / 100) as i64)),
-    );
-    if let Some(last) = result.last_read {
-        stats.insert("LastReadEventId".into(), json!(last.to_string()));
-        stats.insert(
-            "LastReadEventTimestamp".into(),
-            json!(Timestamp::from_ticks(last.ticks).to_iso()),
-        );
+fn json_response(body: Vec<u8>) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// Seq's `ResultSetPart`.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ResultSet<'a> {
+    events: Vec<EventEntity<'a>>,
+    statistics: Statistics,
+}
+
+/// Seq's `QueryExecutionStatisticsPart` for searches.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Statistics {
+    elapsed: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_read_event_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_read_event_timestamp: Option<String>,
+    status: &'static str,
+}
+
+impl Statistics {
+    fn new(result: &SearchResult, elapsed: Duration) -> Statistics {
+        Statistics {
+            elapsed: timespan::format((elapsed.as_nanos() / 100) as i64),
+            last_read_event_id: result.last_read.map(|id| id.to_string()),
+            last_read_event_timestamp: result
+                .last_read
+                .map(|id| Timestamp::from_ticks(id.ticks).to_iso()),
+            status: match result.status {
+                SearchStatus::Full => "Full",
+                SearchStatus::Complete => "Complete",
+                _ => "Partial",
+            },
+        }
     }
-    let status = match result.status {
-        SearchStatus::Full => "Full",
-        SearchStatus::Complete => "Complete",
-        _ => "Partial",
-    };
-    stats.insert("Status".into(), json!(status));
-    json!({ "Events": events, "Statistics": stats })
 }
 
 /// `GET api/events/signal`.
 pub(crate) async fn search_get(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let params = SearchParams::parse(raw.as_deref())?;
-    let (result, elapsed) = run_search(&state, &params).await?;
-    Ok(Json(result_set(&result, elapsed, params.render)))
+    run_search(&state, &params, Shape::ResultSet).await
 }
 
 /// `POST api/events/signal` with an `EvaluationContextPart` body (`{"Signal":..,"Variables":..}`).
@@ -167,7 +208,7 @@ pub(crate) async fn search_post(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
     body: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     check_evaluation_context(&body)?;
     search_get(State(state), RawQuery(raw)).await
 }
@@ -194,15 +235,9 @@ fn check_evaluation_context(body: &[u8]) -> Result<(), ApiError> {
 pub(crate) async fn list(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let params = SearchParams::parse(raw.as_deref())?;
-    let (result, _) = run_search(&state, &params).await?;
-    let events = result
-        .events
-        .iter()
-        .map(|e| event_entity(e, params.render))
-        .collect();
-    Ok(Json(Value::Array(events)))
+    run_search(&state, &params, Shape::Array).await
 }
 
 /// `GET api/events/{id}`.
@@ -210,7 +245,7 @@ pub(crate) async fn by_id(
     State(state): State<AppState>,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let not_found = || ApiError::not_found(format!("No event with id `{id}` was found."));
     let Ok(event_id) = id.parse::<EventId>() else {
         return Err(not_found());
@@ -229,7 +264,9 @@ pub(crate) async fn by_id(
             ApiError::internal("Reading the event failed; see the server log.")
         })?;
     match found {
-        Some(stored) => Ok(Json(event_entity(&stored, render))),
+        Some(stored) => serde_json::to_vec(&EventEntity::new(&stored, render))
+            .map(json_response)
+            .map_err(|_| ApiError::internal("The event could not be written.")),
         None => Err(not_found()),
     }
 }

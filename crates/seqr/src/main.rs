@@ -9,6 +9,11 @@ use clap::Parser;
 
 use crate::config::{Cli, Command};
 
+/// mimalloc instead of the system allocator: ingestion spends much of its time allocating, and
+/// glibc's per-thread arenas kept freed search-response memory resident (see docs/PERFORMANCE.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
