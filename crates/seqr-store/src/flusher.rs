@@ -1,0 +1,123 @@
+//! The flusher thread: writes frozen memtables to segments, then deletes the WAL they cover.
+
+use std::fs;
+use std::io;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, PoisonError};
+use std::time::Duration;
+
+use crate::memtable::Memtable;
+use crate::segment::{self, Segment, SegmentOpenError};
+use crate::{Shared, lock, read, wal, write};
+
+#[derive(Default)]
+pub(crate) struct FlushCtl {
+    pub(crate) wake: bool,
+    pub(crate) stop: bool,
+}
+
+pub(crate) fn flusher_loop(shared: Arc<Shared>) {
+    let params = segment::WriteParams {
+        block_events: shared.options.block_events.max(1),
+        block_bytes: shared.options.block_bytes.max(1),
+        zstd_level: shared.options.zstd_level,
+    };
+    loop {
+        {
+            let mut f = lock(&shared.flush);
+            while !f.wake && !f.stop {
+                f = shared
+                    .flush_cv
+                    .wait(f)
+                    .unwrap_or_else(PoisonError::into_inner);
+            }
+            if f.stop {
+                return;
+            }
+            f.wake = false;
+        }
+        loop {
+            let target = {
+                let st = read(&shared.state);
+                st.memtables
+                    .first()
+                    .filter(|m| m.frozen_gen.get().is_some())
+                    .cloned()
+            };
+            let Some(target) = target else { break };
+            let generation = *target.frozen_gen.get().expect("frozen");
+            match flush_one(&shared, &target, generation, &params) {
+                Ok(()) => *lock(&shared.flush_error) = None,
+                Err(e) => {
+                    *lock(&shared.flush_error) = Some(format!("writing a segment: {e}"));
+                    let f = lock(&shared.flush);
+                    let (f, _) = shared
+                        .flush_cv
+                        .wait_timeout(f, Duration::from_secs(1))
+                        .unwrap_or_else(PoisonError::into_inner);
+                    if f.stop {
+                        return;
+                    }
+                }
+            }
+            if lock(&shared.flush).stop {
+                return;
+            }
+        }
+    }
+}
+
+fn flush_one(
+    shared: &Shared,
+    target: &Arc<Memtable>,
+    generation: u64,
+    params: &segment::WriteParams,
+) -> io::Result<()> {
+    let seg = {
+        let m = read(&target.inner);
+        if m.map.is_empty() {
+            None
+        } else {
+            let path = segment::write(
+                &shared.dir,
+                generation,
+                m.map.iter().map(|(id, e)| (*id, e.bytes())),
+                params,
+            )?;
+            let id = shared.next_segment_id.fetch_add(1, Ordering::Relaxed);
+            match Segment::open(&path, id, false) {
+                Ok(s) => Some(Arc::new(s)),
+                Err(SegmentOpenError::Io(e)) => return Err(e),
+                Err(SegmentOpenError::Corrupt(d)) => {
+                    let _ = fs::remove_file(&path);
+                    return Err(io::Error::other(format!(
+                        "segment just written is bad: {d}"
+                    )));
+                }
+            }
+        }
+    };
+    {
+        let mut st = write(&shared.state);
+        if let Some(seg) = seg {
+            st.segments.push(seg);
+        }
+        st.memtables.retain(|m| !Arc::ptr_eq(m, target));
+    }
+    // The segment is durable: the WAL generations it covers are no longer needed.
+    // Oldest first, so that a crash part-way leaves a contiguous run of generations.
+    let mut covered: Vec<u64> = fs::read_dir(&shared.dir)?
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().and_then(wal::parse_name))
+        .filter(|&g| g <= generation)
+        .collect();
+    covered.sort_unstable();
+    for g in &covered {
+        fs::remove_file(shared.dir.join(wal::file_name(*g)))?;
+    }
+    lock(&shared.wal_sizes).retain(|&g, _| g > generation);
+    if !covered.is_empty() {
+        wal::sync_dir(&shared.dir)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,55 @@
+//! Tuning knobs and the fault-injection test hook.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+/// Tuning knobs. Build with `StoreOptions { flush_events: 1000, ..Default::default() }`.
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    /// Freeze the memtable and write a segment once it holds this many events.
+    pub flush_events: usize,
+    /// ... or this many encoded bytes.
+    pub flush_bytes: usize,
+    /// Events per segment block (at most).
+    pub block_events: usize,
+    /// Uncompressed row bytes per segment block (about, at most).
+    pub block_bytes: usize,
+    /// zstd level for segment blocks.
+    pub zstd_level: i32,
+    /// Check every block checksum of every segment on open (reads all segment data once);
+    /// footers and indexes are always checked.
+    pub verify_segments_on_open: bool,
+    /// Decompressed blocks kept in memory for searches.
+    pub block_cache_blocks: usize,
+    /// Upper bound on one group commit's record (more waiting appends go in the next group).
+    pub max_group_bytes: usize,
+    /// Test hook: inject WAL write / fsync failures.
+    #[doc(hidden)]
+    pub fault: Option<Arc<FaultInjector>>,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            flush_events: 200_000,
+            flush_bytes: 64 << 20,
+            block_events: 2048,
+            block_bytes: 1 << 20,
+            zstd_level: 1,
+            verify_segments_on_open: true,
+            block_cache_blocks: 32,
+            max_group_bytes: 16 << 20,
+            fault: None,
+        }
+    }
+}
+
+/// Test hook: makes the WAL's writes or fsyncs fail while a flag is set.
+#[doc(hidden)]
+#[derive(Debug, Default)]
+pub struct FaultInjector {
+    /// Fail every WAL write.
+    pub fail_write: AtomicBool,
+    /// Fail every WAL fsync.
+    pub fail_sync: AtomicBool,
+}
