@@ -378,7 +378,7 @@ mod tests {
             (r#"{"@t":5}"#.to_owned(), "Line 1: @t must be a string."),
             (
                 r#"{"@t":"yesterday"}"#.to_owned(),
-                "Line 1: the @t timestamp is invalid: `yesterday` is not an ISO 8601 timestamp such as 2026-01-31T12:00:00.000Z.",
+                "Line 1: @t is invalid: `yesterday` is not an ISO 8601 timestamp such as 2026-01-31T12:00:00.000Z.",
             ),
             (format!(r#"{{{T},"@l":3}}"#), "Line 1: @l must be a string."),
             (
@@ -411,7 +411,7 @@ mod tests {
             ),
             (
                 format!(r#"{{{T},"@st":"soon"}}"#),
-                "Line 1: the @st timestamp is invalid: `soon` is not an ISO 8601 timestamp such as 2026-01-31T12:00:00.000Z.",
+                "Line 1: @st is invalid: `soon` is not an ISO 8601 timestamp such as 2026-01-31T12:00:00.000Z.",
             ),
             (
                 format!(r#"{{{T},"@ra":"x"}}"#),

@@ -68,7 +68,7 @@ impl fmt::Display for Problem {
                 write!(f, "the required {member} timestamp is missing")
             }
             Problem::InvalidTimestamp { member, reason } => {
-                write!(f, "the {member} timestamp is invalid: {reason}")
+                write!(f, "{member} is invalid: {reason}")
             }
             Problem::WrongType { member, expected } => write!(f, "{member} must be {expected}"),
             Problem::MissingEvents => f.write_str("there is no Events array"),
@@ -150,6 +150,16 @@ mod tests {
                     Problem::MissingTimestamp { member: "@t" },
                 ),
                 "Line 3: the required @t timestamp is missing.",
+            ),
+            (
+                DecodeError::invalid(
+                    Location::Event(0),
+                    Problem::InvalidTimestamp {
+                        member: "Timestamp",
+                        reason: "`x` is not an ISO 8601 timestamp".into(),
+                    },
+                ),
+                "Events[0]: Timestamp is invalid: `x` is not an ISO 8601 timestamp.",
             ),
             (
                 DecodeError::EventTooLarge {

@@ -396,7 +396,7 @@ mod tests {
             ),
             (
                 r#"{"Events":[{"Timestamp":"now"}]}"#.to_owned(),
-                "Events[0]: the Timestamp timestamp is invalid: `now` is not an ISO 8601 timestamp such as 2026-01-31T12:00:00.000Z.",
+                "Events[0]: Timestamp is invalid: `now` is not an ISO 8601 timestamp such as 2026-01-31T12:00:00.000Z.",
             ),
             (
                 format!(r#"{{"Events":[{{{T},"Level":1}}]}}"#),

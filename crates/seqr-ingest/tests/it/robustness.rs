@@ -1,7 +1,7 @@
 //! Fuzz-style robustness: mutated client bodies must be decoded or rejected, never panic.
 //! Deterministic (a fixed xorshift seed), so any failure reproduces.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 

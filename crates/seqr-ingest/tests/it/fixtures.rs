@@ -1,6 +1,6 @@
 //! Replays every captured client request to the ingestion endpoints through the decoders.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

@@ -5,8 +5,6 @@
 //! capture writes a carriage return as the two characters `\r` at the end of a line (seqlog's
 //! CRLF framing); those become real CR bytes again.
 
-#![allow(dead_code)]
-
 use std::path::PathBuf;
 
 use seqr_ingest::{DecodeError, Limits, clef_selected, decode_clef, decode_legacy};

@@ -1,0 +1,5 @@
+//! seqr-ingest integration tests (one binary).
+
+mod common;
+mod fixtures;
+mod robustness;
