@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use crate::memtable::Memtable;
 use crate::segment::{self, Segment, SegmentOpenError};
-use crate::{Shared, lock, read, wal, write};
+use crate::wal::{self, WalWriter};
+use crate::{Shared, lock, read, write, writer};
 
 #[derive(Default)]
 pub(crate) struct FlushCtl {
@@ -16,12 +17,50 @@ pub(crate) struct FlushCtl {
     pub(crate) stop: bool,
 }
 
-pub(crate) fn flusher_loop(shared: Arc<Shared>) {
-    let params = segment::WriteParams {
+fn write_params(shared: &Shared) -> segment::WriteParams {
+    segment::WriteParams {
         block_events: shared.options.block_events.max(1),
         block_bytes: shared.options.block_bytes.max(1),
         zstd_level: shared.options.zstd_level,
-    };
+    }
+}
+
+/// The oldest memtable, if it is frozen (memtables are flushed oldest first).
+fn oldest_frozen(shared: &Shared) -> Option<Arc<Memtable>> {
+    let st = read(&shared.state);
+    st.memtables
+        .first()
+        .filter(|m| m.frozen_gen.get().is_some())
+        .cloned()
+}
+
+/// Graceful shutdown, after the writer has acknowledged everything and both threads have
+/// stopped: freezes the active memtable behind a new (empty) WAL generation and writes every
+/// frozen memtable to a segment, deleting the WAL it covers, so a cleanly stopped store holds
+/// compressed segments rather than raw WAL. Any failure stops here and leaves the WAL in place
+/// (it is replayed on open, exactly as after a crash); it is reported in `flush_error`.
+pub(crate) fn flush_on_shutdown(shared: &Shared, mut wal: WalWriter, next_arrival: u64) {
+    if shared.poison.get().is_some() {
+        return;
+    }
+    if let Err(e) = writer::rotate(shared, &mut wal, next_arrival, true) {
+        *lock(&shared.flush_error) = Some(format!("shutdown: starting a new WAL file: {e}"));
+        return;
+    }
+    drop(wal);
+    let params = write_params(shared);
+    while let Some(target) = oldest_frozen(shared) {
+        let generation = *target.frozen_gen.get().expect("frozen");
+        if let Err(e) = flush_one(shared, &target, generation, &params) {
+            *lock(&shared.flush_error) = Some(format!("shutdown: writing a segment: {e}"));
+            return;
+        }
+    }
+    *lock(&shared.flush_error) = None;
+}
+
+pub(crate) fn flusher_loop(shared: Arc<Shared>) {
+    let params = write_params(&shared);
     loop {
         {
             let mut f = lock(&shared.flush);
@@ -37,14 +76,9 @@ pub(crate) fn flusher_loop(shared: Arc<Shared>) {
             f.wake = false;
         }
         loop {
-            let target = {
-                let st = read(&shared.state);
-                st.memtables
-                    .first()
-                    .filter(|m| m.frozen_gen.get().is_some())
-                    .cloned()
+            let Some(target) = oldest_frozen(&shared) else {
+                break;
             };
-            let Some(target) = target else { break };
             let generation = *target.frozen_gen.get().expect("frozen");
             match flush_one(&shared, &target, generation, &params) {
                 Ok(()) => *lock(&shared.flush_error) = None,

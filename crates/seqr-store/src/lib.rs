@@ -8,11 +8,14 @@
 //! memtable; a flusher thread writes it to an immutable segment (temp file, fsync, rename, fsync
 //! the directory) and then deletes the WAL generations the segment covers.
 //!
-//! On-disk format and recovery rules: `docs/FORMAT.md`. Plain threads, no async, no network.
-
+//! [`Store::shutdown`] acknowledges what is queued, then writes the remaining memtables to
+//! segments, so a cleanly stopped store holds segments and an empty WAL file; a crash leaves
+//! the WAL, which open replays.
 //!
-//! Modules: [`wal`] (log files, replay), `writer` (the group-commit writer thread, WAL
-//! rotation), `memtable`, `flusher` (memtable -> segment), [`segment`] (segment files, block
+//! On-disk format and recovery rules: `docs/FORMAT.md`. Plain threads, no async, no network.
+//!
+//! Modules: `wal` (log files, replay), `writer` (the group-commit writer thread, WAL
+//! rotation), `memtable`, `flusher` (memtable -> segment), `segment` (segment files, block
 //! cache), `recovery` (what `open` does), `search`, `codec` (row encoding), `options`, `stats`.
 
 mod codec;
@@ -160,7 +163,7 @@ impl Shared {
 }
 
 struct Threads {
-    writer: JoinHandle<()>,
+    writer: JoinHandle<(wal::WalWriter, u64)>,
     flusher: JoinHandle<()>,
     ids: [ThreadId; 2],
 }
@@ -178,7 +181,8 @@ struct Inner {
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        let _ = shutdown(&self.shared, &self.close);
+        // Not a graceful stop: nothing is flushed (the WAL is replayed on open).
+        let _ = shutdown(&self.shared, &self.close, false);
     }
 }
 
@@ -347,13 +351,17 @@ impl Store {
     }
 
     /// Stops accepting appends, finishes and acknowledges the queued ones, and stops the
-    /// threads. Idempotent. Skipping it (a crash) loses nothing acknowledged.
+    /// threads; then writes the remaining memtables to segments and deletes the WAL they cover
+    /// (on failure the WAL stays and is replayed on the next open; see
+    /// [`StoreStats::flush_error`]). Idempotent. Skipping it (a crash, or dropping the last
+    /// handle) loses nothing acknowledged.
     pub fn shutdown(&self) -> Result<(), CloseError> {
-        shutdown(&self.inner.shared, &self.inner.close)
+        shutdown(&self.inner.shared, &self.inner.close, true)
     }
 }
 
-fn shutdown(shared: &Shared, close: &Mutex<Close>) -> Result<(), CloseError> {
+/// Stops the threads; with `flush`, then writes the memtables to segments.
+fn shutdown(shared: &Shared, close: &Mutex<Close>, flush: bool) -> Result<(), CloseError> {
     let mut c = lock(close);
     if let Some(t) = c.threads.take() {
         lock(&shared.queue).accepting = false;
@@ -367,11 +375,15 @@ fn shutdown(shared: &Shared, close: &Mutex<Close>) -> Result<(), CloseError> {
         // The last handle may be dropped inside a `done` callback on the writer thread:
         // a thread cannot join itself, so it just lets the loops end.
         if !t.ids.contains(&thread::current().id()) {
-            if t.writer.join().is_err() {
+            let writer = t.writer.join();
+            if writer.is_err() {
                 result = Err(CloseError::ThreadPanicked { thread: "writer" });
             }
             if t.flusher.join().is_err() && result.is_ok() {
                 result = Err(CloseError::ThreadPanicked { thread: "flusher" });
+            }
+            if let (true, Ok((wal, next_arrival)), Ok(())) = (flush, writer, &result) {
+                flusher::flush_on_shutdown(shared, wal, next_arrival);
             }
         }
         if let (Ok(()), Some(detail)) = (&result, shared.poison.get()) {

@@ -46,7 +46,13 @@ impl Drop for WriterGuard {
     }
 }
 
-pub(crate) fn writer_loop(shared: Arc<Shared>, mut wal: WalWriter, mut next_arrival: u64) {
+/// Runs until the queue is closed and drained; then returns the open WAL and the next arrival
+/// number (for the shutdown flush).
+pub(crate) fn writer_loop(
+    shared: Arc<Shared>,
+    mut wal: WalWriter,
+    mut next_arrival: u64,
+) -> (WalWriter, u64) {
     let _guard = WriterGuard(Arc::clone(&shared));
     let mut last_rotate_failure: Option<Instant> = None;
     let max_group = shared.options.max_group_bytes.max(1);
@@ -60,7 +66,7 @@ pub(crate) fn writer_loop(shared: Arc<Shared>, mut wal: WalWriter, mut next_arri
                     .unwrap_or_else(PoisonError::into_inner);
             }
             if q.pending.is_empty() {
-                return;
+                return (wal, next_arrival);
             }
             if q.pending_bytes <= max_group {
                 q.pending_bytes = 0;
@@ -168,11 +174,24 @@ pub(crate) fn maybe_rotate(
     wal: &mut WalWriter,
     next_arrival: u64,
 ) -> io::Result<()> {
+    rotate(shared, wal, next_arrival, false)
+}
+
+/// Freezes the active memtable behind a new WAL generation: when `force`, whenever it holds
+/// any event; otherwise only when it is over the thresholds.
+pub(crate) fn rotate(
+    shared: &Shared,
+    wal: &mut WalWriter,
+    next_arrival: u64,
+    force: bool,
+) -> io::Result<()> {
     {
         let st = read(&shared.state);
         let m = read(&st.memtables.last().expect("an active memtable").inner);
         if m.map.is_empty()
-            || (m.map.len() < shared.options.flush_events && m.bytes < shared.options.flush_bytes)
+            || (!force
+                && m.map.len() < shared.options.flush_events
+                && m.bytes < shared.options.flush_bytes)
         {
             return Ok(());
         }

@@ -6,3 +6,4 @@ mod paging;
 mod recovery;
 mod roundtrip;
 mod segments;
+mod shutdown;
