@@ -1,4 +1,4 @@
-//! Reads the captured client requests in `/work/shared/data/client-fixtures/`.
+//! Reads the captured client requests in `../shared/data/client-fixtures/` (beside the repository).
 //!
 //! A fixture holds `### request N` sections: the request line, headers up to a blank line, then
 //! the body up to the next `### ` line, less the blank line the capture adds after it. The
