@@ -2,11 +2,13 @@
 
 use std::fs;
 use std::io;
+use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
-use crate::memtable::Memtable;
+use crate::EventId;
+use crate::memtable::{Enc, Memtable};
 use crate::segment::{self, Segment, SegmentOpenError};
 use crate::wal::{self, WalWriter};
 use crate::{Shared, lock, read, write, writer};
@@ -107,15 +109,20 @@ fn flush_one(
     generation: u64,
     params: &segment::WriteParams,
 ) -> io::Result<()> {
-    let seg = {
+    // A frozen memtable is never written again, but its lock is still not held across the
+    // compression and the I/O: copy out the row references (cheap clones) and let go.
+    let rows: Vec<(EventId, Enc)> = {
         let m = read(&target.inner);
-        if m.map.is_empty() {
+        m.map.iter().map(|(id, e)| (*id, e.clone())).collect()
+    };
+    let seg = {
+        if rows.is_empty() {
             None
         } else {
             let path = segment::write(
                 &shared.dir,
                 generation,
-                m.map.iter().map(|(id, e)| (*id, e.bytes())),
+                rows.iter().map(|(id, e)| (*id, e.bytes())),
                 params,
             )?;
             let id = shared.next_segment_id.fetch_add(1, Ordering::Relaxed);
@@ -147,11 +154,30 @@ fn flush_one(
         .collect();
     covered.sort_unstable();
     for g in &covered {
-        fs::remove_file(shared.dir.join(wal::file_name(*g)))?;
+        remove_gently(&shared.dir.join(wal::file_name(*g)))?;
     }
     lock(&shared.wal_sizes).retain(|&g, _| g > generation);
     if !covered.is_empty() {
         wal::sync_dir(&shared.dir)?;
     }
     Ok(())
+}
+
+/// Bytes cut from a covered WAL file per step before it is deleted.
+const SHRINK_STEP: u64 = 8 << 20;
+
+/// Deletes a WAL file that a durable segment covers. Unlinking a large file in one go frees
+/// all its extents in one filesystem journal transaction, which stalls the writer's next
+/// `fdatasync` by several milliseconds; cutting it down in steps first spreads that work out.
+/// (A crash part-way leaves a shortened covered file, which open deletes unread.)
+fn remove_gently(path: &Path) -> io::Result<()> {
+    if let Ok(f) = fs::OpenOptions::new().write(true).open(path) {
+        let mut len = f.metadata()?.len();
+        while len > SHRINK_STEP {
+            len -= SHRINK_STEP;
+            f.set_len(len)?;
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    fs::remove_file(path)
 }
