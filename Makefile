@@ -2,7 +2,7 @@
 CARGO ?= cargo
 ARGS ?=
 
-.PHONY: all build run test deps lint test-rust test-clients bench clean
+.PHONY: all build run test deps lint test-rust test-clients test-crash-long bench clean
 
 all: build
 
@@ -33,6 +33,11 @@ test-rust:
 test-clients:
 	$(CARGO) build -p seqr
 	SEQR_BIN=target/debug/seqr bash tests/clients/run.sh
+
+## The kill -9 crash test in its long mode (200 cycles; CRASH_CYCLES=N to change).
+CRASH_CYCLES ?= 200
+test-crash-long:
+	SEQR_CRASH_CYCLES=$(CRASH_CYCLES) $(CARGO) test -p seqr --test it crash::kill_9_at_random_moments -- --nocapture
 
 ## Ingestion benchmark: 1M generated events over HTTP (BENCH_EVENTS=N to change).
 bench: build
