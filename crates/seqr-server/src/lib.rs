@@ -26,6 +26,7 @@ use seqr_store::Store;
 pub use error::ApiError;
 pub use listen::{ListenAddr, Scheme};
 pub use seqr_ingest::Limits;
+pub use seqr_store::StoreOptions;
 pub use serve::{ServeConfig, ServeError, serve};
 
 /// What every handler can reach.

@@ -31,6 +31,8 @@ pub struct ServeConfig {
     pub search_timeout: Duration,
     /// Public base URL when it differs from the listen address (for absolute links).
     pub canonical_uri: Option<String>,
+    /// Event store tuning; the defaults suit production.
+    pub store: StoreOptions,
 }
 
 /// Why the server could not start or stopped uncleanly.
@@ -132,11 +134,11 @@ pub async fn serve(
     }
     let _lock = lock_data_dir(&config.storage)?;
     let events_dir = config.storage.join("events");
-    let store =
-        tokio::task::spawn_blocking(move || Store::open(&events_dir, StoreOptions::default()))
-            .await
-            .expect("store open does not panic")
-            .map_err(ServeError::Store)?;
+    let store_options = config.store.clone();
+    let store = tokio::task::spawn_blocking(move || Store::open(&events_dir, store_options))
+        .await
+        .expect("store open does not panic")
+        .map_err(ServeError::Store)?;
     report_open(&store);
 
     let mut listeners = Vec::new();

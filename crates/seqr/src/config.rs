@@ -194,6 +194,7 @@ fn resolve_with(
         instance_name: args.instance_name.or(file.instance_name),
         search_timeout: Duration::from_millis(search_timeout_ms),
         canonical_uri,
+        store: Default::default(),
     })
 }
 

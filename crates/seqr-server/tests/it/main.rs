@@ -1,0 +1,104 @@
+//! In-process server tests: the real server over real HTTP on loopback, with a store whose WAL
+//! can be made to fail (what the binary-level tests in `crates/seqr/tests` cannot arrange).
+
+mod storage_failure;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+use std::time::Duration;
+
+use seqr_server::{ListenAddr, ServeConfig, StoreOptions};
+
+/// A server running on its own runtime thread until dropped.
+pub struct TestServer {
+    pub port: u16,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    pub fn start(store: StoreOptions) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        // Reserve an ephemeral port, then hand it to the server.
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let config = ServeConfig {
+            listen: vec![ListenAddr::parse(&format!("127.0.0.1:{port}")).unwrap()],
+            storage: dir.path().to_owned(),
+            limits: Default::default(),
+            instance_name: None,
+            search_timeout: Duration::from_secs(5),
+            canonical_uri: None,
+            store,
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            let _ = rt.block_on(seqr_server::serve(config, async {
+                let _ = stopped.await;
+            }));
+        });
+        let server = TestServer {
+            port,
+            stop: Some(stop),
+            thread: Some(thread),
+            _dir: dir,
+        };
+        for _ in 0..200 {
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return server;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("server did not start listening on {port}");
+    }
+
+    /// Sends one request and returns (status, headers, body).
+    pub fn request(&self, method: &str, path: &str, body: &str) -> (u16, String, String) {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        write!(
+            s,
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut raw = String::new();
+        s.read_to_string(&mut raw).unwrap();
+        let (head, body) = raw
+            .split_once("\r\n\r\n")
+            .expect("a complete HTTP response");
+        let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+        (status, head.to_ascii_lowercase(), body.to_owned())
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Store options whose WAL fsync can be failed on demand.
+pub fn faulty_store() -> (StoreOptions, Arc<seqr_store::FaultInjector>) {
+    let fault = Arc::new(seqr_store::FaultInjector::default());
+    let options = StoreOptions {
+        fault: Some(fault.clone()),
+        ..Default::default()
+    };
+    (options, fault)
+}
