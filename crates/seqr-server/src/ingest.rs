@@ -59,6 +59,7 @@ async fn ingest(
     body: Body,
     format: Format,
 ) -> Result<Response, ApiError> {
+    // Read as Seq clients present it; the security core authorizes with it.
     let _api_key = presented_api_key(headers, query);
     let limits = state.limits;
     let body = read_body(headers, body, limits.max_body_bytes).await?;
