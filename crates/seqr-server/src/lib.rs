@@ -7,6 +7,7 @@ mod api_root;
 mod entity;
 mod error;
 mod events;
+mod headers;
 mod health;
 mod ingest;
 pub mod listen;
@@ -43,7 +44,18 @@ pub(crate) struct AppState {
 
 /// Builds the application over an open store.
 pub(crate) fn app(state: AppState) -> Router {
-    routes::router().fallback(not_found).with_state(state)
+    routes::router()
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(headers::security_headers))
+        .with_state(state)
+}
+
+async fn method_not_allowed(method: axum::http::Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        format!("`{method}` is not supported on `{}`.", uri.path()),
+    )
 }
 
 async fn not_found(uri: Uri) -> ApiError {
