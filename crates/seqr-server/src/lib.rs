@@ -4,6 +4,7 @@
 //! the data directory, binds the listeners and runs until shut down, then flushes the store.
 
 mod api_root;
+pub mod auth;
 mod entity;
 mod error;
 mod events;

@@ -1,0 +1,4 @@
+//! Authentication pieces the request pipeline uses: sign-in throttling (more arrives with the
+//! security core: principals, sessions, CSRF).
+
+pub mod throttle;
