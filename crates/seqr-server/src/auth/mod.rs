@@ -1,4 +1,5 @@
 //! Authentication pieces the request pipeline uses: sign-in throttling (more arrives with the
 //! security core: principals, sessions, CSRF).
 
+pub mod csrf;
 pub mod throttle;
