@@ -5,3 +5,18 @@
 //! - [`password`]: argon2id hashing and the password policy.
 //! - [`token`]: API key and session token generation, salted digests, constant-time checks.
 //! - [`secret`]: the instance secret key and AEAD sealing of sensitive stored values.
+
+pub mod apikeys;
+pub mod audit;
+pub mod db;
+pub mod error;
+pub mod migrations;
+pub mod permission;
+pub mod roles;
+pub mod sessions;
+pub mod settings;
+pub mod users;
+
+pub use db::MetaDb;
+pub use error::{DbError, OpenError};
+pub use permission::{Permission, PermissionSet};
