@@ -6,6 +6,10 @@
 //! - [`token`]: API key and session token generation, salted digests, constant-time checks.
 //! - [`secret`]: the instance secret key and AEAD sealing of sensitive stored values.
 
+pub mod password;
+pub mod secret;
+pub mod token;
+
 pub mod apikeys;
 pub mod audit;
 pub mod db;
