@@ -252,12 +252,17 @@ impl SecretKey {
             return Err(fail("the command is empty".into()));
         }
         let deadline = Instant::now() + timeout;
-        let mut child = Command::new("/bin/sh")
+        let mut command = Command::new("/bin/sh");
+        command
             .arg("-c")
             .arg(command_line)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            .stderr(Stdio::piped());
+        // Its own process group, so a timeout can end the programs it started as well.
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let mut child = command
             .spawn()
             .map_err(|e| fail(format!("could not start it: {e}")))?;
         let stdout = read_bounded(child.stdout.take().expect("piped stdout"), MAX_KEY_TEXT);
@@ -267,7 +272,7 @@ impl SecretKey {
             match child.try_wait() {
                 Ok(Some(status)) => break status,
                 Ok(None) if Instant::now() >= deadline => {
-                    let _ = child.kill();
+                    kill_group(&mut child);
                     let _ = child.wait();
                     return Err(fail(format!(
                         "it did not finish within {} seconds",
@@ -537,6 +542,20 @@ fn write_private(path: &Path, key: &SecretKey) -> io::Result<()> {
     result
 }
 
+/// Kills the provider and everything in its process group, and reaps it.
+fn kill_group(child: &mut std::process::Child) {
+    #[cfg(unix)]
+    {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", child.id())])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 /// Reads at most `limit + 1` bytes from `reader` on a helper thread; the result arrives on the channel.
 fn read_bounded(
     reader: impl Read + Send + 'static,
@@ -704,6 +723,39 @@ mod tests {
             .to_string();
         assert!(msg.contains("did not finish"), "{msg}");
         assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn provider_timeout_kills_what_it_started() {
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("pid");
+        let cmd = format!("sleep 30 & echo $! > '{}'; wait", pid_file.display());
+        let err =
+            SecretKey::from_provider_with_timeout(&cmd, Duration::from_millis(300)).unwrap_err();
+        assert!(err.to_string().contains("did not finish"), "{err}");
+        let pid = fs::read_to_string(&pid_file).unwrap().trim().to_owned();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            // Gone, or a zombie waiting for init to reap it.
+            match fs::read_to_string(format!("/proc/{pid}/stat")) {
+                Err(_) => break,
+                Ok(stat)
+                    if stat
+                        .rsplit(')')
+                        .next()
+                        .unwrap_or("")
+                        .trim_start()
+                        .starts_with('Z') =>
+                {
+                    break;
+                }
+                Ok(_) if Instant::now() > deadline => {
+                    panic!("the provider's child {pid} is still running")
+                }
+                Ok(_) => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
     }
 
     #[cfg(unix)]
