@@ -270,11 +270,10 @@ fn query(db: &MetaDb, clause: &str, arg: Option<&str>) -> Result<Vec<ApiKeyEntit
     db.read(|c| {
         let sql = format!("SELECT {COLUMNS} FROM api_keys {clause}");
         let mut stmt = c.prepare_cached(&sql)?;
-        let rows = match arg {
+        match arg {
             Some(a) => stmt.query_map([a], from_row)?.collect(),
             None => stmt.query_map([], from_row)?.collect(),
-        };
-        rows
+        }
     })
 }
 
@@ -398,7 +397,7 @@ pub fn update(
         }
         Ok(())
     })?;
-    Ok(get(db, id)?.ok_or(UpdateApiKeyError::NotFound)?)
+    get(db, id)?.ok_or(UpdateApiKeyError::NotFound)
 }
 
 /// Deletes a key. The default key cannot be deleted.

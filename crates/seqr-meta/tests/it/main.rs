@@ -1,3 +1,9 @@
 //! Integration tests of the metadata store, against real database files in temporary directories.
 
+mod apikeys;
+mod audit;
+mod db;
+mod sessions;
+mod settings;
 mod support;
+mod users;
