@@ -80,6 +80,19 @@ pub struct ApiKeyEntity {
     pub counts: ApiKeyCounts,
 }
 
+impl ApiKeyEntity {
+    /// The permissions the key actually grants. A shared key grants its assigned permissions; a
+    /// personal key's are delegated: assigned ∩ its owner's current permissions (pass
+    /// `owner_permissions`; `None` — owner unknown — grants nothing).
+    pub fn effective_permissions(&self, owner_permissions: Option<PermissionSet>) -> PermissionSet {
+        match (&self.owner_id, owner_permissions) {
+            (None, _) => self.assigned_permissions,
+            (Some(_), Some(owner)) => self.assigned_permissions.intersection(owner),
+            (Some(_), None) => PermissionSet::EMPTY,
+        }
+    }
+}
+
 /// A key to create.
 #[derive(Clone, Debug, Default)]
 pub struct NewApiKey {

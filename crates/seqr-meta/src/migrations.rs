@@ -19,6 +19,15 @@ pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
 /// Brings `conn` to [`SCHEMA_VERSION`], refusing a database newer than that.
 pub(crate) fn migrate(conn: &mut Connection, path: Option<&Path>) -> Result<(), OpenError> {
+    migrate_with(conn, path, MIGRATIONS)
+}
+
+fn migrate_with(
+    conn: &mut Connection,
+    path: Option<&Path>,
+    migrations: &[&str],
+) -> Result<(), OpenError> {
+    let newest = migrations.len() as u32;
     let path_buf = || path.map(PathBuf::from);
     let found: u32 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -26,15 +35,15 @@ pub(crate) fn migrate(conn: &mut Connection, path: Option<&Path>) -> Result<(), 
             path: path_buf(),
             source,
         })?;
-    if found > SCHEMA_VERSION {
+    if found > newest {
         return Err(OpenError::TooNew {
             path: path_buf(),
             found,
-            supported: SCHEMA_VERSION,
+            supported: newest,
         });
     }
-    for version in (found + 1)..=SCHEMA_VERSION {
-        let sql = MIGRATIONS[(version - 1) as usize];
+    for version in (found + 1)..=newest {
+        let sql = migrations[(version - 1) as usize];
         let apply = |conn: &mut Connection| -> rusqlite::Result<()> {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Exclusive)?;
             tx.execute_batch(sql)?;
@@ -64,6 +73,37 @@ mod tests {
         assert_eq!(v, SCHEMA_VERSION);
         // Idempotent.
         migrate(&mut conn, None).unwrap();
+    }
+
+    #[test]
+    fn a_failing_migration_changes_nothing() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let steps = [
+            "CREATE TABLE a (x INTEGER);",
+            "CREATE TABLE b (x INTEGER); INSERT INTO a VALUES (1); SELECT no_such_function();",
+        ];
+        let err = migrate_with(&mut conn, None, &steps).unwrap_err();
+        assert!(
+            matches!(err, OpenError::Migration { version: 2, .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("schema version 2"), "{err}");
+        let v: u32 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, 1);
+        let tables: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE name = 'b'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(tables, 0);
+        let rows: i64 = conn
+            .query_row("SELECT COUNT(*) FROM a", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 0);
     }
 
     #[test]

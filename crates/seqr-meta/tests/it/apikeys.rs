@@ -233,3 +233,37 @@ fn counters_accumulate_in_batches() {
         1400
     );
 }
+
+#[test]
+fn personal_key_permissions_are_delegated() {
+    let (_dir, _path, db) = temp_db();
+    let owner = users::create(
+        &db,
+        &NewUser {
+            username: "pat".into(),
+            role_ids: vec![seqr_meta::roles::USER_READ_ONLY.into()],
+            ..Default::default()
+        },
+        1,
+    )
+    .unwrap();
+    let personal = apikeys::create(
+        &db,
+        &NewApiKey {
+            owner_id: Some(owner.id.clone()),
+            assigned_permissions: PermissionSet::of(&[Permission::Read, Permission::Ingest]),
+            ..shared_key("mine", "PPPP")
+        },
+        1,
+    )
+    .unwrap();
+    assert_eq!(
+        personal
+            .effective_permissions(Some(owner.permissions()))
+            .to_string(),
+        "Read"
+    );
+    assert!(personal.effective_permissions(None).is_empty());
+    let shared = apikeys::create(&db, &shared_key("shared", "SSSS"), 1).unwrap();
+    assert_eq!(shared.effective_permissions(None).to_string(), "Ingest");
+}
