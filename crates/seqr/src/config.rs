@@ -35,6 +35,21 @@ pub(crate) enum Command {
     /// Seq's environment names are honoured too: SEQ_API_LISTENURIS (as SEQR_LISTEN) and
     /// SEQ_API_CANONICALURI (as SEQR_CANONICAL_URI).
     Serve(ServeArgs),
+    /// Configuration helpers.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ConfigCommand {
+    /// Read a password on standard input and print its argon2id hash (a PHC string) for
+    /// SEQR_FIRSTRUN_ADMINPASSWORDHASH, so the password itself never sits in a Compose file or
+    /// Helm values. Example: `printf '%s' "$PW" | seqr config hash`.
+    Hash {
+        /// The user the password is for; the policy refuses a password equal to it.
+        #[arg(long, default_value = "admin")]
+        username: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -220,6 +235,7 @@ mod tests {
         full.extend_from_slice(argv);
         match Cli::try_parse_from(full).unwrap().command {
             Command::Serve(a) => a,
+            other => panic!("parsed {other:?}"),
         }
     }
 

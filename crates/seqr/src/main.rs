@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::config::{Cli, Command};
+use crate::config::{Cli, Command, ConfigCommand};
 
 /// mimalloc instead of the system allocator: ingestion spends much of its time allocating, and
 /// glibc's per-thread arenas kept freed search-response memory resident (see docs/PERFORMANCE.md).
@@ -28,6 +28,32 @@ fn main() -> ExitCode {
                 }
             };
             run_server(config)
+        }
+        Command::Config(ConfigCommand::Hash { username }) => hash_password(&username),
+    }
+}
+
+/// `seqr config hash`: one line of standard input in, one PHC string out.
+fn hash_password(username: &str) -> ExitCode {
+    let mut line = String::new();
+    if let Err(e) = std::io::stdin().read_line(&mut line) {
+        eprintln!("seqr: cannot read the password from standard input: {e}");
+        return ExitCode::FAILURE;
+    }
+    let password = line.strip_suffix('\n').unwrap_or(&line);
+    let password = password.strip_suffix('\r').unwrap_or(password);
+    if let Err(e) = seqr_meta::password::check_policy(username, password) {
+        eprintln!("seqr: {e}");
+        return ExitCode::from(2);
+    }
+    match seqr_meta::password::hash(password) {
+        Ok(phc) => {
+            println!("{phc}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("seqr: hashing failed: {e}");
+            ExitCode::FAILURE
         }
     }
 }

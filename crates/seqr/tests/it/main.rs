@@ -1,6 +1,7 @@
 //! Integration tests of the `seqr` binary: each test starts the real server
 //! (`CARGO_BIN_EXE_seqr`) on its own temp storage and an ephemeral port and talks HTTP to it.
 
+mod cli;
 mod crash;
 mod fixtures;
 mod ingest_http;

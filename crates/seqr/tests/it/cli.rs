@@ -1,0 +1,56 @@
+//! Command-line helpers other than `serve`.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn config_hash(args: &[&str], stdin: &str) -> (i32, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_seqr"))
+        .args(["config", "hash"])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn config_hash_prints_an_argon2id_hash_of_the_password_on_stdin() {
+    let (code, stdout, stderr) = config_hash(&[], "a long enough passphrase\n");
+    assert_eq!(code, 0, "{stderr}");
+    let phc = stdout.trim();
+    assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
+    assert!(!stdout.contains("passphrase"));
+    let verified = seqr_meta::password::verify(phc, "a long enough passphrase").unwrap();
+    assert!(verified.ok);
+    assert!(
+        !seqr_meta::password::verify(phc, "a long enough passphrase\n")
+            .unwrap()
+            .ok,
+        "the newline is not part of it"
+    );
+}
+
+#[test]
+fn config_hash_applies_the_password_policy() {
+    let (code, stdout, stderr) = config_hash(&[], "short\n");
+    assert_eq!(code, 2);
+    assert!(stdout.is_empty());
+    assert!(stderr.contains("at least 12 characters"), "{stderr}");
+
+    let (code, _, stderr) = config_hash(&["--username", "operator-account"], "Operator-Account");
+    assert_eq!(code, 2);
+    assert!(stderr.contains("username"), "{stderr}");
+}
