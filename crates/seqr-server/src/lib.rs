@@ -12,6 +12,7 @@ mod headers;
 mod health;
 mod ingest;
 pub mod listen;
+mod metadata;
 pub mod permission;
 mod query;
 pub mod routes;
@@ -27,6 +28,7 @@ use seqr_store::Store;
 
 pub use error::ApiError;
 pub use listen::{ListenAddr, Scheme};
+pub use metadata::{META_DB_FILE, MetadataError, SecretKeySource};
 pub use seqr_ingest::Limits;
 pub use seqr_store::StoreOptions;
 pub use serve::{ServeConfig, ServeError, serve};

@@ -14,6 +14,7 @@ use seqr_store::{Store, StoreOptions};
 use tokio::net::TcpListener;
 
 use crate::listen::{ListenAddr, Scheme};
+use crate::metadata::{MetadataError, SecretKeySource};
 use crate::{AppState, app};
 
 /// Everything `seqr serve` needs, already validated by the CLI.
@@ -33,6 +34,8 @@ pub struct ServeConfig {
     pub canonical_uri: Option<String>,
     /// Event store tuning; the defaults suit production.
     pub store: StoreOptions,
+    /// Where the instance secret key comes from.
+    pub secret_key: SecretKeySource,
 }
 
 /// Why the server could not start or stopped uncleanly.
@@ -57,6 +60,8 @@ pub enum ServeError {
     HttpsUnavailable { address: String },
     /// The store failed to flush on shutdown.
     Close(seqr_store::CloseError),
+    /// The metadata database or the secret key failed to open.
+    Metadata(MetadataError),
 }
 
 impl fmt::Display for ServeError {
@@ -80,6 +85,7 @@ impl fmt::Display for ServeError {
                 "cannot listen on https://{address}: HTTPS is not available in this build yet; use http://"
             ),
             ServeError::Close(e) => write!(f, "flushing the event store on shutdown failed: {e}"),
+            ServeError::Metadata(e) => write!(f, "{e}"),
         }
     }
 }
@@ -133,6 +139,13 @@ pub async fn serve(
         });
     }
     let _lock = lock_data_dir(&config.storage)?;
+    let data_dir = config.storage.clone();
+    let key_source = config.secret_key.clone();
+    let _metadata =
+        tokio::task::spawn_blocking(move || crate::metadata::open(&data_dir, &key_source))
+            .await
+            .expect("metadata open does not panic")
+            .map_err(ServeError::Metadata)?;
     let events_dir = config.storage.join("events");
     let store_options = config.store.clone();
     let store = tokio::task::spawn_blocking(move || Store::open(&events_dir, store_options))

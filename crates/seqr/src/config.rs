@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use seqr_server::{ListenAddr, ServeConfig};
+use seqr_server::{ListenAddr, SecretKeySource, ServeConfig};
 use serde::Deserialize;
 
 const DEFAULT_LISTEN: &str = "http://127.0.0.1:5341";
@@ -38,6 +38,20 @@ pub(crate) enum Command {
     /// Configuration helpers.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// The tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AuditCommand {
+    /// Check the audit log's hash chain; exits 0 when intact, 1 when a record was edited,
+    /// removed or reordered, 2 when the log cannot be read.
+    Verify {
+        /// The server's data directory.
+        #[arg(long, env = "SEQR_STORAGE", value_name = "DIR", default_value = DEFAULT_STORAGE)]
+        storage: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -90,6 +104,18 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "SEQR_INSTANCE_NAME", value_name = "NAME")]
     instance_name: Option<String>,
 
+    /// File holding the instance secret key (base64 of 32 bytes), readable only by its owner;
+    /// the key seals sensitive settings. Alternatives: SEQR_SECRET_KEY (the key itself, never a
+    /// flag, so it stays out of process listings) or --secret-key-provider. Without any, a key
+    /// is generated into the data directory (fine for trying seqr, not for production).
+    #[arg(long, env = "SEQR_SECRET_KEY_FILE", value_name = "FILE")]
+    secret_key_file: Option<PathBuf>,
+
+    /// Program that prints the instance secret key (base64) on standard output, e.g. a Vault or
+    /// KMS client; run through `sh -c` at start-up.
+    #[arg(long, env = "SEQR_SECRET_KEY_PROVIDER", value_name = "COMMAND")]
+    secret_key_provider: Option<String>,
+
     /// Public base URL of the server when it differs from the listen address (behind a proxy);
     /// used by features that write absolute links. Seq's name: SEQ_API_CANONICALURI.
     #[arg(long, env = "SEQR_CANONICAL_URI", value_name = "URL")]
@@ -107,6 +133,8 @@ struct FileConfig {
     search_timeout_ms: Option<u64>,
     instance_name: Option<String>,
     canonical_uri: Option<String>,
+    secret_key_file: Option<PathBuf>,
+    secret_key_provider: Option<String>,
 }
 
 /// Seq's environment names that seqr reads as aliases of its own settings.
@@ -202,6 +230,15 @@ fn resolve_with(
         }
     }
 
+    let secret_key = secret_key_source(
+        env(SECRET_KEY_ENV),
+        args.secret_key_file.or_else(|| {
+            file.secret_key_file
+                .map(|p| if p.is_relative() { file_dir.join(p) } else { p })
+        }),
+        args.secret_key_provider.or(file.secret_key_provider),
+    )?;
+
     Ok(ServeConfig {
         listen,
         storage,
@@ -210,7 +247,28 @@ fn resolve_with(
         search_timeout: Duration::from_millis(search_timeout_ms),
         canonical_uri,
         store: Default::default(),
+        secret_key,
     })
+}
+
+/// The environment variable holding the secret key itself.
+const SECRET_KEY_ENV: &str = "SEQR_SECRET_KEY";
+
+/// At most one secret key source may be given: two would leave it unclear which key sealed what.
+fn secret_key_source(
+    value: Option<String>,
+    file: Option<PathBuf>,
+    provider: Option<String>,
+) -> Result<SecretKeySource, String> {
+    match (value, file, provider) {
+        (None, None, None) => Ok(SecretKeySource::DataDirectory),
+        (Some(v), None, None) => Ok(SecretKeySource::Value(v)),
+        (None, Some(f), None) => Ok(SecretKeySource::File(f)),
+        (None, None, Some(p)) => Ok(SecretKeySource::Provider(p)),
+        _ => Err(format!(
+            "give the secret key one way only: {SECRET_KEY_ENV}, --secret-key-file or --secret-key-provider"
+        )),
+    }
 }
 
 fn seqr_ingest_limits(max_body_bytes: usize, max_event_bytes: usize) -> seqr_server::Limits {
@@ -311,5 +369,18 @@ mod tests {
         assert!(e.contains("ftp://x:1"), "{e}");
         let e = resolve_with(args(&["--canonical-uri", "seq.example"]), no_env).unwrap_err();
         assert!(e.contains("http"), "{e}");
+    }
+
+    #[test]
+    fn one_secret_key_source_at_most() {
+        let env_key = |n: &str| (n == SECRET_KEY_ENV).then(|| "a2V5".to_owned());
+        let c = resolve_with(args(&[]), no_env).unwrap();
+        assert!(matches!(c.secret_key, SecretKeySource::DataDirectory));
+        let c = resolve_with(args(&[]), env_key).unwrap();
+        assert!(matches!(c.secret_key, SecretKeySource::Value(ref v) if v == "a2V5"));
+        let c = resolve_with(args(&["--secret-key-file", "/etc/seqr/key"]), no_env).unwrap();
+        assert!(matches!(c.secret_key, SecretKeySource::File(_)));
+        let e = resolve_with(args(&["--secret-key-provider", "vault read"]), env_key).unwrap_err();
+        assert!(e.contains("one way only"), "{e}");
     }
 }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::config::{Cli, Command, ConfigCommand};
+use crate::config::{AuditCommand, Cli, Command, ConfigCommand};
 
 /// mimalloc instead of the system allocator: ingestion spends much of its time allocating, and
 /// glibc's per-thread arenas kept freed search-response memory resident (see docs/PERFORMANCE.md).
@@ -30,6 +30,40 @@ fn main() -> ExitCode {
             run_server(config)
         }
         Command::Config(ConfigCommand::Hash { username }) => hash_password(&username),
+        Command::Audit(AuditCommand::Verify { storage }) => verify_audit(&storage),
+    }
+}
+
+/// `seqr audit verify`: walks the hash chain of the audit log in `<storage>/meta.db`.
+fn verify_audit(storage: &std::path::Path) -> ExitCode {
+    let path = storage.join(seqr_server::META_DB_FILE);
+    if !path.is_file() {
+        eprintln!(
+            "seqr: no metadata database at {}; is --storage the server's data directory?",
+            path.display()
+        );
+        return ExitCode::from(2);
+    }
+    let db = match seqr_meta::MetaDb::open(&path) {
+        Ok(db) => db,
+        Err(e) => {
+            eprintln!("seqr: cannot open {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    };
+    match seqr_meta::audit::verify(&db) {
+        Ok(report) => {
+            println!("audit log intact: {} records", report.records);
+            ExitCode::SUCCESS
+        }
+        Err(e @ seqr_meta::audit::VerifyError::Tampered { .. }) => {
+            eprintln!("seqr: audit log TAMPERED: {e}");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("seqr: cannot read the audit log: {e}");
+            ExitCode::from(2)
+        }
     }
 }
 

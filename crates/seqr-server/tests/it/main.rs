@@ -2,6 +2,7 @@
 //! can be made to fail (what the binary-level tests in `crates/seqr/tests` cannot arrange).
 
 mod headers;
+mod secret_key;
 mod storage_failure;
 
 use std::io::{Read, Write};
@@ -36,6 +37,7 @@ impl TestServer {
             search_timeout: Duration::from_secs(5),
             canonical_uri: None,
             store,
+            secret_key: Default::default(),
         };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {

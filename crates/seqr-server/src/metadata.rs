@@ -1,0 +1,126 @@
+//! Opening the metadata database and the instance secret key at start-up.
+//!
+//! The secret key seals sensitive settings. It comes, in order, from `SEQR_SECRET_KEY`, a key
+//! file, a key-provider program, or (for a first experiment) `secret.key` generated in the data
+//! directory. The database keeps a check value sealed under the key at first start, so starting
+//! with a different key fails at once with a message naming the key, instead of producing
+//! garbage the first time a secret is read.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use seqr_meta::MetaDb;
+use seqr_meta::secret::{SecretKey, SecretKeyError, WrongKey};
+
+/// The metadata database's file name inside the data directory.
+pub const META_DB_FILE: &str = "meta.db";
+const KEY_CHECK: &str = "secret-key-check";
+
+/// Where the instance secret key comes from.
+#[derive(Clone, Default)]
+pub enum SecretKeySource {
+    /// Base64 text (`SEQR_SECRET_KEY`).
+    Value(String),
+    /// A file readable only by its owner.
+    File(PathBuf),
+    /// A program whose standard output is the key (Vault, a KMS, ...).
+    Provider(String),
+    /// `secret.key` in the data directory, generated when missing.
+    #[default]
+    DataDirectory,
+}
+
+impl fmt::Debug for SecretKeySource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SecretKeySource::Value(_) => f.write_str("Value(..)"),
+            SecretKeySource::File(p) => write!(f, "File({})", p.display()),
+            SecretKeySource::Provider(c) => write!(f, "Provider({c})"),
+            SecretKeySource::DataDirectory => f.write_str("DataDirectory"),
+        }
+    }
+}
+
+/// Why the metadata could not be opened.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum MetadataError {
+    /// The database would not open or migrate.
+    Database(seqr_meta::OpenError),
+    /// The secret key could not be loaded.
+    SecretKey(SecretKeyError),
+    /// The key differs from the one this data directory was created with.
+    WrongKey(WrongKey),
+    /// Reading or writing the key check value failed.
+    Db(seqr_meta::DbError),
+}
+
+impl fmt::Display for MetadataError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MetadataError::Database(e) => write!(f, "cannot open the metadata database: {e}"),
+            MetadataError::SecretKey(e) => write!(f, "cannot load the secret key: {e}"),
+            MetadataError::WrongKey(e) => write!(f, "{e}"),
+            MetadataError::Db(e) => write!(f, "metadata database: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for MetadataError {}
+
+/// The opened metadata and key, held for the server's lifetime.
+#[allow(
+    dead_code,
+    reason = "read by the security core's handlers, which land next"
+)]
+pub(crate) struct Metadata {
+    pub(crate) db: MetaDb,
+    pub(crate) secret_key: SecretKey,
+}
+
+/// Opens `<data dir>/meta.db` and the secret key, and checks that they belong together.
+pub(crate) fn open(data_dir: &Path, source: &SecretKeySource) -> Result<Metadata, MetadataError> {
+    let db = MetaDb::open(&data_dir.join(META_DB_FILE)).map_err(MetadataError::Database)?;
+    let secret_key = load_key(data_dir, source).map_err(MetadataError::SecretKey)?;
+    let now = unix_now();
+    let check = secret_key.check_value();
+    let created = seqr_meta::settings::insert_internal_if_absent(&db, KEY_CHECK, &check, now)
+        .map_err(MetadataError::Db)?;
+    if !created {
+        let stored = seqr_meta::settings::get_internal(&db, KEY_CHECK)
+            .map_err(MetadataError::Db)?
+            .unwrap_or_default();
+        secret_key
+            .verify_check_value(&stored)
+            .map_err(MetadataError::WrongKey)?;
+    }
+    Ok(Metadata { db, secret_key })
+}
+
+fn load_key(data_dir: &Path, source: &SecretKeySource) -> Result<SecretKey, SecretKeyError> {
+    match source {
+        SecretKeySource::Value(text) => SecretKey::from_base64(text),
+        SecretKeySource::File(path) => SecretKey::from_file(path),
+        SecretKeySource::Provider(command) => SecretKey::from_provider(command),
+        SecretKeySource::DataDirectory => {
+            let loaded = SecretKey::load_or_generate(data_dir)?;
+            if loaded.generated {
+                tracing::warn!(path = %loaded.path.display(), "generated a new secret key");
+            }
+            tracing::warn!(
+                path = %loaded.path.display(),
+                "the secret key is stored in the data directory; production installs should supply \
+                 it from outside it (SEQR_SECRET_KEY, --secret-key-file or --secret-key-provider) \
+                 and keep a copy: without it, sealed settings cannot be read"
+            );
+            Ok(loaded.key)
+        }
+    }
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
