@@ -17,6 +17,7 @@ pub(crate) async fn root(State(state): State<AppState>) -> Json<Value> {
         "Links": {
             "Self": "api/",
             "EventsResources": "api/events/resources",
+            "RolesResources": "api/roles/resources",
         }
     }))
 }

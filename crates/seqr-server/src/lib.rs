@@ -15,6 +15,7 @@ pub mod listen;
 mod metadata;
 pub mod permission;
 mod query;
+mod roles;
 pub mod routes;
 mod serve;
 mod timespan;

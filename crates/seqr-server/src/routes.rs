@@ -8,7 +8,7 @@ use axum::http::Method;
 use axum::routing::{MethodFilter, on};
 
 use crate::permission::Permission;
-use crate::{AppState, api_root, events, health, ingest};
+use crate::{AppState, api_root, events, health, ingest, roles};
 
 /// One declared route, as listed by [`route_table`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -138,6 +138,27 @@ fn declare() -> Registrar {
         Read,
         "Search events, legacy array response",
         events::list,
+    );
+    r.add(
+        Method::GET,
+        "/api/roles",
+        Read,
+        "The built-in roles",
+        roles::list,
+    );
+    r.add(
+        Method::GET,
+        "/api/roles/",
+        Read,
+        "The built-in roles",
+        roles::list,
+    );
+    r.add(
+        Method::GET,
+        "/api/roles/{id}",
+        Read,
+        "One built-in role",
+        roles::by_id,
     );
     r.add(
         Method::GET,

@@ -2,6 +2,7 @@
 //! can be made to fail (what the binary-level tests in `crates/seqr/tests` cannot arrange).
 
 mod headers;
+mod roles;
 mod secret_key;
 mod storage_failure;
 
