@@ -92,6 +92,13 @@ fn declare() -> Registrar {
     );
     r.add(
         Method::GET,
+        "/api/roles/resources",
+        Public,
+        "Roles resource links",
+        roles::resources,
+    );
+    r.add(
+        Method::GET,
         "/health",
         Public,
         "Node health",
@@ -197,6 +204,7 @@ mod tests {
                 "GET /api",
                 "GET /api/",
                 "GET /api/events/resources",
+                "GET /api/roles/resources",
                 "GET /health"
             ]
         );

@@ -48,3 +48,14 @@ fn the_six_built_in_roles_are_listed_and_discoverable() {
     assert_eq!(status, 404);
     assert!(body.contains("role-nope"), "{body}");
 }
+
+#[test]
+fn the_roles_resource_document_links_items() {
+    let server = TestServer::start(Default::default());
+    let (status, _, body) = server.request("GET", "/api/roles/resources", "");
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains(r#""Items":"api/roles/""#) && body.contains(r#""Item":"api/roles/{id}""#),
+        "{body}"
+    );
+}
