@@ -60,7 +60,7 @@ async fn ingest(
     format: Format,
 ) -> Result<Response, ApiError> {
     // Read as Seq clients present it; the security core authorizes with it.
-    let _api_key = presented_api_key(headers, query);
+    let _api_key = crate::auth::credentials::api_key(headers, query);
     let limits = state.limits;
     let body = read_body(headers, body, limits.max_body_bytes).await?;
     let _permit = reserve_budget(&state, body.len()).await?;
@@ -208,64 +208,5 @@ async fn append(state: &AppState, events: Vec<Event>) -> Result<(), ApiError> {
                 10,
             ))
         }
-    }
-}
-
-/// The API key a caller presented: the `X-Seq-ApiKey` header (any case; the literal `null` that
-/// seq-logging sends means none), else `?apiKey=`. Blank means none.
-pub(crate) fn presented_api_key(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
-    let usable = |v: &str| {
-        let v = v.trim();
-        (!v.is_empty() && v != "null").then(|| v.to_owned())
-    };
-    if let Some(key) = headers
-        .get_all("x-seq-apikey")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .filter_map(usable)
-        .next_back()
-    {
-        return Some(key);
-    }
-    crate::query::pairs(query.unwrap_or(""))
-        .filter(|(k, _)| k.eq_ignore_ascii_case("apiKey"))
-        .find_map(|(_, v)| usable(&v))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs {
-            h.append(*k, HeaderValue::from_static(v));
-        }
-        h
-    }
-
-    #[test]
-    fn api_key_from_header_any_case_then_query() {
-        assert_eq!(
-            presented_api_key(&headers(&[("x-seq-apikey", "abc")]), None).as_deref(),
-            Some("abc")
-        );
-        assert_eq!(
-            presented_api_key(&headers(&[("X-Seq-ApiKey", " abc ")]), Some("apiKey=q")).as_deref(),
-            Some("abc")
-        );
-        assert_eq!(
-            presented_api_key(&headers(&[("X-Seq-ApiKey", "null")]), None),
-            None
-        );
-        assert_eq!(
-            presented_api_key(&headers(&[("X-Seq-ApiKey", "null")]), Some("apiKey=q1")).as_deref(),
-            Some("q1")
-        );
-        assert_eq!(
-            presented_api_key(&HeaderMap::new(), Some("clef&apiKey=K3y")).as_deref(),
-            Some("K3y")
-        );
-        assert_eq!(presented_api_key(&HeaderMap::new(), Some("apiKey=")), None);
     }
 }

@@ -1,6 +1,7 @@
-//! Authentication pieces the request pipeline uses: sign-in throttling (more arrives with the
-//! security core: principals, sessions, CSRF).
+//! Authentication pieces the request pipeline uses: presented credentials, API key
+//! verification, sign-in throttling, CSRF, and the anonymous-ingestion rule.
 
 pub mod anonymous_ingest;
+pub mod credentials;
 pub mod csrf;
 pub mod throttle;
