@@ -4,4 +4,5 @@
 pub mod anonymous_ingest;
 pub mod credentials;
 pub mod csrf;
+pub mod hashing;
 pub mod throttle;
