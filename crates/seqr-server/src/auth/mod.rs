@@ -5,4 +5,5 @@ pub mod anonymous_ingest;
 pub mod credentials;
 pub mod csrf;
 pub mod hashing;
+pub mod keys;
 pub mod throttle;

@@ -1,6 +1,7 @@
 //! In-process server tests: the real server over real HTTP on loopback, with a store whose WAL
 //! can be made to fail (what the binary-level tests in `crates/seqr/tests` cannot arrange).
 
+mod api_keys;
 mod headers;
 mod roles;
 mod secret_key;
