@@ -44,11 +44,16 @@ pub(crate) struct AppState {
     /// Request-body bytes allowed in decoding and writing at once (see `ingest::reserve_budget`).
     ingest_budget: Arc<tokio::sync::Semaphore>,
     ingest_budget_bytes: usize,
+    auth: Arc<auth::enforce::AuthState>,
 }
 
 /// Builds the application over an open store.
 pub(crate) fn app(state: AppState) -> Router {
     routes::router()
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::enforce::enforce,
+        ))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(headers::security_headers))

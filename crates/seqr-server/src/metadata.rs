@@ -8,6 +8,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use seqr_meta::MetaDb;
 use seqr_meta::secret::{SecretKey, SecretKeyError, WrongKey};
@@ -69,12 +70,12 @@ impl fmt::Display for MetadataError {
 impl std::error::Error for MetadataError {}
 
 /// The opened metadata and key, held for the server's lifetime.
-#[allow(
-    dead_code,
-    reason = "read by the security core's handlers, which land next"
-)]
 pub(crate) struct Metadata {
-    pub(crate) db: MetaDb,
+    pub(crate) db: Arc<MetaDb>,
+    #[allow(
+        dead_code,
+        reason = "seals sensitive settings once their endpoints land"
+    )]
     pub(crate) secret_key: SecretKey,
 }
 
@@ -94,7 +95,10 @@ pub(crate) fn open(data_dir: &Path, source: &SecretKeySource) -> Result<Metadata
             .verify_check_value(&stored)
             .map_err(MetadataError::WrongKey)?;
     }
-    Ok(Metadata { db, secret_key })
+    Ok(Metadata {
+        db: Arc::new(db),
+        secret_key,
+    })
 }
 
 fn load_key(data_dir: &Path, source: &SecretKeySource) -> Result<SecretKey, SecretKeyError> {

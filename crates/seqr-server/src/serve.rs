@@ -13,9 +13,12 @@ use seqr_ingest::Limits;
 use seqr_store::{Store, StoreOptions};
 use tokio::net::TcpListener;
 
+use crate::auth::enforce::AuthState;
+use crate::auth::keys::KeyVerifier;
 use crate::listen::{ListenAddr, Scheme};
 use crate::metadata::{MetadataError, SecretKeySource};
 use crate::{AppState, app};
+use seqr_meta::settings::{SettingName, SettingValue};
 
 /// Everything `seqr serve` needs, already validated by the CLI.
 #[derive(Clone, Debug)]
@@ -36,6 +39,9 @@ pub struct ServeConfig {
     pub store: StoreOptions,
     /// Where the instance secret key comes from.
     pub secret_key: SecretKeySource,
+    /// Whether routes enforce their declared permissions. Off in this build's binary until
+    /// sign-in and key management land; tests of the enforcement switch it on.
+    pub authentication: bool,
 }
 
 /// Why the server could not start or stopped uncleanly.
@@ -99,6 +105,10 @@ const LOCK_FILE: &str = "seqr.lock";
 /// requests wait briefly and then get 503 with Retry-After.
 const INGEST_BUDGET_BYTES: usize = 48 * 1024 * 1024;
 
+/// How long a verified API key is trusted before it is looked up again (a deleted key stops
+/// working within this time even if nothing invalidates the cache).
+const KEY_CACHE_TTL: Duration = Duration::from_secs(60);
+
 /// Holds the exclusive lock on the data directory for as long as it lives.
 struct DataDirLock {
     _file: File,
@@ -141,7 +151,7 @@ pub async fn serve(
     let _lock = lock_data_dir(&config.storage)?;
     let data_dir = config.storage.clone();
     let key_source = config.secret_key.clone();
-    let _metadata =
+    let metadata =
         tokio::task::spawn_blocking(move || crate::metadata::open(&data_dir, &key_source))
             .await
             .expect("metadata open does not panic")
@@ -165,7 +175,33 @@ pub async fn serve(
             })?;
         listeners.push(listener);
     }
+    let bound: Vec<std::net::SocketAddr> = listeners
+        .iter()
+        .filter_map(|l| l.local_addr().ok())
+        .collect();
+    let require_key =
+        seqr_meta::settings::get(&metadata.db, SettingName::RequireApiKeyForWritingEvents)
+            .ok()
+            .flatten()
+            .filter(|s| s.explicitly_set)
+            .and_then(|s| match s.value {
+                SettingValue::Json(v) => v.as_bool(),
+                SettingValue::Sealed(_) => None,
+            });
+    let anonymous_ingest = crate::auth::anonymous_ingest::allowed(require_key, &bound);
+    if config.authentication {
+        tracing::info!(
+            anonymous_ingest,
+            "routes enforce their declared permissions"
+        );
+    }
+    let keys = KeyVerifier::new(metadata.db.clone(), KEY_CACHE_TTL);
     let state = AppState {
+        auth: Arc::new(AuthState::new(
+            config.authentication,
+            anonymous_ingest,
+            keys,
+        )),
         store: store.clone(),
         limits: config.limits,
         instance_name: config.instance_name.as_deref().map(Arc::from),

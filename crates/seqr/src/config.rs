@@ -248,6 +248,7 @@ fn resolve_with(
         canonical_uri,
         store: Default::default(),
         secret_key,
+        authentication: false,
     })
 }
 

@@ -4,6 +4,7 @@
 pub mod anonymous_ingest;
 pub mod credentials;
 pub mod csrf;
+pub mod enforce;
 pub mod hashing;
 pub mod keys;
 pub mod throttle;

@@ -1,6 +1,7 @@
 //! In-process server tests: the real server over real HTTP on loopback, with a store whose WAL
 //! can be made to fail (what the binary-level tests in `crates/seqr/tests` cannot arrange).
 
+mod access;
 mod api_keys;
 mod headers;
 mod roles;
@@ -19,20 +20,39 @@ pub struct TestServer {
     pub port: u16,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
-    _dir: tempfile::TempDir,
+    /// The server's data directory.
+    pub dir: tempfile::TempDir,
 }
 
 impl TestServer {
     pub fn start(store: StoreOptions) -> TestServer {
+        TestServer::start_with(store, false)
+    }
+
+    /// A server whose routes enforce their declared permissions.
+    pub fn start_authenticating() -> TestServer {
+        TestServer::start_with(Default::default(), true)
+    }
+
+    /// An authenticating server bound to every interface (traffic still goes to loopback).
+    pub fn start_authenticating_on_all_interfaces() -> TestServer {
+        TestServer::start_on("0.0.0.0", Default::default(), true)
+    }
+
+    fn start_with(store: StoreOptions, authentication: bool) -> TestServer {
+        TestServer::start_on("127.0.0.1", store, authentication)
+    }
+
+    fn start_on(host: &str, store: StoreOptions, authentication: bool) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         // Reserve an ephemeral port, then hand it to the server.
-        let port = TcpListener::bind("127.0.0.1:0")
+        let port = TcpListener::bind((host, 0))
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
         let config = ServeConfig {
-            listen: vec![ListenAddr::parse(&format!("127.0.0.1:{port}")).unwrap()],
+            listen: vec![ListenAddr::parse(&format!("{host}:{port}")).unwrap()],
             storage: dir.path().to_owned(),
             limits: Default::default(),
             instance_name: None,
@@ -40,6 +60,7 @@ impl TestServer {
             canonical_uri: None,
             store,
             secret_key: Default::default(),
+            authentication,
         };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
@@ -56,7 +77,7 @@ impl TestServer {
             port,
             stop: Some(stop),
             thread: Some(thread),
-            _dir: dir,
+            dir,
         };
         for _ in 0..200 {
             if TcpStream::connect(("127.0.0.1", port)).is_ok() {
@@ -69,11 +90,26 @@ impl TestServer {
 
     /// Sends one request and returns (status, headers, body).
     pub fn request(&self, method: &str, path: &str, body: &str) -> (u16, String, String) {
+        self.request_with(method, path, &[], body)
+    }
+
+    /// Sends one request with extra headers and returns (status, headers, body).
+    pub fn request_with(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> (u16, String, String) {
         let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let extra: String = headers
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}\r\n"))
+            .collect();
         write!(
             s,
-            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{extra}Content-Length: {}\r\n\r\n{body}",
             body.len()
         )
         .unwrap();
@@ -96,6 +132,30 @@ impl Drop for TestServer {
             let _ = t.join();
         }
     }
+}
+
+/// Creates a shared API key with exactly `permissions` in a running server's metadata and
+/// returns its token.
+pub fn create_key(server: &TestServer, permissions: seqr_meta::PermissionSet) -> String {
+    use seqr_meta::{apikeys, token};
+    let db = seqr_meta::MetaDb::open(&server.dir.path().join("meta.db")).unwrap();
+    let t = token::ApiKeyToken::generate();
+    let salt = token::new_salt();
+    apikeys::create(
+        &db,
+        &apikeys::NewApiKey {
+            title: format!("test key {permissions}"),
+            token_prefix: t.prefix().to_owned(),
+            token_salt: salt.to_vec(),
+            token_digest: token::digest(&salt, t.as_str()).to_vec(),
+            owner_id: None,
+            assigned_permissions: permissions,
+            input_settings: Default::default(),
+        },
+        0,
+    )
+    .unwrap();
+    t.as_str().to_owned()
 }
 
 /// Store options whose WAL fsync can be failed on demand.

@@ -15,6 +15,7 @@ fn start_and_stop(dir: &std::path::Path, secret_key: SecretKeySource) -> Result<
         canonical_uri: None,
         store: Default::default(),
         secret_key,
+        authentication: false,
     };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -1,0 +1,105 @@
+//! Every route in the table, every permission: refused without credentials (401), refused with
+//! a key lacking the demanded permission (403), accepted with exactly the demanded one. The test
+//! walks `route_table()`, so a new route is covered the moment it is declared.
+
+use seqr_meta::{Permission, PermissionSet};
+use seqr_server::routes::route_table;
+
+use crate::{TestServer, create_key};
+
+/// A concrete path for a route template: every `{param}` segment gets a placeholder.
+fn concrete(path: &str) -> String {
+    path.split('/')
+        .map(|seg| {
+            if seg.starts_with('{') {
+                "role-administrator"
+            } else {
+                seg
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn all_but(demand: Permission) -> PermissionSet {
+    Permission::ALL
+        .iter()
+        .copied()
+        .filter(|p| *p != demand && *p != Permission::Public)
+        .collect()
+}
+
+#[test]
+fn every_route_enforces_exactly_its_declared_permission() {
+    let server = TestServer::start_authenticating();
+    let mut covered = 0;
+    let routes = route_table();
+    for route in &routes {
+        let (method, path) = (route.method.as_str(), concrete(route.path));
+        let demand = route.permission;
+        let label = format!("{method} {} (demands {demand})", route.path);
+        let (status, _, body) = server.request(method, &path, "");
+        if demand == Permission::Public {
+            assert!(status != 401 && status != 403, "{label}: {status} {body}");
+            covered += 1;
+            continue;
+        }
+        if demand == Permission::Ingest {
+            // Loopback-only listening: anonymous ingestion is allowed (tested on its own below).
+            assert_eq!(status, 201, "{label} anonymous on loopback: {body}");
+        } else {
+            assert_eq!(status, 401, "{label} without credentials: {body}");
+            assert!(body.starts_with(r#"{"Error":"#), "{label}: {body}");
+        }
+
+        let lacking = create_key(&server, all_but(demand));
+        let (status, _, body) =
+            server.request_with(method, &path, &[("X-Seq-ApiKey", &lacking)], "");
+        assert_eq!(status, 403, "{label} with every other permission: {body}");
+        assert!(body.contains(&demand.to_string()), "{label}: {body}");
+
+        let exact = create_key(&server, PermissionSet::of(&[demand]));
+        let (status, _, body) = server.request_with(method, &path, &[("X-Seq-ApiKey", &exact)], "");
+        assert!(
+            status != 401 && status != 403,
+            "{label} with exactly {demand}: {status} {body}"
+        );
+        covered += 1;
+    }
+    assert_eq!(covered, routes.len(), "every declared route was exercised");
+}
+
+#[test]
+fn an_invalid_key_is_refused_except_for_anonymous_ingestion() {
+    let server = TestServer::start_authenticating();
+    let bogus = [("X-Seq-ApiKey", "ZZZZnotarealtokenatall0000000000")];
+    let (status, head, body) = server.request_with("GET", "/api/events/signal", &bogus, "");
+    assert_eq!(status, 401, "{body}");
+    assert!(head.contains("www-authenticate:"), "{head}");
+    // Seq's rule while keyless ingestion is allowed: a stale key counts as none.
+    let event = r#"{"@t":"2026-01-01T00:00:00Z","@mt":"x"}"#;
+    let (status, _, body) = server.request_with("POST", "/ingest/clef", &bogus, event);
+    assert_eq!(status, 201, "{body}");
+}
+
+#[test]
+fn listening_beyond_loopback_requires_an_ingest_key() {
+    let server = TestServer::start_authenticating_on_all_interfaces();
+    let event = r#"{"@t":"2026-01-01T00:00:00Z","@mt":"x"}"#;
+    for path in ["/ingest/clef", "/api/events/raw?clef"] {
+        let (status, _, body) = server.request("POST", path, event);
+        assert_eq!(status, 401, "{path}: {body}");
+    }
+    let bogus = [("X-Seq-ApiKey", "ZZZZnotarealtokenatall0000000000")];
+    assert_eq!(
+        server.request_with("POST", "/ingest/clef", &bogus, event).0,
+        401
+    );
+    let key = create_key(&server, PermissionSet::of(&[Permission::Ingest]));
+    let (status, _, body) =
+        server.request_with("POST", "/ingest/clef", &[("X-Seq-ApiKey", &key)], event);
+    assert_eq!(status, 201, "{body}");
+    let (status, _, _) =
+        server.request_with("GET", "/api/events/signal", &[("X-Seq-ApiKey", &key)], "");
+    assert_eq!(status, 403, "an Ingest key cannot read");
+}
