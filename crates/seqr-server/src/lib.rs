@@ -45,6 +45,15 @@ pub(crate) struct AppState {
     ingest_budget: Arc<tokio::sync::Semaphore>,
     ingest_budget_bytes: usize,
     auth: Arc<auth::enforce::AuthState>,
+    /// The metadata database (users, keys, sessions, settings, audit).
+    #[allow(dead_code, reason = "the sign-in handlers land next")]
+    meta: Arc<seqr_meta::MetaDb>,
+    /// Password hashing off the runtime, capped.
+    #[allow(dead_code, reason = "the sign-in handlers land next")]
+    hasher: auth::hashing::PasswordHasher,
+    /// Failed sign-in delays.
+    #[allow(dead_code, reason = "the sign-in handlers land next")]
+    throttle: Arc<auth::throttle::SignInThrottle>,
 }
 
 /// Builds the application over an open store.

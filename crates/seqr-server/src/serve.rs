@@ -14,7 +14,9 @@ use seqr_store::{Store, StoreOptions};
 use tokio::net::TcpListener;
 
 use crate::auth::enforce::AuthState;
+use crate::auth::hashing::PasswordHasher;
 use crate::auth::keys::KeyVerifier;
+use crate::auth::throttle::{SignInThrottle, ThrottleConfig};
 use crate::listen::{ListenAddr, Scheme};
 use crate::metadata::{MetadataError, SecretKeySource};
 use crate::{AppState, app};
@@ -39,6 +41,10 @@ pub struct ServeConfig {
     pub store: StoreOptions,
     /// Where the instance secret key comes from.
     pub secret_key: SecretKeySource,
+    /// Password hashing cost (argon2id); at least OWASP's minimum in production.
+    pub password_params: seqr_meta::password::Params,
+    /// Failed sign-in delays.
+    pub sign_in_throttle: ThrottleConfig,
     /// Whether routes enforce their declared permissions. Off in this build's binary until
     /// sign-in and key management land; tests of the enforcement switch it on.
     pub authentication: bool,
@@ -104,6 +110,9 @@ const LOCK_FILE: &str = "seqr.lock";
 /// a few times their JSON size, so this bounds ingestion memory to roughly 100-200 MiB; past it,
 /// requests wait briefly and then get 503 with Retry-After.
 const INGEST_BUDGET_BYTES: usize = 48 * 1024 * 1024;
+
+/// Password hashes computed at once: each takes ~19 MiB and a core for tens of milliseconds.
+const PASSWORD_HASHING_CONCURRENCY: usize = 2;
 
 /// How long a verified API key is trusted before it is looked up again (a deleted key stops
 /// working within this time even if nothing invalidates the cache).
@@ -202,6 +211,9 @@ pub async fn serve(
             anonymous_ingest,
             keys,
         )),
+        meta: metadata.db.clone(),
+        hasher: PasswordHasher::new(config.password_params, PASSWORD_HASHING_CONCURRENCY),
+        throttle: Arc::new(SignInThrottle::new(config.sign_in_throttle.clone())),
         store: store.clone(),
         limits: config.limits,
         instance_name: config.instance_name.as_deref().map(Arc::from),

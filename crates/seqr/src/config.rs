@@ -248,6 +248,8 @@ fn resolve_with(
         canonical_uri,
         store: Default::default(),
         secret_key,
+        password_params: Default::default(),
+        sign_in_throttle: Default::default(),
         authentication: false,
     })
 }

@@ -60,6 +60,17 @@ impl TestServer {
             canonical_uri: None,
             store,
             secret_key: Default::default(),
+            // Fast hashing and throttling keep sign-in tests quick; production uses the defaults.
+            password_params: seqr_meta::password::Params {
+                memory_kib: 64,
+                iterations: 1,
+                parallelism: 1,
+            },
+            sign_in_throttle: seqr_server::auth::throttle::ThrottleConfig {
+                base_delay: Duration::from_millis(50),
+                max_delay: Duration::from_millis(400),
+                ..Default::default()
+            },
             authentication,
         };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

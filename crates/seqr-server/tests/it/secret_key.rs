@@ -15,6 +15,8 @@ fn start_and_stop(dir: &std::path::Path, secret_key: SecretKeySource) -> Result<
         canonical_uri: None,
         store: Default::default(),
         secret_key,
+        password_params: Default::default(),
+        sign_in_throttle: Default::default(),
         authentication: false,
     };
     let rt = tokio::runtime::Builder::new_current_thread()
