@@ -97,7 +97,9 @@ def timed(base, path, repeat, **query):
 
 def start_server(seqr, storage, log_path):
     logf = open(log_path, "w")
-    proc = subprocess.Popen([seqr, "serve", "--listen", "127.0.0.1:0", "--storage", storage],
+    # Authentication off: the benchmark measures ingestion and search, not sign-in.
+    proc = subprocess.Popen([seqr, "serve", "--listen", "127.0.0.1:0", "--storage", storage,
+                             "--no-authentication"],
                             stdout=subprocess.PIPE, stderr=logf, text=True)
     deadline = time.monotonic() + 30
     url = None

@@ -5,6 +5,7 @@
 
 mod api_root;
 pub mod auth;
+pub mod bootstrap;
 mod entity;
 mod error;
 mod events;

@@ -17,6 +17,7 @@ use crate::auth::enforce::AuthState;
 use crate::auth::hashing::PasswordHasher;
 use crate::auth::keys::KeyVerifier;
 use crate::auth::throttle::{SignInThrottle, ThrottleConfig};
+use crate::bootstrap::{self, BootstrapError, Bootstrapped, FirstRun};
 use crate::listen::{ListenAddr, Scheme};
 use crate::metadata::{MetadataError, SecretKeySource};
 use crate::{AppState, app};
@@ -45,9 +46,10 @@ pub struct ServeConfig {
     pub password_params: seqr_meta::password::Params,
     /// Failed sign-in delays.
     pub sign_in_throttle: ThrottleConfig,
-    /// Whether routes enforce their declared permissions. Off in this build's binary until
-    /// sign-in and key management land; tests of the enforcement switch it on.
+    /// Whether routes enforce their declared permissions (`--no-authentication` turns it off).
     pub authentication: bool,
+    /// First-run settings, applied while the data directory has no users.
+    pub first_run: FirstRun,
 }
 
 /// Why the server could not start or stopped uncleanly.
@@ -74,6 +76,8 @@ pub enum ServeError {
     Close(seqr_store::CloseError),
     /// The metadata database or the secret key failed to open.
     Metadata(MetadataError),
+    /// The first administrator could not be created.
+    Bootstrap(BootstrapError),
 }
 
 impl fmt::Display for ServeError {
@@ -98,6 +102,7 @@ impl fmt::Display for ServeError {
             ),
             ServeError::Close(e) => write!(f, "flushing the event store on shutdown failed: {e}"),
             ServeError::Metadata(e) => write!(f, "{e}"),
+            ServeError::Bootstrap(e) => write!(f, "{e}"),
         }
     }
 }
@@ -165,6 +170,29 @@ pub async fn serve(
             .await
             .expect("metadata open does not panic")
             .map_err(ServeError::Metadata)?;
+    if config.authentication {
+        let (db, first_run, params) = (
+            metadata.db.clone(),
+            config.first_run.clone(),
+            config.password_params,
+        );
+        let outcome = tokio::task::spawn_blocking(move || {
+            bootstrap::ensure_first_admin(&db, &first_run, &params, unix_now())
+        })
+        .await
+        .expect("bootstrap does not panic")
+        .map_err(ServeError::Bootstrap)?;
+        if let Bootstrapped::Created { username }
+        | Bootstrapped::CreatedWithOneTimePassword { username } = &outcome
+        {
+            tracing::info!(%username, "first run: created the administrator");
+        }
+    } else {
+        tracing::warn!(
+            "AUTHENTICATION IS OFF (--no-authentication): anyone who can reach this server can read, \
+             change and delete everything. Use this only for local experiments."
+        );
+    }
     let events_dir = config.storage.join("events");
     let store_options = config.store.clone();
     let store = tokio::task::spawn_blocking(move || Store::open(&events_dir, store_options))
@@ -287,6 +315,13 @@ fn report_open(store: &Store) {
         replayed = report.replayed_events,
         "event store open"
     );
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 fn announce(line: &str) {

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use seqr_server::bootstrap::FirstRun;
 use seqr_server::{ListenAddr, SecretKeySource, ServeConfig};
 use serde::Deserialize;
 
@@ -34,7 +35,7 @@ pub(crate) enum Command {
     /// TOML file named by --config; flags win over the environment, which wins over the file.
     /// Seq's environment names are honoured too: SEQ_API_LISTENURIS (as SEQR_LISTEN) and
     /// SEQ_API_CANONICALURI (as SEQR_CANONICAL_URI).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Configuration helpers.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -116,6 +117,33 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "SEQR_SECRET_KEY_PROVIDER", value_name = "COMMAND")]
     secret_key_provider: Option<String>,
 
+    /// Turn authentication off: every caller may do everything. For local experiments only; a
+    /// warning is logged at every start. Seq's name: SEQ_FIRSTRUN_NOAUTHENTICATION=True.
+    #[arg(long, env = "SEQR_NO_AUTHENTICATION", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    no_authentication: Option<bool>,
+
+    /// First run only (no users yet): the first administrator's username. [default: admin]
+    /// Seq's name: SEQ_FIRSTRUN_ADMINUSERNAME.
+    #[arg(long, env = "SEQR_FIRSTRUN_ADMINUSERNAME", value_name = "NAME")]
+    first_run_admin_username: Option<String>,
+
+    /// First run only: the first administrator's password as an argon2id hash from `seqr config
+    /// hash`. The plain password may instead be given in SEQR_FIRSTRUN_ADMINPASSWORD (never a
+    /// flag). With neither, a one-time password is generated, printed once, and must be changed
+    /// at first sign-in. Seq's names: SEQ_FIRSTRUN_ADMINPASSWORDHASH, SEQ_FIRSTRUN_ADMINPASSWORD.
+    #[arg(long, env = "SEQR_FIRSTRUN_ADMINPASSWORDHASH", value_name = "PHC")]
+    first_run_admin_password_hash: Option<String>,
+
+    /// First run only: require an API key for ingestion from the start (otherwise keyless
+    /// ingestion is allowed while every listener is loopback). Seq's name:
+    /// SEQ_FIRSTRUN_REQUIREAUTHENTICATIONFORHTTPINGESTION.
+    #[arg(
+        long,
+        env = "SEQR_FIRSTRUN_REQUIREAUTHENTICATIONFORHTTPINGESTION",
+        value_name = "BOOL"
+    )]
+    first_run_require_api_key: Option<bool>,
+
     /// Public base URL of the server when it differs from the listen address (behind a proxy);
     /// used by features that write absolute links. Seq's name: SEQ_API_CANONICALURI.
     #[arg(long, env = "SEQR_CANONICAL_URI", value_name = "URL")]
@@ -140,15 +168,8 @@ struct FileConfig {
 /// Seq's environment names that seqr reads as aliases of its own settings.
 const SEQ_LISTEN_ALIAS: &str = "SEQ_API_LISTENURIS";
 const SEQ_CANONICAL_URI_ALIAS: &str = "SEQ_API_CANONICALURI";
-/// Seq's first-run settings: recognised, and applied once authentication exists.
-const SEQ_FIRST_RUN: &[&str] = &[
-    "SEQ_FIRSTRUN_ADMINUSERNAME",
-    "SEQ_FIRSTRUN_ADMINPASSWORDHASH",
-    "SEQ_FIRSTRUN_ADMINPASSWORD",
-    "SEQ_PASSWORD",
-    "SEQ_FIRSTRUN_REQUIREAUTHENTICATIONFORHTTPINGESTION",
-    "SEQ_FIRSTRUN_NOAUTHENTICATION",
-];
+/// The first administrator's plain password: environment only, never a flag or file.
+const FIRST_RUN_PASSWORD_ENV: &str = "SEQR_FIRSTRUN_ADMINPASSWORD";
 
 /// Resolves flags, environment and file into a validated configuration.
 pub(crate) fn resolve(args: ServeArgs) -> Result<ServeConfig, String> {
@@ -221,14 +242,34 @@ fn resolve_with(
             ));
         }
     }
-    for name in SEQ_FIRST_RUN {
-        if env(name).is_some() {
-            tracing::warn!(
-                "{name} is recognised but not applied: this seqr build has no authentication yet, \
-                 so every endpoint is open to anyone who can reach it; listen on loopback only"
-            );
-        }
-    }
+    let seq_bool = |name: &str| -> Result<Option<bool>, String> {
+        env(name)
+            .map(|v| match v.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => Ok(true),
+                "false" | "0" | "no" | "" => Ok(false),
+                other => Err(format!("{name} must be True or False, not `{other}`")),
+            })
+            .transpose()
+    };
+    let no_authentication = match args.no_authentication {
+        Some(v) => v,
+        None => seq_bool("SEQ_FIRSTRUN_NOAUTHENTICATION")?.unwrap_or(false),
+    };
+    let first_run = FirstRun {
+        admin_username: args
+            .first_run_admin_username
+            .or_else(|| env("SEQ_FIRSTRUN_ADMINUSERNAME")),
+        admin_password: env(FIRST_RUN_PASSWORD_ENV)
+            .or_else(|| env("SEQ_FIRSTRUN_ADMINPASSWORD"))
+            .or_else(|| env("SEQ_PASSWORD")),
+        admin_password_hash: args
+            .first_run_admin_password_hash
+            .or_else(|| env("SEQ_FIRSTRUN_ADMINPASSWORDHASH")),
+        require_api_key_for_ingestion: match args.first_run_require_api_key {
+            Some(v) => Some(v),
+            None => seq_bool("SEQ_FIRSTRUN_REQUIREAUTHENTICATIONFORHTTPINGESTION")?,
+        },
+    };
 
     let secret_key = secret_key_source(
         env(SECRET_KEY_ENV),
@@ -250,7 +291,8 @@ fn resolve_with(
         secret_key,
         password_params: Default::default(),
         sign_in_throttle: Default::default(),
-        authentication: false,
+        authentication: !no_authentication,
+        first_run,
     })
 }
 
@@ -295,7 +337,7 @@ mod tests {
         let mut full = vec!["seqr", "serve"];
         full.extend_from_slice(argv);
         match Cli::try_parse_from(full).unwrap().command {
-            Command::Serve(a) => a,
+            Command::Serve(a) => *a,
             other => panic!("parsed {other:?}"),
         }
     }

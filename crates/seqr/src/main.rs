@@ -19,7 +19,7 @@ fn main() -> ExitCode {
     init_logging();
     match cli.command {
         Command::Serve(args) => {
-            let config = match config::resolve(args) {
+            let config = match config::resolve(*args) {
                 Ok(c) => c,
                 Err(e) => {
                     tracing::error!("{e}");

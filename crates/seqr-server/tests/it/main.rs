@@ -72,6 +72,7 @@ impl TestServer {
                 ..Default::default()
             },
             authentication,
+            first_run: Default::default(),
         };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {

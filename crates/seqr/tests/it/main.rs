@@ -5,4 +5,5 @@ mod cli;
 mod crash;
 mod fixtures;
 mod ingest_http;
+mod secure_defaults;
 mod support;
