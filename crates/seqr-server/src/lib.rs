@@ -33,7 +33,7 @@ pub use listen::{ListenAddr, Scheme};
 pub use metadata::{META_DB_FILE, MetadataError, SecretKeySource};
 pub use seqr_ingest::Limits;
 pub use seqr_store::StoreOptions;
-pub use serve::{ServeConfig, ServeError, serve};
+pub use serve::{DataDirLock, ServeConfig, ServeError, lock_data_dir, serve};
 
 /// What every handler can reach.
 #[derive(Clone)]

@@ -124,11 +124,13 @@ const PASSWORD_HASHING_CONCURRENCY: usize = 2;
 const KEY_CACHE_TTL: Duration = Duration::from_secs(60);
 
 /// Holds the exclusive lock on the data directory for as long as it lives.
-struct DataDirLock {
+pub struct DataDirLock {
     _file: File,
 }
 
-fn lock_data_dir(path: &Path) -> Result<DataDirLock, ServeError> {
+/// Takes the data directory's lock: fails with [`ServeError::Locked`] while a server uses it, so
+/// offline tools (password reset) never write under a running server.
+pub fn lock_data_dir(path: &Path) -> Result<DataDirLock, ServeError> {
     let io_err = |source| ServeError::DataDir {
         path: path.to_owned(),
         source,

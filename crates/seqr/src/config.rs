@@ -42,6 +42,23 @@ pub(crate) enum Command {
     /// The tamper-evident audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// User accounts, offline (the server must be stopped).
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum UserCommand {
+    /// Give USER a new one-time password, printed once, that must be changed at the next
+    /// sign-in; signs the user out everywhere. For when the last administrator is locked out.
+    /// Works on a stopped server's data directory.
+    ResetPassword {
+        /// The username.
+        username: String,
+        /// The server's data directory.
+        #[arg(long, env = "SEQR_STORAGE", value_name = "DIR", default_value = DEFAULT_STORAGE)]
+        storage: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

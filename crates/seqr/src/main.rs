@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::config::{AuditCommand, Cli, Command, ConfigCommand};
+use crate::config::{AuditCommand, Cli, Command, ConfigCommand, UserCommand};
 
 /// mimalloc instead of the system allocator: ingestion spends much of its time allocating, and
 /// glibc's per-thread arenas kept freed search-response memory resident (see docs/PERFORMANCE.md).
@@ -31,7 +31,70 @@ fn main() -> ExitCode {
         }
         Command::Config(ConfigCommand::Hash { username }) => hash_password(&username),
         Command::Audit(AuditCommand::Verify { storage }) => verify_audit(&storage),
+        Command::User(UserCommand::ResetPassword { username, storage }) => {
+            reset_password(&username, &storage)
+        }
     }
+}
+
+/// `seqr user reset-password`: offline recovery, under the data directory's lock.
+fn reset_password(username: &str, storage: &std::path::Path) -> ExitCode {
+    use seqr_meta::{audit, password, users};
+    let fail = |message: String| {
+        eprintln!("seqr: {message}");
+        ExitCode::FAILURE
+    };
+    let path = storage.join(seqr_server::META_DB_FILE);
+    if !path.is_file() {
+        return fail(format!(
+            "no metadata database at {}; is --storage the server's data directory?",
+            path.display()
+        ));
+    }
+    let _lock = match seqr_server::lock_data_dir(storage) {
+        Ok(lock) => lock,
+        Err(e) => return fail(format!("{e} (stop the server first)")),
+    };
+    let db = match seqr_meta::MetaDb::open(&path) {
+        Ok(db) => db,
+        Err(e) => return fail(format!("cannot open {}: {e}", path.display())),
+    };
+    let user = match users::find_by_username(&db, username) {
+        Ok(Some(user)) => user,
+        Ok(None) => return fail(format!("there is no user `{username}`")),
+        Err(e) => return fail(e.to_string()),
+    };
+    let one_time = password::generate_one_time_password();
+    let hash = match password::hash(&one_time) {
+        Ok(hash) => hash,
+        Err(e) => return fail(format!("hashing failed: {e}")),
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    if let Err(e) = users::set_password(&db, &user.id, &hash, true, now) {
+        return fail(e.to_string());
+    }
+    let record = audit::NewAuditRecord {
+        at_ms: now * 1000,
+        principal: None,
+        client_address: None,
+        action: "user.password.reset",
+        target: Some(&user.id),
+        outcome: audit::AuditOutcome::Success,
+        detail: &serde_json::json!({ "via": "seqr user reset-password", "username": user.username }),
+    };
+    if let Err(e) = audit::append(&db, &record) {
+        return fail(format!(
+            "the password was reset but the audit record failed: {e}"
+        ));
+    }
+    println!(
+        "New one-time password for `{}`: {one_time}\nIt must be changed at the next sign-in; existing sessions were signed out.",
+        user.username
+    );
+    ExitCode::SUCCESS
 }
 
 /// `seqr audit verify`: walks the hash chain of the audit log in `<storage>/meta.db`.

@@ -117,3 +117,66 @@ fn a_weak_first_run_password_stops_the_start_with_a_clear_message() {
         ok.stdout_lines
     );
 }
+
+fn reset_password(storage: &std::path::Path, user: &str) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_seqr"))
+        .args(["user", "reset-password", user, "--storage"])
+        .arg(storage)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn an_offline_password_reset_forces_a_change_and_refuses_a_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(
+        dir.path(),
+        &[("SEQR_FIRSTRUN_ADMINPASSWORD", "the original passphrase")],
+    )
+    .unwrap();
+    let (code, _, stderr) = reset_password(dir.path(), "admin");
+    assert_ne!(code, 0);
+    assert!(stderr.contains("stop the server"), "{stderr}");
+    drop(server);
+
+    let (code, _, stderr) = reset_password(dir.path(), "nobody");
+    assert_ne!(code, 0);
+    assert!(stderr.contains("no user `nobody`"), "{stderr}");
+
+    let (code, stdout, stderr) = reset_password(dir.path(), "ADMIN");
+    assert_eq!(code, 0, "{stderr}");
+    let one_time = stdout
+        .split("`admin`: ")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert!(one_time.len() >= 16, "{stdout}");
+
+    let db = seqr_meta::MetaDb::open(&dir.path().join("meta.db")).unwrap();
+    let admin = seqr_meta::users::find_by_username(&db, "admin")
+        .unwrap()
+        .unwrap();
+    assert!(admin.must_change_password);
+    let hash = admin.password_hash.clone().unwrap();
+    assert!(seqr_meta::password::verify(&hash, &one_time).unwrap().ok);
+    assert!(
+        !seqr_meta::password::verify(&hash, "the original passphrase")
+            .unwrap()
+            .ok
+    );
+    let records = seqr_meta::audit::list(&db, 0, 100).unwrap();
+    assert!(
+        records.iter().any(|r| r.action == "user.password.reset"),
+        "{records:?}"
+    );
+    seqr_meta::audit::verify(&db).unwrap();
+}
