@@ -18,6 +18,7 @@ pub(crate) async fn root(State(state): State<AppState>) -> Json<Value> {
             "Self": "api/",
             "EventsResources": "api/events/resources",
             "RolesResources": "api/roles/resources",
+            "UsersResources": "api/users/resources",
         }
     }))
 }

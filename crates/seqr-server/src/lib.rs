@@ -20,6 +20,7 @@ mod roles;
 pub mod routes;
 mod serve;
 mod timespan;
+mod users;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,13 +48,10 @@ pub(crate) struct AppState {
     ingest_budget_bytes: usize,
     auth: Arc<auth::enforce::AuthState>,
     /// The metadata database (users, keys, sessions, settings, audit).
-    #[allow(dead_code, reason = "the sign-in handlers land next")]
     meta: Arc<seqr_meta::MetaDb>,
     /// Password hashing off the runtime, capped.
-    #[allow(dead_code, reason = "the sign-in handlers land next")]
     hasher: auth::hashing::PasswordHasher,
     /// Failed sign-in delays.
-    #[allow(dead_code, reason = "the sign-in handlers land next")]
     throttle: Arc<auth::throttle::SignInThrottle>,
 }
 

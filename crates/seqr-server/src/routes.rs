@@ -8,7 +8,7 @@ use axum::http::Method;
 use axum::routing::{MethodFilter, on};
 
 use crate::permission::Permission;
-use crate::{AppState, api_root, events, health, ingest, roles};
+use crate::{AppState, api_root, events, health, ingest, roles, users};
 
 /// One declared route, as listed by [`route_table`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -96,6 +96,41 @@ fn declare() -> Registrar {
         Public,
         "Roles resource links",
         roles::resources,
+    );
+    r.add(
+        Method::GET,
+        "/api/users/resources",
+        Public,
+        "Users resource links",
+        users::resources,
+    );
+    r.add(
+        Method::POST,
+        "/api/users/login",
+        Public,
+        "Sign in with a username and password",
+        users::login,
+    );
+    r.add(
+        Method::POST,
+        "/api/users/logout",
+        Public,
+        "Sign out (ends the cookie's session)",
+        users::logout,
+    );
+    r.add(
+        Method::GET,
+        "/api/users/current",
+        Public,
+        "The signed-in user (401 when nobody is)",
+        users::current,
+    );
+    r.add(
+        Method::GET,
+        "/api/users/providers",
+        Public,
+        "Authentication providers",
+        users::providers,
     );
     r.add(
         Method::GET,
@@ -205,6 +240,11 @@ mod tests {
                 "GET /api/",
                 "GET /api/events/resources",
                 "GET /api/roles/resources",
+                "GET /api/users/resources",
+                "POST /api/users/login",
+                "POST /api/users/logout",
+                "GET /api/users/current",
+                "GET /api/users/providers",
                 "GET /health"
             ]
         );

@@ -41,17 +41,10 @@ pub fn is_safe(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
-/// Checks a cookie-authenticated request. `own_origin` is this server's origin as the browser
-/// sees it (`http://host:port`, from the canonical URI or the request's `Host`).
-pub fn check(
-    method: &Method,
-    headers: &HeaderMap,
-    session_token: &str,
-    own_origin: &str,
-) -> Result<(), CsrfError> {
-    if is_safe(method) {
-        return Ok(());
-    }
+/// Checks that a browser request, when it says where it came from (`Origin`, `Sec-Fetch-Site`),
+/// came from `own_origin`. Requests saying nothing (curl, seqcli) pass. Used on its own for
+/// sign-in, so another site cannot sign a visitor in to an account of its choosing.
+pub fn check_origin(headers: &HeaderMap, own_origin: &str) -> Result<(), CsrfError> {
     if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
         && !site.eq_ignore_ascii_case("same-origin")
     {
@@ -59,18 +52,39 @@ pub fn check(
     }
     if let Some(origin) = headers.get(header::ORIGIN) {
         let same = origin.to_str().is_ok_and(|o| {
-            o.trim_end_matches('/')
-                .eq_ignore_ascii_case(own_origin.trim_end_matches('/'))
+            !own_origin.is_empty()
+                && o.trim_end_matches('/')
+                    .eq_ignore_ascii_case(own_origin.trim_end_matches('/'))
         });
         if !same {
             return Err(CsrfError::CrossOrigin);
         }
     }
+    Ok(())
+}
+
+/// Checks a cookie-authenticated request. `session_csrf_digest` is the session's stored CSRF
+/// digest ([`seqr_meta::token::session_digest`] of the token returned at sign-in); the presented
+/// token's digest is compared with it in constant time. `own_origin` is this server's origin as
+/// the browser sees it (`http://host:port`, from the canonical URI or the request's `Host`).
+pub fn check(
+    method: &Method,
+    headers: &HeaderMap,
+    session_csrf_digest: &[u8],
+    own_origin: &str,
+) -> Result<(), CsrfError> {
+    if is_safe(method) {
+        return Ok(());
+    }
+    check_origin(headers, own_origin)?;
     let presented = headers
         .get(CSRF_HEADER)
         .ok_or(CsrfError::MissingToken)?
-        .as_bytes();
-    if bool::from(presented.ct_eq(session_token.as_bytes())) && !session_token.is_empty() {
+        .to_str()
+        .map_err(|_| CsrfError::WrongToken)?
+        .trim();
+    let digest = seqr_meta::token::session_digest(presented);
+    if bool::from(digest.as_slice().ct_eq(session_csrf_digest)) && !presented.is_empty() {
         Ok(())
     } else {
         Err(CsrfError::WrongToken)
@@ -83,6 +97,10 @@ mod tests {
     use axum::http::HeaderValue;
 
     const ORIGIN: &str = "http://127.0.0.1:5341";
+
+    fn digest(token: &str) -> [u8; 32] {
+        seqr_meta::token::session_digest(token)
+    }
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
@@ -98,7 +116,7 @@ mod tests {
             check(
                 &Method::GET,
                 &headers(&[("origin", "https://evil.example")]),
-                "t",
+                &digest("t"),
                 ORIGIN
             ),
             Ok(())
@@ -109,15 +127,25 @@ mod tests {
     fn state_changes_need_the_token_and_same_origin() {
         let post = Method::POST;
         assert_eq!(
-            check(&post, &headers(&[]), "tok", ORIGIN),
+            check(&post, &headers(&[]), &digest("tok"), ORIGIN),
             Err(CsrfError::MissingToken)
         );
         assert_eq!(
-            check(&post, &headers(&[(CSRF_HEADER, "nope")]), "tok", ORIGIN),
+            check(
+                &post,
+                &headers(&[(CSRF_HEADER, "nope")]),
+                &digest("tok"),
+                ORIGIN
+            ),
             Err(CsrfError::WrongToken)
         );
         assert_eq!(
-            check(&post, &headers(&[(CSRF_HEADER, "tok")]), "tok", ORIGIN),
+            check(
+                &post,
+                &headers(&[(CSRF_HEADER, "tok")]),
+                &digest("tok"),
+                ORIGIN
+            ),
             Ok(()),
             "curl/seqcli: token alone"
         );
@@ -129,7 +157,7 @@ mod tests {
                     ("origin", "http://127.0.0.1:5341"),
                     ("sec-fetch-site", "same-origin")
                 ]),
-                "tok",
+                &digest("tok"),
                 ORIGIN
             ),
             Ok(())
@@ -138,7 +166,7 @@ mod tests {
             check(
                 &post,
                 &headers(&[(CSRF_HEADER, "tok"), ("origin", "https://evil.example")]),
-                "tok",
+                &digest("tok"),
                 ORIGIN
             ),
             Err(CsrfError::CrossOrigin)
@@ -147,7 +175,7 @@ mod tests {
             check(
                 &Method::DELETE,
                 &headers(&[(CSRF_HEADER, "tok"), ("sec-fetch-site", "cross-site")]),
-                "tok",
+                &digest("tok"),
                 ORIGIN
             ),
             Err(CsrfError::CrossOrigin)
@@ -156,14 +184,14 @@ mod tests {
             check(
                 &Method::PUT,
                 &headers(&[(CSRF_HEADER, "tok"), ("sec-fetch-site", "same-site")]),
-                "tok",
+                &digest("tok"),
                 ORIGIN
             ),
             Err(CsrfError::CrossOrigin),
             "a sibling subdomain is not this origin"
         );
         assert_eq!(
-            check(&post, &headers(&[(CSRF_HEADER, "")]), "", ORIGIN),
+            check(&post, &headers(&[(CSRF_HEADER, "")]), &digest(""), ORIGIN),
             Err(CsrfError::WrongToken)
         );
     }

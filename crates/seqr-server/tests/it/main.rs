@@ -6,6 +6,7 @@ mod api_keys;
 mod headers;
 mod roles;
 mod secret_key;
+mod sign_in;
 mod storage_failure;
 
 use std::io::{Read, Write};
@@ -113,6 +114,19 @@ impl TestServer {
         headers: &[(&str, &str)],
         body: &str,
     ) -> (u16, String, String) {
+        let (status, head, body) = self.request_exact(method, path, headers, body);
+        (status, head.to_ascii_lowercase(), body)
+    }
+
+    /// As [`TestServer::request_with`], with the response head as sent (header values keep their
+    /// case, e.g. a session cookie).
+    pub fn request_exact(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> (u16, String, String) {
         let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         let extra: String = headers
@@ -131,7 +145,7 @@ impl TestServer {
             .split_once("\r\n\r\n")
             .expect("a complete HTTP response");
         let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-        (status, head.to_ascii_lowercase(), body.to_owned())
+        (status, head.to_owned(), body.to_owned())
     }
 }
 
