@@ -13,7 +13,7 @@ pub(crate) async fn root(State(state): State<AppState>) -> Json<Value> {
     Json(json!({
         "Product": "seqr",
         "Version": env!("CARGO_PKG_VERSION"),
-        "InstanceName": state.instance_name.as_deref(),
+        "InstanceName": state.runtime.get().instance_title.as_deref(),
         "Links": {
             "Self": "api/",
             "EventsResources": "api/events/resources",

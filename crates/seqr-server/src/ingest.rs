@@ -1,26 +1,39 @@
 //! `POST /api/events/raw` and `POST /ingest/clef`: Seq's ingestion endpoints.
 //!
 //! A request is decoded whole before anything is stored (a bad line rejects the request), then
-//! appended to the store; the 201 is sent only after the fsync that covers its events.
+//! its API key's input settings are applied (seq-compat 1.9: minimum level, applied properties,
+//! server timestamps; requests without a key get the default key's), and the events are appended
+//! to the store; the 201 is sent only after the fsync that covers them.
+
+use std::sync::Arc;
+use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use seqr_ingest::{DecompressError, Limits};
+use seqr_meta::apikeys::ApiKeyCounts;
 use seqr_store::AppendError;
-use seqr_types::Event;
+use seqr_types::{CanonicalLevel, Event, Timestamp};
 
 use crate::AppState;
+use crate::auth::enforce::{Principal, unix_now};
+use crate::auth::keys::VerifiedKey;
+use crate::auth::rules::Caller;
 use crate::error::ApiError;
 
 /// The answer every Seq client understands; compact, because Serilog searches for the exact text
 /// `"MinimumLevelAccepted":"`.
 const ACCEPTED_BODY: &str = r#"{"MinimumLevelAccepted":null}"#;
 
+/// How long a client is asked to wait while the disk is below the minimum free space.
+const LOW_DISK_RETRY_SECONDS: u32 = 60;
+
 /// `POST /api/events/raw`: CLEF when `?clef` or a CLEF content type says so, else legacy JSON.
 pub(crate) async fn raw(
     State(state): State<AppState>,
+    Caller(caller): Caller,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Body,
@@ -33,17 +46,26 @@ pub(crate) async fn raw(
     } else {
         Format::Legacy
     };
-    ingest(state, query.as_deref(), &headers, body, format).await
+    ingest(state, caller, query.as_deref(), &headers, body, format).await
 }
 
 /// `POST /ingest/clef`: CLEF whatever the content type says.
 pub(crate) async fn clef(
     State(state): State<AppState>,
+    Caller(caller): Caller,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    ingest(state, query.as_deref(), &headers, body, Format::Clef).await
+    ingest(
+        state,
+        caller,
+        query.as_deref(),
+        &headers,
+        body,
+        Format::Clef,
+    )
+    .await
 }
 
 #[derive(Clone, Copy)]
@@ -52,17 +74,84 @@ enum Format {
     Legacy,
 }
 
+/// The key whose input settings apply: the verified key, else the tokenless default key. With
+/// authentication off a presented key is still honoured for its settings.
+fn input_key(
+    state: &AppState,
+    caller: &Principal,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Result<Arc<VerifiedKey>, ApiError> {
+    let unavailable = |e: seqr_meta::DbError| {
+        tracing::error!(error = %e, "API key lookup failed");
+        ApiError::unavailable("API keys cannot be read right now; retry shortly.", 5)
+    };
+    if let Principal::ApiKey(key) = caller {
+        return Ok(key.clone());
+    }
+    if let Principal::Unrestricted = caller {
+        if let Some(token) = crate::auth::credentials::api_key(headers, query) {
+            if let Some(key) = state
+                .auth
+                .keys
+                .verify(&token, Instant::now())
+                .map_err(unavailable)?
+            {
+                return Ok(Arc::new(key));
+            }
+        }
+    }
+    state.auth.keys.default_key().map_err(unavailable)
+}
+
+/// Refuses (503, retried by clients) while the data directory's disk has less free space than
+/// `MinimumFreeStorageSpace`, so the disk never fills up mid-write.
+fn check_free_space(state: &AppState, minimum: u64) -> Result<(), ApiError> {
+    if minimum == 0 {
+        return Ok(());
+    }
+    match crate::runtime::free_bytes(&state.runtime.storage) {
+        Ok(free) if free < minimum => {
+            tracing::warn!(
+                free,
+                minimum,
+                "refusing events: free storage below the minimum"
+            );
+            Err(ApiError::unavailable(
+                format!(
+                    "The server is low on storage ({free} bytes free, {minimum} required by \
+                     MinimumFreeStorageSpace); events are not accepted until space is freed."
+                ),
+                LOW_DISK_RETRY_SECONDS,
+            ))
+        }
+        Ok(_) => Ok(()),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the free storage space; accepting events");
+            Ok(())
+        }
+    }
+}
+
 async fn ingest(
     state: AppState,
+    caller: Principal,
     query: Option<&str>,
     headers: &HeaderMap,
     body: Body,
     format: Format,
 ) -> Result<Response, ApiError> {
-    // Read as Seq clients present it; the security core authorizes with it.
-    let _api_key = crate::auth::credentials::api_key(headers, query);
-    let limits = state.limits;
-    let body = read_body(headers, body, limits.max_body_bytes).await?;
+    let key = input_key(&state, &caller, headers, query)?;
+    let runtime = state.runtime.get();
+    check_free_space(&state, runtime.minimum_free_storage)?;
+    let limits = runtime.limits;
+    let body = match read_body(headers, body, limits.max_body_bytes).await {
+        Ok(body) => body,
+        Err(e) => {
+            count_invalid(&state, &key);
+            return Err(e);
+        }
+    };
     let _permit = reserve_budget(&state, body.len()).await?;
     let encoding = headers
         .get(header::CONTENT_ENCODING)
@@ -70,18 +159,88 @@ async fn ingest(
         .unwrap_or("")
         .to_owned();
 
-    let events = tokio::task::spawn_blocking(move || decode(&body, &encoding, format, &limits))
-        .await
-        .map_err(|_| ApiError::internal("Ingestion failed."))??;
+    let settings = key.clone();
+    let decoded = tokio::task::spawn_blocking(move || {
+        decode(&body, &encoding, format, &limits).map(|(events, bytes)| {
+            let arrived = events.len();
+            let events = apply_input_settings(events, &settings);
+            (arrived, events, bytes)
+        })
+    })
+    .await
+    .map_err(|_| ApiError::internal("Ingestion failed."))?;
+    let (arrived, events, bytes) = match decoded {
+        Ok(d) => d,
+        Err(e) => {
+            count_invalid(&state, &key);
+            return Err(e);
+        }
+    };
 
+    let ingested = events.len();
     if !events.is_empty() {
         append(&state, events).await?;
     }
-    Ok(accepted())
+    let per_event = if arrived == 0 {
+        0
+    } else {
+        bytes / arrived as u64
+    };
+    state.counters.record(
+        &key.id,
+        ApiKeyCounts {
+            arrived_events: arrived as u64,
+            arrived_bytes: bytes,
+            ingested_events: ingested as u64,
+            ingested_bytes: per_event * ingested as u64,
+            invalid_payloads: 0,
+        },
+        unix_now(),
+    );
+    Ok(accepted(key.minimum_level.as_deref()))
 }
 
-fn accepted() -> Response {
-    let mut response = (StatusCode::CREATED, ACCEPTED_BODY).into_response();
+fn count_invalid(state: &AppState, key: &VerifiedKey) {
+    state.counters.record(
+        &key.id,
+        ApiKeyCounts {
+            invalid_payloads: 1,
+            ..Default::default()
+        },
+        unix_now(),
+    );
+}
+
+/// Seq's order: minimum level, then applied properties (overriding the event's), then server
+/// timestamps.
+fn apply_input_settings(mut events: Vec<Event>, key: &VerifiedKey) -> Vec<Event> {
+    if let Some(minimum) = key
+        .minimum_level
+        .as_deref()
+        .and_then(CanonicalLevel::from_alias)
+    {
+        events.retain(|e| CanonicalLevel::of(e.level.as_deref()) >= minimum);
+    }
+    if !key.applied_properties.is_empty() || key.use_server_timestamps {
+        let now = Timestamp::now();
+        for event in &mut events {
+            for (name, value) in &key.applied_properties {
+                event.properties.insert(name.clone(), value.clone());
+            }
+            if key.use_server_timestamps {
+                event.timestamp = now;
+            }
+        }
+    }
+    events
+}
+
+fn accepted(minimum_level: Option<&str>) -> Response {
+    let body = match minimum_level {
+        None => ACCEPTED_BODY.to_owned(),
+        Some(level) => serde_json::json!({ "MinimumLevelAccepted": level }).to_string(),
+    };
+    let mut response = (StatusCode::CREATED, body).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
@@ -89,12 +248,13 @@ fn accepted() -> Response {
     response
 }
 
+/// The request's events and the size of its (decompressed) body.
 fn decode(
     body: &[u8],
     encoding: &str,
     format: Format,
     limits: &Limits,
-) -> Result<Vec<Event>, ApiError> {
+) -> Result<(Vec<Event>, u64), ApiError> {
     let decompressed;
     let body = if is_identity(encoding) {
         body
@@ -114,7 +274,9 @@ fn decode(
         Format::Clef => seqr_ingest::decode_clef(body, limits),
         Format::Legacy => seqr_ingest::decode_legacy(body, limits),
     };
-    decoded.map_err(|e| ApiError::new(status(e.http_status()), e.to_string()))
+    decoded
+        .map(|events| (events, body.len() as u64))
+        .map_err(|e| ApiError::new(status(e.http_status()), e.to_string()))
 }
 
 fn status(code: u16) -> StatusCode {

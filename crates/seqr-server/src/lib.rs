@@ -4,6 +4,7 @@
 //! the data directory, binds the listeners and runs until shut down, then flushes the store.
 
 mod api_root;
+mod apikeys;
 pub mod auth;
 pub mod bootstrap;
 mod entity;
@@ -12,13 +13,16 @@ mod events;
 mod headers;
 mod health;
 mod ingest;
+mod ingest_counters;
 pub mod listen;
 mod metadata;
 pub mod permission;
 mod query;
 mod roles;
 pub mod routes;
+mod runtime;
 mod serve;
+mod settings;
 mod timespan;
 mod users;
 
@@ -40,8 +44,8 @@ pub use serve::{DataDirLock, ServeConfig, ServeError, lock_data_dir, serve};
 #[derive(Clone)]
 pub(crate) struct AppState {
     store: Store,
-    limits: Limits,
-    instance_name: Option<Arc<str>>,
+    /// Runtime settings the request path reads (limits, key requirement, title, free space).
+    runtime: Arc<runtime::Runtime>,
     search_timeout: Duration,
     /// Request-body bytes allowed in decoding and writing at once (see `ingest::reserve_budget`).
     ingest_budget: Arc<tokio::sync::Semaphore>,
@@ -53,6 +57,10 @@ pub(crate) struct AppState {
     hasher: auth::hashing::PasswordHasher,
     /// Failed sign-in delays.
     throttle: Arc<auth::throttle::SignInThrottle>,
+    /// Seals sensitive settings.
+    secret_key: Arc<seqr_meta::secret::SecretKey>,
+    /// Per-key ingestion counters, written to the metadata database periodically.
+    counters: Arc<ingest_counters::IngestCounters>,
 }
 
 /// Builds the application over an open store.

@@ -11,11 +11,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use seqr_meta::MetaDb;
-use seqr_meta::secret::{SecretKey, SecretKeyError, WrongKey};
+use seqr_meta::secret::{
+    CHECK_VALUE_KEY, KEY_FILE_NAME, STAGED_KEY_FILE_NAME, SecretKey, SecretKeyError, WrongKey,
+};
 
 /// The metadata database's file name inside the data directory.
 pub const META_DB_FILE: &str = "meta.db";
-const KEY_CHECK: &str = "secret-key-check";
 
 /// Where the instance secret key comes from.
 #[derive(Clone, Default)]
@@ -42,6 +43,28 @@ impl fmt::Debug for SecretKeySource {
     }
 }
 
+impl SecretKeySource {
+    /// Names the source in messages, never showing the key: `SEQR_SECRET_KEY`, `the key file
+    /// /etc/seqr/key`, `the key provider `vault ...``, `secret.key in the data directory`.
+    pub fn describe(&self) -> String {
+        match self {
+            SecretKeySource::Value(_) => seqr_meta::secret::ENV_VAR.to_owned(),
+            SecretKeySource::File(p) => format!("the key file {}", p.display()),
+            SecretKeySource::Provider(c) => format!("the key provider `{c}`"),
+            SecretKeySource::DataDirectory => format!("{KEY_FILE_NAME} in the data directory"),
+        }
+    }
+
+    /// Loads the key without ever generating one: for offline tools (`seqr secret rotate`),
+    /// where a missing `secret.key` means the wrong data directory, not a first start.
+    pub fn load_existing(&self, data_dir: &Path) -> Result<SecretKey, SecretKeyError> {
+        match self {
+            SecretKeySource::DataDirectory => SecretKey::from_file(&data_dir.join(KEY_FILE_NAME)),
+            other => load_key(data_dir, other),
+        }
+    }
+}
+
 /// Why the metadata could not be opened.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -54,6 +77,9 @@ pub enum MetadataError {
     WrongKey(WrongKey),
     /// Reading or writing the key check value failed.
     Db(seqr_meta::DbError),
+    /// `secret.key` is the old key and `secret.key.new` the one the database is now sealed under:
+    /// `seqr secret rotate` stopped between its commit and renaming the key file.
+    InterruptedRotation { staged: PathBuf },
 }
 
 impl fmt::Display for MetadataError {
@@ -63,6 +89,13 @@ impl fmt::Display for MetadataError {
             MetadataError::SecretKey(e) => write!(f, "cannot load the secret key: {e}"),
             MetadataError::WrongKey(e) => write!(f, "{e}"),
             MetadataError::Db(e) => write!(f, "metadata database: {e}"),
+            MetadataError::InterruptedRotation { staged } => write!(
+                f,
+                "a `seqr secret rotate` was interrupted: the metadata is re-encrypted under the key in {}, \
+                 but {KEY_FILE_NAME} still holds the old key; run `seqr secret rotate` on this data \
+                 directory again to finish",
+                staged.display()
+            ),
         }
     }
 }
@@ -85,15 +118,23 @@ pub(crate) fn open(data_dir: &Path, source: &SecretKeySource) -> Result<Metadata
     let secret_key = load_key(data_dir, source).map_err(MetadataError::SecretKey)?;
     let now = unix_now();
     let check = secret_key.check_value();
-    let created = seqr_meta::settings::insert_internal_if_absent(&db, KEY_CHECK, &check, now)
+    let created = seqr_meta::settings::insert_internal_if_absent(&db, CHECK_VALUE_KEY, &check, now)
         .map_err(MetadataError::Db)?;
     if !created {
-        let stored = seqr_meta::settings::get_internal(&db, KEY_CHECK)
+        let stored = seqr_meta::settings::get_internal(&db, CHECK_VALUE_KEY)
             .map_err(MetadataError::Db)?
             .unwrap_or_default();
-        secret_key
-            .verify_check_value(&stored)
-            .map_err(MetadataError::WrongKey)?;
+        if let Err(wrong) = secret_key.verify_check_value(&stored) {
+            let staged = data_dir.join(STAGED_KEY_FILE_NAME);
+            let finishes_rotation = matches!(source, SecretKeySource::DataDirectory)
+                && SecretKey::from_file(&staged)
+                    .is_ok_and(|key| key.verify_check_value(&stored).is_ok());
+            return Err(if finishes_rotation {
+                MetadataError::InterruptedRotation { staged }
+            } else {
+                MetadataError::WrongKey(wrong)
+            });
+        }
     }
     Ok(Metadata {
         db: Arc::new(db),

@@ -7,8 +7,9 @@ use axum::handler::Handler;
 use axum::http::Method;
 use axum::routing::{MethodFilter, on};
 
+use crate::auth::rules::EntityRule;
 use crate::permission::Permission;
-use crate::{AppState, api_root, events, health, ingest, roles, users};
+use crate::{AppState, api_root, apikeys, events, health, ingest, roles, settings, users};
 
 /// One declared route, as listed by [`route_table`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -19,6 +20,8 @@ pub struct RouteSpec {
     pub path: &'static str,
     /// What a caller must hold.
     pub permission: Permission,
+    /// The per-entity rule the handler applies on top of `permission`, if any.
+    pub rule: Option<EntityRule>,
     /// What the route is for (shown in docs and diagnostics).
     pub summary: &'static str,
 }
@@ -44,6 +47,22 @@ impl Registrar {
         H: Handler<T, AppState>,
         T: 'static,
     {
+        self.add_ruled(method, path, permission, None, summary, handler);
+    }
+
+    /// Declares a route whose handler applies `rule` to the entity it touches.
+    fn add_ruled<H, T>(
+        &mut self,
+        method: Method,
+        path: &'static str,
+        permission: Permission,
+        rule: Option<EntityRule>,
+        summary: &'static str,
+        handler: H,
+    ) where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
         assert!(
             !self
                 .specs
@@ -58,13 +77,14 @@ impl Registrar {
             method,
             path,
             permission,
+            rule,
             summary,
         });
     }
 }
 
 fn declare() -> Registrar {
-    use Permission::{Ingest, Public, Read};
+    use Permission::{Ingest, Public, Read, System, Write};
     let mut r = Registrar {
         specs: Vec::new(),
         router: Router::new(),
@@ -132,6 +152,31 @@ fn declare() -> Registrar {
         "Authentication providers",
         users::providers,
     );
+    r.add(
+        Method::GET,
+        "/api/apikeys/resources",
+        Public,
+        "API keys resource links",
+        apikeys::resources,
+    );
+    r.add(
+        Method::GET,
+        "/api/settings/resources",
+        Public,
+        "Settings resource links",
+        settings::resources,
+    );
+    // The sign-in page reads these before anyone signs in; changing them needs System.
+    for path in settings::PUBLIC_SETTING_PATHS {
+        r.add(
+            Method::GET,
+            path,
+            Public,
+            "Sign-in page setting",
+            settings::get,
+        );
+        r.add(Method::PUT, path, System, "Change a setting", settings::put);
+    }
     r.add(
         Method::GET,
         "/health",
@@ -209,6 +254,74 @@ fn declare() -> Registrar {
         "One event by id",
         events::by_id,
     );
+
+    let own_key = Some(EntityRule::OwnKeyOrProject);
+    for path in ["/api/apikeys", "/api/apikeys/"] {
+        r.add_ruled(Method::GET, path, Read, own_key, "API keys", apikeys::list);
+        r.add_ruled(
+            Method::POST,
+            path,
+            Write,
+            own_key,
+            "Create an API key (token answered once)",
+            apikeys::create,
+        );
+    }
+    r.add(
+        Method::GET,
+        "/api/apikeys/template",
+        Write,
+        "A new API key to fill in",
+        apikeys::template,
+    );
+    r.add_ruled(
+        Method::GET,
+        "/api/apikeys/{id}",
+        Read,
+        own_key,
+        "One API key",
+        apikeys::by_id,
+    );
+    r.add_ruled(
+        Method::PUT,
+        "/api/apikeys/{id}",
+        Write,
+        own_key,
+        "Change an API key",
+        apikeys::update,
+    );
+    r.add_ruled(
+        Method::DELETE,
+        "/api/apikeys/{id}",
+        Write,
+        own_key,
+        "Delete an API key",
+        apikeys::delete,
+    );
+
+    for path in ["/api/settings", "/api/settings/"] {
+        r.add(
+            Method::GET,
+            path,
+            System,
+            "Runtime settings",
+            settings::list,
+        );
+    }
+    r.add(
+        Method::GET,
+        "/api/settings/{id}",
+        System,
+        "One runtime setting",
+        settings::get,
+    );
+    r.add(
+        Method::PUT,
+        "/api/settings/{id}",
+        System,
+        "Change a runtime setting (takes effect at once)",
+        settings::put,
+    );
     r
 }
 
@@ -245,6 +358,12 @@ mod tests {
                 "POST /api/users/logout",
                 "GET /api/users/current",
                 "GET /api/users/providers",
+                "GET /api/apikeys/resources",
+                "GET /api/settings/resources",
+                "GET /api/settings/setting-authenticationprovider",
+                "GET /api/settings/setting-instancetitle",
+                "GET /api/settings/setting-isactivedirectoryauthentication",
+                "GET /api/settings/setting-isauthenticationenabled",
                 "GET /health"
             ]
         );

@@ -18,10 +18,10 @@ use crate::auth::hashing::PasswordHasher;
 use crate::auth::keys::KeyVerifier;
 use crate::auth::throttle::{SignInThrottle, ThrottleConfig};
 use crate::bootstrap::{self, BootstrapError, Bootstrapped, FirstRun};
+use crate::ingest_counters::IngestCounters;
 use crate::listen::{ListenAddr, Scheme};
 use crate::metadata::{MetadataError, SecretKeySource};
 use crate::{AppState, app};
-use seqr_meta::settings::{SettingName, SettingValue};
 
 /// Everything `seqr serve` needs, already validated by the CLI.
 #[derive(Clone, Debug)]
@@ -30,9 +30,10 @@ pub struct ServeConfig {
     pub listen: Vec<ListenAddr>,
     /// The data directory (created if missing).
     pub storage: PathBuf,
-    /// Ingestion size limits.
+    /// Ingestion size limits: seeds of the `RawPayloadMaximumContentLength` and
+    /// `RawEventMaximumContentLength` runtime settings (an administrator's value wins).
     pub limits: Limits,
-    /// Shown by `GET /api`.
+    /// Seed of the `InstanceTitle` runtime setting, shown by `GET /api`.
     pub instance_name: Option<String>,
     /// Longest a search works before answering `Partial`.
     pub search_timeout: Duration,
@@ -78,6 +79,8 @@ pub enum ServeError {
     Metadata(MetadataError),
     /// The first administrator could not be created.
     Bootstrap(BootstrapError),
+    /// The runtime settings could not be seeded or read.
+    Settings(String),
 }
 
 impl fmt::Display for ServeError {
@@ -103,6 +106,7 @@ impl fmt::Display for ServeError {
             ServeError::Close(e) => write!(f, "flushing the event store on shutdown failed: {e}"),
             ServeError::Metadata(e) => write!(f, "{e}"),
             ServeError::Bootstrap(e) => write!(f, "{e}"),
+            ServeError::Settings(e) => write!(f, "cannot read the runtime settings: {e}"),
         }
     }
 }
@@ -218,39 +222,48 @@ pub async fn serve(
         .iter()
         .filter_map(|l| l.local_addr().ok())
         .collect();
-    let require_key =
-        seqr_meta::settings::get(&metadata.db, SettingName::RequireApiKeyForWritingEvents)
-            .ok()
-            .flatten()
-            .filter(|s| s.explicitly_set)
-            .and_then(|s| match s.value {
-                SettingValue::Json(v) => v.as_bool(),
-                SettingValue::Sealed(_) => None,
-            });
-    let anonymous_ingest = crate::auth::anonymous_ingest::allowed(require_key, &bound);
+    let seeds = crate::runtime::Seeds {
+        limits: config.limits,
+        instance_title: config.instance_name.clone(),
+    };
+    let db = metadata.db.clone();
+    let values = tokio::task::spawn_blocking(move || {
+        crate::runtime::seed(&db, &seeds, unix_now()).map_err(|e| e.to_string())?;
+        crate::runtime::load(&db).map_err(|e| e.to_string())
+    })
+    .await
+    .expect("settings load does not panic")
+    .map_err(ServeError::Settings)?;
+    let runtime = Arc::new(crate::runtime::Runtime::new(
+        values,
+        bound,
+        config.storage.clone(),
+    ));
     if config.authentication {
         tracing::info!(
-            anonymous_ingest,
+            anonymous_ingest = runtime.anonymous_ingest(),
             "routes enforce their declared permissions"
         );
     }
     let keys = KeyVerifier::new(metadata.db.clone(), KEY_CACHE_TTL);
+    let counters = Arc::new(IngestCounters::default());
     let state = AppState {
-        auth: Arc::new(AuthState::new(
-            config.authentication,
-            anonymous_ingest,
-            keys,
-        )),
+        auth: Arc::new(AuthState::new(config.authentication, keys)),
         meta: metadata.db.clone(),
         hasher: PasswordHasher::new(config.password_params, PASSWORD_HASHING_CONCURRENCY),
         throttle: Arc::new(SignInThrottle::new(config.sign_in_throttle.clone())),
         store: store.clone(),
-        limits: config.limits,
-        instance_name: config.instance_name.as_deref().map(Arc::from),
+        runtime,
         search_timeout: config.search_timeout,
         ingest_budget: Arc::new(tokio::sync::Semaphore::new(INGEST_BUDGET_BYTES)),
         ingest_budget_bytes: INGEST_BUDGET_BYTES,
+        secret_key: Arc::new(metadata.secret_key),
+        counters: counters.clone(),
     };
+    let flusher = tokio::spawn(flush_counters_periodically(
+        counters.clone(),
+        metadata.db.clone(),
+    ));
     let router = app(state);
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -293,12 +306,37 @@ pub async fn serve(
         tracing::warn!("some connections did not finish within 10 s; closing them");
         servers.abort_all();
     }
+    flusher.abort();
+    let db = metadata.db.clone();
+    tokio::task::spawn_blocking(move || {
+        if let Err(e) = counters.flush(&db) {
+            tracing::error!(error = %e, "storing the API key counters on shutdown failed");
+        }
+    })
+    .await
+    .expect("counter flush does not panic");
     tokio::task::spawn_blocking(move || store.shutdown())
         .await
         .expect("store shutdown does not panic")
         .map_err(ServeError::Close)?;
     tracing::info!("event store flushed and closed");
     Ok(())
+}
+
+/// How often per-key ingestion counters move from memory to the metadata database.
+const COUNTER_FLUSH_INTERVAL: Duration = Duration::from_secs(5);
+
+async fn flush_counters_periodically(counters: Arc<IngestCounters>, db: Arc<seqr_meta::MetaDb>) {
+    let mut tick = tokio::time::interval(COUNTER_FLUSH_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let (counters, db) = (counters.clone(), db.clone());
+        let flushed = tokio::task::spawn_blocking(move || counters.flush(&db)).await;
+        if let Ok(Err(e)) = flushed {
+            tracing::warn!(error = %e, "storing the API key counters failed; retrying later");
+        }
+    }
 }
 
 /// Tells the operator what opening the store found: replayed log, cut torn tail, quarantined files.

@@ -109,6 +109,25 @@ pub(crate) fn client_address(request: &Request) -> Option<SocketAddr> {
         .map(|c| c.0)
 }
 
+/// The client's address as a handler argument (`None` when the listener does not record it).
+pub(crate) struct ClientAddress(pub(crate) Option<SocketAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<ClientAddress, Self::Rejection> {
+        Ok(ClientAddress(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0),
+        ))
+    }
+}
+
 /// Unix seconds now.
 pub(crate) fn unix_now() -> i64 {
     unix_now_ms() / 1000
@@ -154,15 +173,13 @@ pub(crate) fn record(
 pub(crate) struct AuthState {
     /// When false, every caller is [`Principal::Unrestricted`].
     pub(crate) enabled: bool,
-    /// Whether callers without a key hold `Ingest` (see `anonymous_ingest`).
-    pub(crate) anonymous_ingest: bool,
     pub(crate) keys: KeyVerifier,
     /// Each declared path's methods and their demands, from the route table.
     demands: HashMap<&'static str, Vec<(Method, Permission)>>,
 }
 
 impl AuthState {
-    pub(crate) fn new(enabled: bool, anonymous_ingest: bool, keys: KeyVerifier) -> AuthState {
+    pub(crate) fn new(enabled: bool, keys: KeyVerifier) -> AuthState {
         let mut demands: HashMap<&'static str, Vec<(Method, Permission)>> = HashMap::new();
         for route in route_table() {
             demands
@@ -172,7 +189,6 @@ impl AuthState {
         }
         AuthState {
             enabled,
-            anonymous_ingest,
             keys,
             demands,
         }
@@ -212,6 +228,7 @@ pub(crate) async fn enforce(
     next: Next,
 ) -> Response {
     let auth = &state.auth;
+    let anonymous_ingest = state.runtime.anonymous_ingest();
     let demand = matched
         .as_ref()
         .and_then(|m| auth.demands.get(m.as_str()))
@@ -244,9 +261,7 @@ pub(crate) async fn enforce(
             Ok(Some(key)) => Principal::ApiKey(Arc::new(key)),
             // Seq's rule: while ingestion needs no key, an unknown key is treated as none, so
             // clients configured with a stale key keep working.
-            Ok(None) if demand == Permission::Ingest && auth.anonymous_ingest => {
-                Principal::Anonymous
-            }
+            Ok(None) if demand == Permission::Ingest && anonymous_ingest => Principal::Anonymous,
             Ok(None) => return unauthenticated("The API key is not valid."),
             Err(e) => return unavailable("API key lookup", &e),
         },
@@ -286,7 +301,7 @@ pub(crate) async fn enforce(
 
     let allowed = match &principal {
         Principal::Unrestricted => true,
-        Principal::Anonymous => demand == Permission::Ingest && auth.anonymous_ingest,
+        Principal::Anonymous => demand == Permission::Ingest && anonymous_ingest,
         Principal::ApiKey(key) => key.permissions.contains(demand),
         Principal::User { permissions, .. } => permissions.contains(demand),
     };

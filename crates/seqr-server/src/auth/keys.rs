@@ -119,6 +119,9 @@ pub struct KeyVerifier {
     negative_ttl: Duration,
     max_entries: usize,
     cache: Mutex<Cache>,
+    /// The tokenless default key's settings (applied to requests without a key), until the next
+    /// invalidation.
+    default_key: Mutex<Option<Arc<VerifiedKey>>>,
 }
 
 impl fmt::Debug for KeyVerifier {
@@ -148,6 +151,7 @@ impl KeyVerifier {
             negative_ttl: ttl.min(MAX_NEGATIVE_TTL),
             max_entries,
             cache: Mutex::new(Cache::default()),
+            default_key: Mutex::new(None),
         }
     }
 
@@ -238,9 +242,24 @@ impl KeyVerifier {
         Ok(Some(VerifiedKey::new(key, permissions)))
     }
 
+    /// The built-in default key (its input settings apply to requests presenting no key),
+    /// cached until [`KeyVerifier::invalidate_all`].
+    pub fn default_key(&self) -> Result<Arc<VerifiedKey>, DbError> {
+        let mut cached = self.default_key.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(key) = cached.as_ref() {
+            return Ok(key.clone());
+        }
+        let key = apikeys::default_key(&self.db)?;
+        let permissions = key.assigned_permissions;
+        let verified = Arc::new(VerifiedKey::new(key, permissions));
+        *cached = Some(verified.clone());
+        Ok(verified)
+    }
+
     /// Forgets every cached result, verified or missed. Call after any change to keys, users or
     /// roles.
     pub fn invalidate_all(&self) {
+        *self.default_key.lock().unwrap_or_else(|e| e.into_inner()) = None;
         let mut cache = self.lock();
         cache.verified.clear();
         cache.misses.clear();

@@ -7,4 +7,5 @@ pub mod csrf;
 pub mod enforce;
 pub mod hashing;
 pub mod keys;
+pub mod rules;
 pub mod throttle;

@@ -14,7 +14,9 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 use std::time::Duration;
 
+use seqr_meta::{MetaDb, password, users};
 use seqr_server::{ListenAddr, ServeConfig, StoreOptions};
+use serde_json::Value;
 
 /// A server running on its own runtime thread until dropped.
 pub struct TestServer {
@@ -192,4 +194,89 @@ pub fn faulty_store() -> (StoreOptions, Arc<seqr_store::FaultInjector>) {
         ..Default::default()
     };
     (options, fault)
+}
+
+// Users and sessions, shared by the sign-in, user and API key tests.
+
+pub const PASSWORD: &str = "correct horse battery";
+
+pub fn meta(server: &TestServer) -> MetaDb {
+    MetaDb::open(&server.dir.path().join("meta.db")).unwrap()
+}
+
+/// Creates a user directly in the server's metadata (fast hashing parameters).
+pub fn create_user(
+    server: &TestServer,
+    username: &str,
+    role_ids: &[&str],
+    must_change: bool,
+) -> String {
+    let fast = password::Params {
+        memory_kib: 64,
+        iterations: 1,
+        parallelism: 1,
+    };
+    let user = users::create(
+        &meta(server),
+        &users::NewUser {
+            username: username.into(),
+            role_ids: role_ids.iter().map(|r| r.to_string()).collect(),
+            must_change_password: must_change,
+            password_hash: Some(password::hash_with(&fast, PASSWORD).unwrap()),
+            ..Default::default()
+        },
+        0,
+    )
+    .unwrap();
+    user.id
+}
+
+pub fn credentials(username: &str, password: &str) -> String {
+    serde_json::json!({ "Username": username, "Password": password }).to_string()
+}
+
+/// A signed-in session: the cookie header value and the CSRF token.
+pub struct Session {
+    pub cookie: String,
+    pub csrf: String,
+    pub id: String,
+}
+
+/// Signs in and returns the session, asserting the response's shape.
+pub fn sign_in(server: &TestServer, username: &str, password: &str) -> (Session, Value) {
+    let (status, head, body) = server.request_exact(
+        "POST",
+        "/api/users/login",
+        &[],
+        &credentials(username, password),
+    );
+    assert_eq!(status, 200, "{body}");
+    let set_cookie = head
+        .lines()
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("set-cookie")
+                .then(|| value.trim().to_owned())
+        })
+        .expect("a Set-Cookie header");
+    let attributes: Vec<&str> = set_cookie.split(';').map(str::trim).collect();
+    assert!(attributes.contains(&"HttpOnly"), "{set_cookie}");
+    assert!(attributes.contains(&"SameSite=Lax"), "{set_cookie}");
+    assert!(attributes.contains(&"Path=/"), "{set_cookie}");
+    let (name, id) = attributes[0].split_once('=').unwrap();
+    assert_eq!(name, "seqr-session");
+    assert!(id.len() >= 43, "256 random bits: {id}");
+    let entity: Value = serde_json::from_str(&body).unwrap();
+    let csrf = entity["CsrfToken"]
+        .as_str()
+        .expect("CsrfToken in the login response")
+        .to_owned();
+    (
+        Session {
+            cookie: format!("seqr-session={id}"),
+            csrf,
+            id: id.to_owned(),
+        },
+        entity,
+    )
 }

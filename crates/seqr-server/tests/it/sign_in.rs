@@ -4,93 +4,10 @@
 use std::time::Duration;
 
 use seqr_meta::audit::{self, AuditOutcome};
-use seqr_meta::{MetaDb, password, roles, users};
+use seqr_meta::roles;
 use serde_json::Value;
 
-use crate::TestServer;
-
-const PASSWORD: &str = "correct horse battery";
-
-fn meta(server: &TestServer) -> MetaDb {
-    MetaDb::open(&server.dir.path().join("meta.db")).unwrap()
-}
-
-/// Creates a user directly in the server's metadata (fast hashing parameters).
-fn create_user(
-    server: &TestServer,
-    username: &str,
-    role_ids: &[&str],
-    must_change: bool,
-) -> String {
-    let fast = password::Params {
-        memory_kib: 64,
-        iterations: 1,
-        parallelism: 1,
-    };
-    let user = users::create(
-        &meta(server),
-        &users::NewUser {
-            username: username.into(),
-            role_ids: role_ids.iter().map(|r| r.to_string()).collect(),
-            must_change_password: must_change,
-            password_hash: Some(password::hash_with(&fast, PASSWORD).unwrap()),
-            ..Default::default()
-        },
-        0,
-    )
-    .unwrap();
-    user.id
-}
-
-fn credentials(username: &str, password: &str) -> String {
-    serde_json::json!({ "Username": username, "Password": password }).to_string()
-}
-
-/// A signed-in session: the cookie header value and the CSRF token.
-struct Session {
-    cookie: String,
-    csrf: String,
-    id: String,
-}
-
-/// Signs in and returns the session, asserting the response's shape.
-fn sign_in(server: &TestServer, username: &str, password: &str) -> (Session, Value) {
-    let (status, head, body) = server.request_exact(
-        "POST",
-        "/api/users/login",
-        &[],
-        &credentials(username, password),
-    );
-    assert_eq!(status, 200, "{body}");
-    let set_cookie = head
-        .lines()
-        .find_map(|l| {
-            let (name, value) = l.split_once(':')?;
-            name.eq_ignore_ascii_case("set-cookie")
-                .then(|| value.trim().to_owned())
-        })
-        .expect("a Set-Cookie header");
-    let attributes: Vec<&str> = set_cookie.split(';').map(str::trim).collect();
-    assert!(attributes.contains(&"HttpOnly"), "{set_cookie}");
-    assert!(attributes.contains(&"SameSite=Lax"), "{set_cookie}");
-    assert!(attributes.contains(&"Path=/"), "{set_cookie}");
-    let (name, id) = attributes[0].split_once('=').unwrap();
-    assert_eq!(name, "seqr-session");
-    assert!(id.len() >= 43, "256 random bits: {id}");
-    let entity: Value = serde_json::from_str(&body).unwrap();
-    let csrf = entity["CsrfToken"]
-        .as_str()
-        .expect("CsrfToken in the login response")
-        .to_owned();
-    (
-        Session {
-            cookie: format!("seqr-session={id}"),
-            csrf,
-            id: id.to_owned(),
-        },
-        entity,
-    )
-}
+use crate::{PASSWORD, TestServer, create_user, credentials, meta, sign_in};
 
 #[test]
 fn a_session_reads_and_needs_the_csrf_token_to_change_anything() {
