@@ -3,6 +3,7 @@
 
 mod access;
 mod api_keys;
+mod api_keys_http;
 mod headers;
 mod roles;
 mod secret_key;
@@ -47,21 +48,44 @@ impl TestServer {
     }
 
     fn start_on(host: &str, store: StoreOptions, authentication: bool) -> TestServer {
+        TestServer::start_custom(host, tempfile::tempdir().unwrap(), |c| {
+            c.store = store;
+            c.authentication = authentication;
+        })
+    }
+
+    /// Stops this server and starts another on the same data directory, with `configure`
+    /// applied to an authenticating loopback configuration.
+    pub fn restart(mut self, configure: impl FnOnce(&mut ServeConfig)) -> TestServer {
+        self.stop_and_join();
         let dir = tempfile::tempdir().unwrap();
+        let dir = std::mem::replace(&mut self.dir, dir);
+        TestServer::start_custom("127.0.0.1", dir, |c| {
+            c.authentication = true;
+            configure(c);
+        })
+    }
+
+    /// A server on `host` over `dir`, with `configure` applied to the test configuration.
+    pub fn start_custom(
+        host: &str,
+        dir: tempfile::TempDir,
+        configure: impl FnOnce(&mut ServeConfig),
+    ) -> TestServer {
         // Reserve an ephemeral port, then hand it to the server.
         let port = TcpListener::bind((host, 0))
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let config = ServeConfig {
+        let mut config = ServeConfig {
             listen: vec![ListenAddr::parse(&format!("{host}:{port}")).unwrap()],
             storage: dir.path().to_owned(),
             limits: Default::default(),
             instance_name: None,
             search_timeout: Duration::from_secs(5),
             canonical_uri: None,
-            store,
+            store: Default::default(),
             secret_key: Default::default(),
             // Fast hashing and throttling keep sign-in tests quick; production uses the defaults.
             password_params: seqr_meta::password::Params {
@@ -74,9 +98,10 @@ impl TestServer {
                 max_delay: Duration::from_millis(400),
                 ..Default::default()
             },
-            authentication,
+            authentication: false,
             first_run: Default::default(),
         };
+        configure(&mut config);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_multi_thread()
@@ -151,14 +176,20 @@ impl TestServer {
     }
 }
 
-impl Drop for TestServer {
-    fn drop(&mut self) {
+impl TestServer {
+    fn stop_and_join(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.stop_and_join();
     }
 }
 
