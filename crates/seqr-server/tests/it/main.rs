@@ -7,6 +7,7 @@ mod api_keys_http;
 mod headers;
 mod roles;
 mod secret_key;
+mod settings_http;
 mod sign_in;
 mod storage_failure;
 
@@ -310,4 +311,20 @@ pub fn sign_in(server: &TestServer, username: &str, password: &str) -> (Session,
         },
         entity,
     )
+}
+
+/// Files under `dir` whose bytes contain `needle` (plaintext secrets must never be found).
+pub fn files_containing(dir: &std::path::Path, needle: &[u8]) -> Vec<std::path::PathBuf> {
+    let mut hits = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            hits.extend(files_containing(&path, needle));
+        } else if let Ok(bytes) = std::fs::read(&path)
+            && bytes.windows(needle.len()).any(|w| w == needle)
+        {
+            hits.push(path);
+        }
+    }
+    hits
 }

@@ -7,7 +7,7 @@ use seqr_meta::audit::{self, AuditOutcome};
 use seqr_meta::roles;
 use serde_json::Value;
 
-use crate::{PASSWORD, TestServer, create_user, credentials, meta, sign_in};
+use crate::{PASSWORD, TestServer, create_user, credentials, files_containing, meta, sign_in};
 
 #[test]
 fn a_session_reads_and_needs_the_csrf_token_to_change_anything() {
@@ -184,21 +184,6 @@ fn a_required_password_change_happens_at_sign_in() {
 }
 
 /// Every file under `dir` (recursively) containing `needle`.
-fn files_containing(dir: &std::path::Path, needle: &[u8]) -> Vec<std::path::PathBuf> {
-    let mut hits = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            hits.extend(files_containing(&path, needle));
-        } else if let Ok(bytes) = std::fs::read(&path)
-            && bytes.windows(needle.len()).any(|w| w == needle)
-        {
-            hits.push(path);
-        }
-    }
-    hits
-}
-
 #[test]
 fn secrets_never_reach_the_disk_and_every_outcome_is_audited() {
     let server = TestServer::start_authenticating();
