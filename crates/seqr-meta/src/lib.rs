@@ -4,10 +4,12 @@
 //!   users, roles, API keys, sessions, settings, the hash-chained audit log.
 //! - [`password`]: argon2id hashing and the password policy.
 //! - [`token`]: API key and session token generation, salted digests, constant-time checks.
-//! - [`secret`]: the instance secret key and AEAD sealing of sensitive stored values.
+//! - [`secret`]: the instance secret key and AEAD sealing of sensitive stored values;
+//!   [`secret_rotation`] re-encrypts them under a new key.
 
 pub mod password;
 pub mod secret;
+pub mod secret_rotation;
 pub mod token;
 
 pub mod apikeys;

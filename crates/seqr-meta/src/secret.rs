@@ -30,6 +30,11 @@ use crate::token::{constant_time_eq, random_array};
 pub const KEY_BYTES: usize = 32;
 /// Name of the generated key file in the data directory.
 pub const KEY_FILE_NAME: &str = "secret.key";
+/// A new data-directory key written by `seqr secret rotate` before the database is re-encrypted, and renamed to
+/// [`KEY_FILE_NAME`] after: if the rotation is interrupted in between, the key the database needs is still on disk.
+pub const STAGED_KEY_FILE_NAME: &str = "secret.key.new";
+/// The `internal_values` key of the key-check value ([`SecretKey::check_value`]).
+pub const CHECK_VALUE_KEY: &str = "secret-key-check";
 /// The environment variable holding the key, base64.
 pub const ENV_VAR: &str = "SEQR_SECRET_KEY";
 /// How long a key-provider program may run by default.
@@ -163,7 +168,7 @@ impl fmt::Display for WrongKey {
             f,
             "the secret key is not the one this data directory was set up with (it does not open the key-check \
              value stored in the metadata), so its encrypted settings cannot be read; supply the original secret \
-             key ({SOURCES}), or re-encrypt with `seqr secret rotate`"
+             key ({SOURCES}); to change keys, run `seqr secret rotate` with the original one"
         )
     }
 }
@@ -190,6 +195,17 @@ impl SecretKey {
     /// whitespace ignored) of exactly 32 bytes.
     pub fn from_base64(text: &str) -> Result<SecretKey, SecretKeyError> {
         parse_key(text, ENV_VAR)
+    }
+
+    /// [`SecretKey::from_base64`] for text from somewhere else (e.g. `SEQR_NEW_SECRET_KEY`), so an error names
+    /// where it really came from.
+    pub fn from_base64_named(text: &str, origin: &str) -> Result<SecretKey, SecretKeyError> {
+        parse_key(text, origin)
+    }
+
+    /// Whether both are the same key (in constant time).
+    pub fn same_as(&self, other: &SecretKey) -> bool {
+        constant_time_eq(&self.0, &other.0)
     }
 
     /// The key as standard base64 (44 characters), as written to key files.
@@ -355,8 +371,7 @@ impl SecretKey {
             }
         }
         let key = SecretKey::generate();
-        let suffix: String = crate::token::random_text(b"abcdefghijklmnopqrstuvwxyz0123456789", 12);
-        let tmp = data_dir.join(format!(".{KEY_FILE_NAME}.{suffix}.tmp"));
+        let tmp = temp_path(data_dir, KEY_FILE_NAME);
         let io = |p: &Path, action, error| SecretKeyError::Io {
             path: p.to_owned(),
             action,
@@ -391,9 +406,7 @@ impl SecretKey {
                 path,
             });
         }
-        File::open(data_dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| io(data_dir, "sync the directory of", e))?;
+        sync_dir(data_dir).map_err(|e| io(data_dir, "sync the directory of", e))?;
         Ok(DataDirKey {
             key,
             generated: true,
@@ -475,6 +488,84 @@ pub fn reseal(
     let out = new.seal(&plain, associated_data);
     wipe(&mut plain);
     Ok(out)
+}
+
+/// Writes `key` to `path`, replacing any file there, so that a crash leaves either the old file or the complete new
+/// one: a temporary file in the same directory (mode 0600, fsynced), renamed over `path`, then the directory fsynced.
+pub fn write_key_file(path: &Path, key: &SecretKey) -> Result<(), SecretKeyError> {
+    let dir = parent_dir(path);
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = temp_path(dir, &name);
+    let io = |p: &Path, action, error| SecretKeyError::Io {
+        path: p.to_owned(),
+        action,
+        error,
+    };
+    if let Err(e) = write_private(&tmp, key) {
+        let _ = fs::remove_file(&tmp);
+        return Err(io(&tmp, "write", e));
+    }
+    if let Err(e) = fs::rename(&tmp, path) {
+        let _ = fs::remove_file(&tmp);
+        return Err(io(path, "create", e));
+    }
+    sync_dir(dir).map_err(|e| io(dir, "sync the directory of", e))
+}
+
+/// Renames the key file `from` to `to` (replacing it) and fsyncs the directory, so the rename survives a crash.
+pub fn rename_key_file(from: &Path, to: &Path) -> Result<(), SecretKeyError> {
+    fs::rename(from, to).map_err(|error| SecretKeyError::Io {
+        path: to.to_owned(),
+        action: "replace",
+        error,
+    })?;
+    let dir = parent_dir(to);
+    sync_dir(dir).map_err(|error| SecretKeyError::Io {
+        path: dir.to_owned(),
+        action: "sync the directory of",
+        error,
+    })
+}
+
+/// Removes a key file that is no longer needed and fsyncs the directory. A missing file is fine.
+pub fn remove_key_file(path: &Path) -> Result<(), SecretKeyError> {
+    match fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(error) => {
+            return Err(SecretKeyError::Io {
+                path: path.to_owned(),
+                action: "remove",
+                error,
+            });
+        }
+    }
+    let dir = parent_dir(path);
+    sync_dir(dir).map_err(|error| SecretKeyError::Io {
+        path: dir.to_owned(),
+        action: "sync the directory of",
+        error,
+    })
+}
+
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// A hidden, randomly named temporary file next to `name` in `dir`.
+fn temp_path(dir: &Path, name: &str) -> PathBuf {
+    let suffix: String = crate::token::random_text(b"abcdefghijklmnopqrstuvwxyz0123456789", 12);
+    dir.join(format!(".{name}.{suffix}.tmp"))
+}
+
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir).and_then(|d| d.sync_all())
 }
 
 fn parse_key(text: &str, origin: &str) -> Result<SecretKey, SecretKeyError> {
@@ -787,6 +878,36 @@ mod tests {
             SecretKey::load_or_generate(dir.path()),
             Err(SecretKeyError::InsecurePermissions { .. })
         ));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn key_files_are_replaced_atomically_and_owner_only() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let staged = dir.path().join(STAGED_KEY_FILE_NAME);
+        let (a, b) = (SecretKey::generate(), SecretKey::generate());
+        write_key_file(&staged, &a).unwrap();
+        write_key_file(&staged, &b).unwrap();
+        let mode = fs::metadata(&staged).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert!(SecretKey::from_file(&staged).unwrap().same_as(&b));
+        assert!(!a.same_as(&b));
+
+        let live = dir.path().join(KEY_FILE_NAME);
+        write_key_file(&live, &a).unwrap();
+        rename_key_file(&staged, &live).unwrap();
+        assert!(SecretKey::from_file(&live).unwrap().same_as(&b));
+        // No temporary files are left behind.
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, [KEY_FILE_NAME]);
+
+        remove_key_file(&live).unwrap();
+        remove_key_file(&live).unwrap();
+        assert!(!live.exists());
     }
 
     #[test]

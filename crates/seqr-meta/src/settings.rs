@@ -359,3 +359,34 @@ pub fn insert_internal_if_absent(
     })
     .map(|n| n == 1)
 }
+
+/// The associated data a sensitive setting's value is sealed with: its id's bytes
+/// (`setting-openidconnectclientsecret`). Binding the value to its row means a sealed value copied
+/// into another setting's row (or anywhere else) does not open.
+pub fn sealed_aad(name: SettingName) -> Vec<u8> {
+    aad_for_id(&name.id())
+}
+
+/// [`sealed_aad`] of a stored row's id (rotation walks rows, not names).
+pub(crate) fn aad_for_id(id: &str) -> Vec<u8> {
+    id.as_bytes().to_vec()
+}
+
+/// Seals `plaintext` as the value of the sensitive setting `name`, ready for [`set`] or
+/// [`seed_if_unset`].
+pub fn seal_value(
+    key: &crate::secret::SecretKey,
+    name: SettingName,
+    plaintext: &[u8],
+) -> SettingValue {
+    SettingValue::Sealed(key.seal(plaintext, &sealed_aad(name)))
+}
+
+/// Opens a value sealed by [`seal_value`] for `name`.
+pub fn open_value(
+    key: &crate::secret::SecretKey,
+    name: SettingName,
+    sealed: &[u8],
+) -> Result<Vec<u8>, crate::secret::OpenError> {
+    key.open(sealed, &sealed_aad(name))
+}

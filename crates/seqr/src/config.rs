@@ -45,6 +45,145 @@ pub(crate) enum Command {
     /// User accounts, offline (the server must be stopped).
     #[command(subcommand)]
     User(UserCommand),
+    /// The instance secret key, offline (the server must be stopped).
+    #[command(subcommand)]
+    Secret(SecretCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SecretCommand {
+    /// Re-encrypt every sealed value in the metadata under a new instance secret key, in one
+    /// transaction, under the data directory's lock (stop the server first).
+    ///
+    /// The current key is given as for `seqr serve` (SEQR_SECRET_KEY, --secret-key-file,
+    /// --secret-key-provider, or secret.key in the data directory) and is checked first. The new
+    /// key comes from --new-key-file or SEQR_NEW_SECRET_KEY; store it where the server will read
+    /// it before running this. When neither is given and the current key is the data directory's
+    /// secret.key, a new key is generated into secret.key (--print-new-key also prints it, alone,
+    /// on standard output, e.g. for a vault). A current key in the data directory is always
+    /// replaced there by the new one, so `seqr serve` keeps starting as before.
+    Rotate(Box<RotateArgs>),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RotateArgs {
+    /// The server's data directory. [default: ./seqr-data]
+    #[arg(long, env = "SEQR_STORAGE", value_name = "DIR")]
+    storage: Option<PathBuf>,
+
+    /// The server's TOML file; its storage, secret_key_file and secret_key_provider are used.
+    #[arg(long, env = "SEQR_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    /// File holding the current secret key (as for `seqr serve`).
+    #[arg(long, env = "SEQR_SECRET_KEY_FILE", value_name = "FILE")]
+    secret_key_file: Option<PathBuf>,
+
+    /// Program printing the current secret key (as for `seqr serve`).
+    #[arg(long, env = "SEQR_SECRET_KEY_PROVIDER", value_name = "COMMAND")]
+    secret_key_provider: Option<String>,
+
+    /// File holding the new secret key (base64 of 32 bytes), readable only by its owner.
+    /// Alternative: SEQR_NEW_SECRET_KEY (the key itself, never a flag).
+    #[arg(long, value_name = "FILE")]
+    new_key_file: Option<PathBuf>,
+
+    /// Print a generated new key on standard output (and nothing else there).
+    #[arg(long)]
+    print_new_key: bool,
+}
+
+/// Where `seqr secret rotate` gets the new key.
+#[derive(Debug)]
+pub(crate) enum NewKeySource {
+    /// A file readable only by its owner (`--new-key-file`).
+    File(PathBuf),
+    /// Base64 text (`SEQR_NEW_SECRET_KEY`).
+    Value(String),
+    /// Generated; only when the current key is the data directory's `secret.key`, which
+    /// receives it.
+    Generate,
+}
+
+impl NewKeySource {
+    /// For the audit record: how the key was given, never the key or a path.
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            NewKeySource::File(_) => "file",
+            NewKeySource::Value(_) => "environment",
+            NewKeySource::Generate => "generated",
+        }
+    }
+}
+
+/// `seqr secret rotate`'s settings, resolved.
+#[derive(Debug)]
+pub(crate) struct RotateConfig {
+    pub(crate) storage: PathBuf,
+    pub(crate) current: SecretKeySource,
+    pub(crate) new_key: NewKeySource,
+    pub(crate) print_new_key: bool,
+}
+
+/// The environment variable holding the new key itself for `seqr secret rotate`.
+pub(crate) const NEW_SECRET_KEY_ENV: &str = "SEQR_NEW_SECRET_KEY";
+
+/// Resolves `seqr secret rotate`'s flags, environment and file.
+pub(crate) fn resolve_rotate(args: RotateArgs) -> Result<RotateConfig, String> {
+    resolve_rotate_with(args, |name| std::env::var(name).ok())
+}
+
+fn resolve_rotate_with(
+    args: RotateArgs,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<RotateConfig, String> {
+    let (file, file_dir) = match &args.config {
+        Some(path) => (
+            read_file(path)?,
+            path.parent().map(Path::to_owned).unwrap_or_default(),
+        ),
+        None => (FileConfig::default(), PathBuf::new()),
+    };
+    let relative = |p: PathBuf| if p.is_relative() { file_dir.join(p) } else { p };
+    let storage = args
+        .storage
+        .or_else(|| file.storage.map(relative))
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_STORAGE));
+    let current = secret_key_source(
+        env(SECRET_KEY_ENV),
+        args.secret_key_file
+            .or_else(|| file.secret_key_file.map(relative)),
+        args.secret_key_provider.or(file.secret_key_provider),
+    )?;
+    let new_key = match (args.new_key_file, env(NEW_SECRET_KEY_ENV)) {
+        (Some(_), Some(_)) => {
+            return Err(format!(
+                "give the new secret key one way only: --new-key-file or {NEW_SECRET_KEY_ENV}"
+            ));
+        }
+        (Some(path), None) => NewKeySource::File(path),
+        (None, Some(text)) => NewKeySource::Value(text),
+        (None, None) if matches!(current, SecretKeySource::DataDirectory) => NewKeySource::Generate,
+        (None, None) => {
+            return Err(format!(
+                "the current secret key comes from {}, so seqr cannot keep a new one for you: create \
+                 one (e.g. `head -c 32 /dev/urandom | base64`), store it where the server will read \
+                 it, and give it with --new-key-file FILE (chmod 600) or {NEW_SECRET_KEY_ENV}",
+                current.describe()
+            ));
+        }
+    };
+    if args.print_new_key && !matches!(new_key, NewKeySource::Generate) {
+        return Err(
+            "--print-new-key prints a generated key; the new key was given, so there is nothing to print".into(),
+        );
+    }
+    Ok(RotateConfig {
+        storage,
+        current,
+        new_key,
+        print_new_key: args.print_new_key,
+    })
 }
 
 #[derive(Debug, Subcommand)]
@@ -431,6 +570,65 @@ mod tests {
         assert!(e.contains("ftp://x:1"), "{e}");
         let e = resolve_with(args(&["--canonical-uri", "seq.example"]), no_env).unwrap_err();
         assert!(e.contains("http"), "{e}");
+    }
+
+    fn rotate_args(argv: &[&str]) -> RotateArgs {
+        let mut full = vec!["seqr", "secret", "rotate"];
+        full.extend_from_slice(argv);
+        match Cli::try_parse_from(full).unwrap().command {
+            Command::Secret(SecretCommand::Rotate(a)) => *a,
+            other => panic!("parsed {other:?}"),
+        }
+    }
+
+    #[test]
+    fn rotate_new_key_sources() {
+        let c = resolve_rotate_with(rotate_args(&["--storage", "d"]), no_env).unwrap();
+        assert!(matches!(c.current, SecretKeySource::DataDirectory));
+        assert!(matches!(c.new_key, NewKeySource::Generate));
+        assert_eq!(c.storage, PathBuf::from("d"));
+
+        let c = resolve_rotate_with(rotate_args(&["--new-key-file", "/k"]), no_env).unwrap();
+        assert!(matches!(c.new_key, NewKeySource::File(_)));
+        let new_env = |n: &str| (n == NEW_SECRET_KEY_ENV).then(|| "bmV3".to_owned());
+        let c = resolve_rotate_with(rotate_args(&[]), new_env).unwrap();
+        assert!(matches!(c.new_key, NewKeySource::Value(ref v) if v == "bmV3"));
+        let e = resolve_rotate_with(rotate_args(&["--new-key-file", "/k"]), new_env).unwrap_err();
+        assert!(e.contains("one way only"), "{e}");
+
+        // An external current key needs an explicit new key; the message shows no key.
+        let old_env = |n: &str| (n == SECRET_KEY_ENV).then(|| "b2xkLWtleQ==".to_owned());
+        let e = resolve_rotate_with(rotate_args(&[]), old_env).unwrap_err();
+        assert!(
+            e.contains("SEQR_SECRET_KEY") && e.contains("--new-key-file") && !e.contains("b2xk"),
+            "{e}"
+        );
+        let e =
+            resolve_rotate_with(rotate_args(&["--secret-key-file", "/old"]), no_env).unwrap_err();
+        assert!(e.contains("/old"), "{e}");
+
+        let e = resolve_rotate_with(rotate_args(&["--print-new-key"]), new_env).unwrap_err();
+        assert!(e.contains("--print-new-key"), "{e}");
+        assert!(
+            resolve_rotate_with(rotate_args(&["--print-new-key"]), no_env)
+                .unwrap()
+                .print_new_key
+        );
+    }
+
+    #[test]
+    fn rotate_reads_the_servers_config_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("seqr.toml");
+        std::fs::write(&file, "storage = \"data\"\nsecret_key_file = \"key\"\n").unwrap();
+        let f = file.to_str().unwrap();
+        let c = resolve_rotate_with(
+            rotate_args(&["--config", f, "--new-key-file", "/n"]),
+            no_env,
+        )
+        .unwrap();
+        assert_eq!(c.storage, dir.path().join("data"));
+        assert!(matches!(c.current, SecretKeySource::File(ref p) if *p == dir.path().join("key")));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::config::{AuditCommand, Cli, Command, ConfigCommand, UserCommand};
+use crate::config::{AuditCommand, Cli, Command, ConfigCommand, SecretCommand, UserCommand};
 
 /// mimalloc instead of the system allocator: ingestion spends much of its time allocating, and
 /// glibc's per-thread arenas kept freed search-response memory resident (see docs/PERFORMANCE.md).
@@ -34,6 +34,231 @@ fn main() -> ExitCode {
         Command::User(UserCommand::ResetPassword { username, storage }) => {
             reset_password(&username, &storage)
         }
+        Command::Secret(SecretCommand::Rotate(args)) => match config::resolve_rotate(*args) {
+            Ok(c) => rotate_secret(&c),
+            Err(e) => {
+                eprintln!("seqr: {e}");
+                ExitCode::from(2)
+            }
+        },
+    }
+}
+
+/// `seqr secret rotate`: re-encrypts the metadata's sealed values under a new key, offline.
+///
+/// When the key lives in the data directory, the new key is written to `secret.key.new` (fsynced)
+/// *before* the database changes and renamed over `secret.key` after the commit, so at no moment
+/// does the database depend on a key that exists only in this process. A run interrupted between
+/// the two is finished by the next run (and `seqr serve` says so instead of "wrong key").
+/// Standard output carries only a generated key (`--print-new-key`); the report goes to stderr.
+fn rotate_secret(config: &config::RotateConfig) -> ExitCode {
+    use seqr_meta::secret::{
+        KEY_FILE_NAME, STAGED_KEY_FILE_NAME, SecretKey, remove_key_file, rename_key_file,
+        write_key_file,
+    };
+    use seqr_meta::secret_rotation::{self, CheckKeyError, RotateError};
+    use seqr_server::SecretKeySource;
+
+    let fail = |message: String| {
+        eprintln!("seqr: {message}");
+        ExitCode::FAILURE
+    };
+    let storage = &config.storage;
+    let path = storage.join(seqr_server::META_DB_FILE);
+    if !path.is_file() {
+        return fail(format!(
+            "no metadata database at {}; is --storage the server's data directory?",
+            path.display()
+        ));
+    }
+    let _lock = match seqr_server::lock_data_dir(storage) {
+        Ok(lock) => lock,
+        Err(e) => return fail(format!("{e} (stop the server first)")),
+    };
+    let db = match seqr_meta::MetaDb::open(&path) {
+        Ok(db) => db,
+        Err(e) => return fail(format!("cannot open {}: {e}", path.display())),
+    };
+    let in_data_dir = matches!(config.current, SecretKeySource::DataDirectory);
+    let key_file = storage.join(KEY_FILE_NAME);
+    let staged = storage.join(STAGED_KEY_FILE_NAME);
+    let source = config.current.describe();
+
+    let loaded = match config.current.load_existing(storage) {
+        Ok(key) => key,
+        Err(e) if in_data_dir && !key_file.exists() => {
+            return fail(format!(
+                "there is no {} ({e}); if the server gets its key another way, give it the same way \
+                 here: SEQR_SECRET_KEY, --secret-key-file or --secret-key-provider",
+                key_file.display()
+            ));
+        }
+        Err(e) => return fail(format!("cannot load the current secret key: {e}")),
+    };
+    let mut resumed = false;
+    let current = match secret_rotation::check_key(&db, &loaded) {
+        Ok(()) => loaded,
+        Err(CheckKeyError::WrongKey(_)) => {
+            // An earlier run committed but did not get to rename its staged key: finish that first.
+            let staged_key = in_data_dir
+                .then(|| SecretKey::from_file(&staged).ok())
+                .flatten()
+                .filter(|k| secret_rotation::check_key(&db, k).is_ok());
+            let Some(staged_key) = staged_key else {
+                return fail(format!(
+                    "the current secret key, from {source}, is not the one this data directory's secrets \
+                     are sealed with (it does not open the stored key-check value); nothing was changed"
+                ));
+            };
+            if let Err(e) = rename_key_file(&staged, &key_file) {
+                return fail(format!(
+                    "an interrupted rotation left the key the metadata needs in {}, but it could not be \
+                     moved to {KEY_FILE_NAME}: {e}",
+                    staged.display()
+                ));
+            }
+            eprintln!(
+                "seqr: finished an interrupted rotation: {} now holds the key the metadata is sealed with",
+                key_file.display()
+            );
+            resumed = true;
+            staged_key
+        }
+        Err(e) => return fail(format!("cannot check the current secret key: {e}")),
+    };
+    if in_data_dir && !resumed {
+        // Left by a run that never committed: its key opens nothing.
+        if let Err(e) = remove_key_file(&staged) {
+            return fail(e.to_string());
+        }
+    }
+
+    let new = match &config.new_key {
+        config::NewKeySource::File(p) => SecretKey::from_file(p),
+        config::NewKeySource::Value(text) => {
+            SecretKey::from_base64_named(text, config::NEW_SECRET_KEY_ENV)
+        }
+        config::NewKeySource::Generate => Ok(SecretKey::generate()),
+    };
+    let new = match new {
+        Ok(key) => key,
+        Err(e) => return fail(format!("cannot load the new secret key: {e}")),
+    };
+    if new.same_as(&current) {
+        return fail("the new secret key is the current one; nothing was changed".into());
+    }
+    if in_data_dir && let Err(e) = write_key_file(&staged, &new) {
+        return fail(format!("{e}; nothing was changed"));
+    }
+
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let rotated = match secret_rotation::rotate(&db, &current, &new, now) {
+        Ok(rotated) => rotated,
+        Err(RotateError::Db(e)) => {
+            // A failed COMMIT may still have reached the disk: ask the database which key it has.
+            match secret_rotation::check_key(&db, &new) {
+                Ok(()) => {
+                    return fail(format!(
+                        "the metadata database reported an error ({e}) but holds the new key's check \
+                         value; run `seqr secret rotate` again to finish"
+                    ));
+                }
+                Err(CheckKeyError::WrongKey(_)) => {
+                    if in_data_dir {
+                        let _ = remove_key_file(&staged);
+                    }
+                    return fail(format!("{e}; nothing was changed"));
+                }
+                Err(_) => {
+                    let kept = if in_data_dir {
+                        format!(
+                            "; the new key is kept in {} and the next `seqr secret rotate` finishes \
+                             the rotation if it was committed",
+                            staged.display()
+                        )
+                    } else {
+                        "; keep the new key until the server starts with one of them".to_owned()
+                    };
+                    return fail(format!(
+                        "{e}; it is not known whether the change was committed{kept}"
+                    ));
+                }
+            }
+        }
+        Err(e) => {
+            if in_data_dir {
+                let _ = remove_key_file(&staged);
+            }
+            let e = match e {
+                RotateError::WrongKey(_) => format!(
+                    "the current secret key, from {source}, does not open the stored key-check value; \
+                     nothing was changed"
+                ),
+                other => other.to_string(),
+            };
+            return fail(e);
+        }
+    };
+    if in_data_dir && let Err(e) = rename_key_file(&staged, &key_file) {
+        return fail(format!(
+            "the metadata is re-encrypted under the new key, which is in {}, but it could not be moved to \
+             {KEY_FILE_NAME} ({e}); run `seqr secret rotate` again to finish before starting the server",
+            staged.display()
+        ));
+    }
+    if config.print_new_key {
+        println!("{}", new.to_base64());
+    }
+
+    let detail = serde_json::json!({
+        "via": "seqr secret rotate",
+        "sealed_settings": rotated.sealed_settings,
+        "current_key": source_kind(&config.current),
+        "new_key": config.new_key.kind(),
+        "finished_interrupted_rotation": resumed,
+    });
+    let record = seqr_meta::audit::NewAuditRecord {
+        at_ms: now * 1000,
+        principal: None,
+        client_address: None,
+        action: "secret.rotate",
+        target: None,
+        outcome: seqr_meta::audit::AuditOutcome::Success,
+        detail: &detail,
+    };
+    let audited = seqr_meta::audit::append(&db, &record);
+
+    let where_now = match (&config.new_key, in_data_dir) {
+        (config::NewKeySource::Generate, _) => format!("the new key is in {}", key_file.display()),
+        (_, true) => format!(
+            "the new key is also in {}; once the server reads it from elsewhere, delete that file",
+            key_file.display()
+        ),
+        (_, false) => "start the server with the new key".to_owned(),
+    };
+    eprintln!(
+        "seqr: re-encrypted {} sealed setting(s) and the key check under the new secret key; {where_now}. \
+         The old key no longer opens this data directory (backups made before now still need it).",
+        rotated.sealed_settings
+    );
+    if let Err(e) = audited {
+        return fail(format!(
+            "the secret key was rotated, but the audit record could not be written: {e}"
+        ));
+    }
+    ExitCode::SUCCESS
+}
+
+/// How the current key was given, for the audit record (never the key, a path or a command).
+fn source_kind(source: &seqr_server::SecretKeySource) -> &'static str {
+    match source {
+        seqr_server::SecretKeySource::Value(_) => "environment",
+        seqr_server::SecretKeySource::File(_) => "file",
+        seqr_server::SecretKeySource::Provider(_) => "provider",
+        seqr_server::SecretKeySource::DataDirectory => "data-directory",
     }
 }
 

@@ -5,5 +5,6 @@ mod cli;
 mod crash;
 mod fixtures;
 mod ingest_http;
+mod secret_rotate;
 mod secure_defaults;
 mod support;

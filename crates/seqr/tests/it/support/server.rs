@@ -79,6 +79,15 @@ impl Server {
     /// Spawn `seqr serve --listen 127.0.0.1:0 --storage <storage>` and wait for its
     /// `Listening on http://127.0.0.1:<port>` line. Stderr is appended to `log`.
     pub fn try_start(storage: &Path, log: &Path) -> Result<Server, StartError> {
+        Server::try_start_with(storage, log, &[])
+    }
+
+    /// [`Server::try_start`] with more arguments for `seqr serve` (e.g. `--secret-key-file`).
+    pub fn try_start_with(
+        storage: &Path,
+        log: &Path,
+        extra: &[&std::ffi::OsStr],
+    ) -> Result<Server, StartError> {
         let stderr_file = File::options()
             .create(true)
             .append(true)
@@ -94,6 +103,7 @@ impl Server {
             // These suites test ingestion, durability and search; who may call each route is
             // tested route by route in crates/seqr-server/tests/it/access.rs.
             .arg("--no-authentication")
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(stderr_file))
