@@ -89,17 +89,15 @@ fn input_key(
     if let Principal::ApiKey(key) = caller {
         return Ok(key.clone());
     }
-    if let Principal::Unrestricted = caller {
-        if let Some(token) = crate::auth::credentials::api_key(headers, query) {
-            if let Some(key) = state
-                .auth
-                .keys
-                .verify(&token, Instant::now())
-                .map_err(unavailable)?
-            {
-                return Ok(Arc::new(key));
-            }
-        }
+    if let Principal::Unrestricted = caller
+        && let Some(token) = crate::auth::credentials::api_key(headers, query)
+        && let Some(key) = state
+            .auth
+            .keys
+            .verify(&token, Instant::now())
+            .map_err(unavailable)?
+    {
+        return Ok(Arc::new(key));
     }
     state.auth.keys.default_key().map_err(unavailable)
 }

@@ -84,7 +84,7 @@ impl Registrar {
 }
 
 fn declare() -> Registrar {
-    use Permission::{Ingest, Public, Read, System, Write};
+    use Permission::{Ingest, Organization, Public, Read, System, Write};
     let mut r = Registrar {
         specs: Vec::new(),
         router: Router::new(),
@@ -297,6 +297,56 @@ fn declare() -> Registrar {
         own_key,
         "Delete an API key",
         apikeys::delete,
+    );
+
+    let own_account = Some(EntityRule::OwnAccountOrOrganization);
+    for path in ["/api/users", "/api/users/"] {
+        r.add(
+            Method::GET,
+            path,
+            Organization,
+            "User accounts",
+            users::list,
+        );
+        r.add_ruled(
+            Method::POST,
+            path,
+            Organization,
+            own_account,
+            "Create a user (System to create an administrator)",
+            users::create,
+        );
+    }
+    r.add(
+        Method::GET,
+        "/api/users/template",
+        Organization,
+        "A new user to fill in",
+        users::template,
+    );
+    r.add_ruled(
+        Method::GET,
+        "/api/users/{id}",
+        Read,
+        own_account,
+        "One user account",
+        users::get,
+    );
+    r.add_ruled(
+        Method::PUT,
+        "/api/users/{id}",
+        Write,
+        own_account,
+        "Change a user account (own name, email, preferences, password; the rest Organization)",
+        users::update,
+    );
+    r.add_ruled(
+        Method::DELETE,
+        "/api/users/{id}",
+        Organization,
+        own_account,
+        "Delete a user account with its sessions and personal keys",
+        users::delete,
     );
 
     for path in ["/api/settings", "/api/settings/"] {

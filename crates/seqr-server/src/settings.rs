@@ -192,16 +192,15 @@ fn check_value(name: SettingName, value: &Value) -> Result<(), String> {
         Kind::Text | Kind::Secret => "a string",
         Kind::TextList => match value.as_array() {
             Some(items) if items.iter().all(Value::is_string) => {
-                if name == SettingName::NewUserRoleIds {
-                    if let Some(unknown) = items
+                if name == SettingName::NewUserRoleIds
+                    && let Some(unknown) = items
                         .iter()
                         .filter_map(Value::as_str)
                         .find(|id| roles::by_id(id).is_none())
-                    {
-                        return Err(format!(
-                            "`{unknown}` is not a role id; `GET api/roles` lists them"
-                        ));
-                    }
+                {
+                    return Err(format!(
+                        "`{unknown}` is not a role id; `GET api/roles` lists them"
+                    ));
                 }
                 return Ok(());
             }
@@ -219,12 +218,6 @@ fn check_value(name: SettingName, value: &Value) -> Result<(), String> {
         }
     };
     Err(format!("its value must be {expected}"))
-}
-
-/// The associated data a sealed setting is bound to, so a sealed value cannot be moved to
-/// another setting.
-pub(crate) fn sealed_aad(name: SettingName) -> Vec<u8> {
-    name.id().into_bytes()
 }
 
 /// `PUT api/settings/{id}` (System): stores `Value` from a `SettingEntity` body. `null` returns
@@ -247,13 +240,13 @@ pub(crate) async fn put(
             "The body must be a SettingEntity with a `Value` member (null restores the default).",
         ));
     };
-    if let Some(sent) = body.get("Name").and_then(Value::as_str) {
-        if !sent.eq_ignore_ascii_case(name.name()) {
-            return Err(ApiError::bad_request(format!(
-                "The body names setting `{sent}` but the path names `{}`.",
-                name.name()
-            )));
-        }
+    if let Some(sent) = body.get("Name").and_then(Value::as_str)
+        && !sent.eq_ignore_ascii_case(name.name())
+    {
+        return Err(ApiError::bad_request(format!(
+            "The body names setting `{sent}` but the path names `{}`.",
+            name.name()
+        )));
     }
     check_value(name, &value).map_err(|why| {
         ApiError::bad_request(format!("Setting {} cannot be changed: {why}.", name.name()))
@@ -261,8 +254,10 @@ pub(crate) async fn put(
 
     let stored = match (kind(name), value) {
         (_, Value::Null) => None,
-        (Kind::Secret, Value::String(secret)) => Some(SettingValue::Sealed(
-            state.secret_key.seal(secret.as_bytes(), &sealed_aad(name)),
+        (Kind::Secret, Value::String(secret)) => Some(settings::seal_value(
+            &state.secret_key,
+            name,
+            secret.as_bytes(),
         )),
         (_, v) => Some(SettingValue::Json(v)),
     };

@@ -50,6 +50,8 @@ pub enum Principal {
         permissions: PermissionSet,
         /// Digest of the session's CSRF token.
         csrf_digest: Vec<u8>,
+        /// The user's view filter, AND-ed into everything the user reads.
+        view_filter: Option<String>,
     },
 }
 
@@ -272,6 +274,7 @@ pub(crate) async fn enforce(
                 permissions: user.permissions(),
                 id: user.id,
                 csrf_digest: session.csrf_digest,
+                view_filter: user.view_filter,
             },
             Ok(None) => Principal::Anonymous,
             Err(e) => return unavailable("Session lookup", &e),

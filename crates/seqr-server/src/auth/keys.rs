@@ -60,10 +60,17 @@ pub struct VerifiedKey {
     pub applied_properties: Vec<(String, serde_json::Value)>,
     /// `InputSettings.UseServerTimestamps`.
     pub use_server_timestamps: bool,
+    /// A personal key's owner's view filter: it restricts what the key reads, as it does the
+    /// owner.
+    pub view_filter: Option<String>,
 }
 
 impl VerifiedKey {
-    fn new(key: ApiKeyEntity, permissions: PermissionSet) -> VerifiedKey {
+    fn new(
+        key: ApiKeyEntity,
+        permissions: PermissionSet,
+        view_filter: Option<String>,
+    ) -> VerifiedKey {
         let settings = key.input_settings;
         VerifiedKey {
             id: key.id,
@@ -76,6 +83,7 @@ impl VerifiedKey {
                 .map(|p| (p.name, p.value))
                 .collect(),
             use_server_timestamps: settings.use_server_timestamps,
+            view_filter,
         }
     }
 }
@@ -231,15 +239,18 @@ impl KeyVerifier {
         let Some(key) = matched else {
             return Ok(None);
         };
-        let permissions = match &key.owner_id {
-            None => key.effective_permissions(None),
+        let (permissions, view_filter) = match &key.owner_id {
+            None => (key.effective_permissions(None), None),
             Some(owner) => match users::get(&self.db, owner)? {
-                Some(user) => key.effective_permissions(Some(user.permissions())),
+                Some(user) => (
+                    key.effective_permissions(Some(user.permissions())),
+                    user.view_filter,
+                ),
                 // The owner is gone (normally its keys went with it): the key grants nothing.
                 None => return Ok(None),
             },
         };
-        Ok(Some(VerifiedKey::new(key, permissions)))
+        Ok(Some(VerifiedKey::new(key, permissions, view_filter)))
     }
 
     /// The built-in default key (its input settings apply to requests presenting no key),
@@ -251,7 +262,7 @@ impl KeyVerifier {
         }
         let key = apikeys::default_key(&self.db)?;
         let permissions = key.assigned_permissions;
-        let verified = Arc::new(VerifiedKey::new(key, permissions));
+        let verified = Arc::new(VerifiedKey::new(key, permissions, None));
         *cached = Some(verified.clone());
         Ok(verified)
     }

@@ -80,6 +80,15 @@ impl Principal {
         }
     }
 
+    /// The view filter restricting what the caller reads (a user's, or a personal key owner's).
+    pub(crate) fn view_filter(&self) -> Option<&str> {
+        match self {
+            Principal::User { view_filter, .. } => view_filter.as_deref(),
+            Principal::ApiKey(key) => key.view_filter.as_deref(),
+            Principal::Unrestricted | Principal::Anonymous => None,
+        }
+    }
+
     /// Whether the caller holds `permission`.
     pub(crate) fn holds(&self, permission: Permission) -> bool {
         self.permissions().contains(permission)

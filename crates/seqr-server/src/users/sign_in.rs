@@ -1,5 +1,5 @@
-//! Signing in and out: `api/users/login`, `logout`, `current`, `providers` and the Users
-//! resource group's links (seq-compat 2.8, 4.5).
+//! Signing in and out: `api/users/login`, `logout`, `current`, `providers` (seq-compat 2.8,
+//! 4.5).
 //!
 //! Sign-in is throttled per client address and per username before any password is checked;
 //! unknown users cost the same hashing time as known ones and get the same answer as a wrong
@@ -16,7 +16,6 @@ use axum::extract::{ConnectInfo, Extension, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use seqr_meta::audit::AuditOutcome;
-use seqr_meta::users::UserEntity;
 use seqr_meta::{password, sessions, token, users};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -28,6 +27,7 @@ use crate::auth::enforce::{
     SESSION_ABSOLUTE_LIFETIME_SECS, own_origin, record, signed_in, unix_now,
 };
 use crate::error::ApiError;
+use crate::users::user_entity;
 
 /// The one answer to a failed sign-in, whether the user exists or not.
 const INVALID_CREDENTIALS: &str = "Invalid username or password.";
@@ -42,35 +42,6 @@ struct Credentials {
     password: String,
     #[serde(default)]
     new_password: Option<String>,
-}
-
-/// `UserEntity` as answered to clients: never any hash.
-pub(crate) fn user_entity(user: &UserEntity, csrf_token: Option<&str>) -> Value {
-    let view_filter = user.view_filter.as_ref().map(|filter| {
-        json!({
-            "Description": null,
-            "DescriptionIsExcluded": false,
-            "Filter": filter,
-            "FilterNonStrict": null,
-        })
-    });
-    let mut entity = json!({
-        "Id": user.id,
-        "Username": user.username,
-        "DisplayName": user.display_name,
-        "EmailAddress": user.email_address,
-        "RoleIds": user.role_ids,
-        "MustChangePassword": user.must_change_password,
-        "ViewFilter": view_filter,
-        "Preferences": user.preferences,
-        "AuthenticationProvider": user.authentication_provider,
-        "AuthenticationProviderUniqueIdentifier": user.authentication_provider_unique_identifier,
-        "Links": { "Self": format!("api/users/{}", user.id) },
-    });
-    if let Some(token) = csrf_token {
-        entity["CsrfToken"] = Value::from(token);
-    }
-    entity
 }
 
 /// The `Set-Cookie` value carrying a new session id. Over HTTPS the cookie is
@@ -329,17 +300,5 @@ pub(crate) async fn providers() -> Json<Value> {
         "Providers": [
             { "Name": "Local", "Url": "api/users/login", "IsAlternative": false }
         ]
-    }))
-}
-
-/// `GET api/users/resources`: the Users group's links that exist in this build.
-pub(crate) async fn resources() -> Json<Value> {
-    Json(json!({
-        "Links": {
-            "Current": "api/users/current",
-            "Login": "api/users/login",
-            "Logout": "api/users/logout",
-            "AuthenticationProviders": "api/users/providers",
-        }
     }))
 }
