@@ -16,8 +16,10 @@ pub(crate) async fn root(State(state): State<AppState>) -> Json<Value> {
         "InstanceName": state.runtime.get().instance_title.as_deref(),
         "Links": {
             "Self": "api/",
+            "ApiKeysResources": "api/apikeys/resources",
             "EventsResources": "api/events/resources",
             "RolesResources": "api/roles/resources",
+            "SettingsResources": "api/settings/resources",
             "UsersResources": "api/users/resources",
         }
     }))

@@ -5,6 +5,7 @@
 
 mod api_root;
 mod apikeys;
+mod auditlog;
 pub mod auth;
 pub mod bootstrap;
 mod entity;

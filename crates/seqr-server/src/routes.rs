@@ -9,7 +9,9 @@ use axum::routing::{MethodFilter, on};
 
 use crate::auth::rules::EntityRule;
 use crate::permission::Permission;
-use crate::{AppState, api_root, apikeys, events, health, ingest, roles, settings, users};
+use crate::{
+    AppState, api_root, apikeys, auditlog, events, health, ingest, roles, settings, users,
+};
 
 /// One declared route, as listed by [`route_table`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -371,6 +373,13 @@ fn declare() -> Registrar {
         System,
         "Change a runtime setting (takes effect at once)",
         settings::put,
+    );
+    r.add(
+        Method::GET,
+        "/api/auditlog",
+        System,
+        "The audit log, oldest first (seqr addition)",
+        auditlog::list,
     );
     r
 }

@@ -3,7 +3,7 @@
 use seqr_meta::{PermissionSet, roles};
 use serde_json::{Value, json};
 
-use crate::{PASSWORD, TestServer, create_key, create_user, sign_in};
+use crate::{PASSWORD, TestServer, create_key, create_user, files_containing, sign_in};
 
 fn admin_key(server: &TestServer) -> String {
     create_key(server, PermissionSet::ALL_GRANTABLE)
@@ -147,6 +147,10 @@ fn a_created_key_shows_its_token_once_and_applies_its_input_settings() {
         &Value::Null,
     );
     assert_eq!(json_of(&body)["Counts"]["InvalidPayloads"], 1, "{body}");
+    assert!(
+        files_containing(server.dir.path(), token.as_bytes()).is_empty(),
+        "the token is stored only as a salted digest"
+    );
 }
 
 #[test]

@@ -10,6 +10,7 @@ mod secret_key;
 mod settings_http;
 mod sign_in;
 mod storage_failure;
+mod users_http;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -1,0 +1,472 @@
+//! `api/users` accounts over HTTP: who may manage whom, passwords, sessions, view filters.
+
+use seqr_meta::{Permission, PermissionSet, roles};
+use serde_json::{Value, json};
+
+use crate::{PASSWORD, Session, TestServer, create_key, create_user, sign_in};
+
+fn json_of(body: &str) -> Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
+}
+
+fn with_key(
+    server: &TestServer,
+    key: &str,
+    method: &str,
+    path: &str,
+    body: &Value,
+) -> (u16, String) {
+    let text = if body.is_null() {
+        String::new()
+    } else {
+        body.to_string()
+    };
+    let (status, _, body) = server.request_with(method, path, &[("X-Seq-ApiKey", key)], &text);
+    (status, body)
+}
+
+fn with_session(
+    server: &TestServer,
+    session: &Session,
+    method: &str,
+    path: &str,
+    body: &Value,
+) -> (u16, String) {
+    let text = if body.is_null() {
+        String::new()
+    } else {
+        body.to_string()
+    };
+    let (status, _, body) = server.request_with(
+        method,
+        path,
+        &[
+            ("Cookie", &session.cookie),
+            ("X-Seq-CsrfToken", &session.csrf),
+        ],
+        &text,
+    );
+    (status, body)
+}
+
+fn organization_key(server: &TestServer) -> String {
+    create_key(
+        server,
+        PermissionSet::of(&[
+            Permission::Read,
+            Permission::Write,
+            Permission::Organization,
+        ]),
+    )
+}
+
+#[test]
+fn an_account_administrator_creates_a_user_who_must_change_the_password() {
+    let server = TestServer::start_authenticating();
+    let org = organization_key(&server);
+    let (status, body) = with_key(&server, &org, "GET", "/api/users/template", &Value::Null);
+    assert_eq!(status, 200, "{body}");
+    let mut user = json_of(&body);
+    assert_eq!(user["RoleIds"], json!([roles::USER_READ_ONLY]));
+    user["Username"] = json!("carol");
+    user["DisplayName"] = json!("Carol C.");
+    user["NewPassword"] = json!("a temporary passphrase");
+    let (status, body) = with_key(&server, &org, "POST", "/api/users", &user);
+    assert_eq!(status, 201, "{body}");
+    let created = json_of(&body);
+    assert_eq!(created["MustChangePassword"], true);
+    assert!(
+        created.get("NewPassword").is_none() && !body.contains("temporary"),
+        "{body}"
+    );
+    let id = created["Id"].as_str().unwrap().to_owned();
+
+    // The administrator's password must be replaced at first sign-in.
+    let (status, _, body) = server.request(
+        "POST",
+        "/api/users/login",
+        &json!({ "Username": "carol", "Password": "a temporary passphrase" }).to_string(),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("NewPassword"), "{body}");
+
+    let (status, body) = with_key(
+        &server,
+        &org,
+        "GET",
+        &format!("/api/users/{id}"),
+        &Value::Null,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(json_of(&body)["DisplayName"], "Carol C.");
+    let (status, body) = with_key(&server, &org, "GET", "/api/users", &Value::Null);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("carol"), "{body}");
+
+    for (bad, why) in [
+        (
+            json!({ "Username": "carol", "NewPassword": "long enough pass" }),
+            "already exists",
+        ),
+        (json!({ "Username": "dave", "NewPassword": "short" }), "12"),
+        (json!({ "Username": "dave" }), "NewPassword"),
+        (
+            json!({ "Username": "dave", "NewPassword": "long enough pass", "RoleIds": ["role-root"] }),
+            "not a role",
+        ),
+        (
+            json!({ "Username": "dave", "NewPassword": "long enough pass", "ViewFilter": { "Filter": "(Team = 'a'" } }),
+            "ViewFilter",
+        ),
+    ] {
+        let (status, body) = with_key(&server, &org, "POST", "/api/users", &bad);
+        assert!(status == 400 || status == 409, "{bad}: {status} {body}");
+        assert!(body.contains(why), "{bad}: {body}");
+    }
+    let (status, body) = with_key(
+        &server,
+        &org,
+        "POST",
+        "/api/users",
+        &json!({ "Username": "eve", "NewPassword": "long enough pass", "RoleIds": [roles::ADMINISTRATOR] }),
+    );
+    assert_eq!(status, 403, "only System creates administrators: {body}");
+}
+
+#[test]
+fn users_change_their_own_details_and_password_but_nothing_else() {
+    let server = TestServer::start_authenticating();
+    let alice = create_user(&server, "alice", &[roles::USER_READ_WRITE], false);
+    let bob = create_user(&server, "bob", &[roles::USER_READ_WRITE], false);
+    let (session, _) = sign_in(&server, "alice", PASSWORD);
+
+    let (status, body) = with_session(
+        &server,
+        &session,
+        "GET",
+        &format!("/api/users/{alice}"),
+        &Value::Null,
+    );
+    assert_eq!(status, 200, "{body}");
+    let mut me = json_of(&body);
+    let (status, body) = with_session(
+        &server,
+        &session,
+        "GET",
+        &format!("/api/users/{bob}"),
+        &Value::Null,
+    );
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(
+        with_session(&server, &session, "GET", "/api/users", &Value::Null).0,
+        403
+    );
+
+    me["DisplayName"] = json!("Alice A.");
+    me["Preferences"] = json!({ "theme": "dark" });
+    let (status, body) = with_session(
+        &server,
+        &session,
+        "PUT",
+        &format!("/api/users/{alice}"),
+        &me,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(json_of(&body)["Preferences"]["theme"], "dark");
+
+    let mut promoted = me.clone();
+    promoted["RoleIds"] = json!([roles::ADMINISTRATOR]);
+    let (status, body) = with_session(
+        &server,
+        &session,
+        "PUT",
+        &format!("/api/users/{alice}"),
+        &promoted,
+    );
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("RoleIds"), "{body}");
+    let mut unfiltered = me.clone();
+    unfiltered["Username"] = json!("root");
+    assert_eq!(
+        with_session(
+            &server,
+            &session,
+            "PUT",
+            &format!("/api/users/{alice}"),
+            &unfiltered
+        )
+        .0,
+        403
+    );
+    let mut bobs = me.clone();
+    bobs["DisplayName"] = json!("hacked");
+    assert_eq!(
+        with_session(
+            &server,
+            &session,
+            "PUT",
+            &format!("/api/users/{bob}"),
+            &bobs
+        )
+        .0,
+        403
+    );
+
+    // A new password signs the user out everywhere, this session included.
+    let mut change = me.clone();
+    change["NewPassword"] = json!("a brand new passphrase");
+    let (status, body) = with_session(
+        &server,
+        &session,
+        "PUT",
+        &format!("/api/users/{alice}"),
+        &change,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        with_session(
+            &server,
+            &session,
+            "GET",
+            &format!("/api/users/{alice}"),
+            &Value::Null
+        )
+        .0,
+        401,
+        "the old session is revoked"
+    );
+    let (status, _, _) = server.request(
+        "POST",
+        "/api/users/login",
+        &json!({ "Username": "alice", "Password": PASSWORD }).to_string(),
+    );
+    assert_eq!(status, 401);
+    sign_in(&server, "alice", "a brand new passphrase");
+}
+
+#[test]
+fn role_changes_apply_at_once_and_the_last_administrator_stays() {
+    let server = TestServer::start_authenticating();
+    let root = create_key(&server, PermissionSet::ALL_GRANTABLE);
+    let alice = create_user(&server, "alice", &[roles::USER_READ_WRITE], false);
+    let (session, _) = sign_in(&server, "alice", PASSWORD);
+    assert_eq!(
+        with_session(&server, &session, "GET", "/api/users", &Value::Null).0,
+        403
+    );
+
+    let (status, body) = with_key(
+        &server,
+        &root,
+        "GET",
+        &format!("/api/users/{alice}"),
+        &Value::Null,
+    );
+    assert_eq!(status, 200, "{body}");
+    let mut entity = json_of(&body);
+    entity["RoleIds"] = json!([roles::ORGANIZATION_ADMINISTRATOR]);
+    let (status, body) = with_key(
+        &server,
+        &root,
+        "PUT",
+        &format!("/api/users/{alice}"),
+        &entity,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        with_session(&server, &session, "GET", "/api/users", &Value::Null).0,
+        200,
+        "the signed-in session holds the new role at its next request"
+    );
+
+    // The first administrator (`admin`) is the only one holding System.
+    let (_, body) = with_key(&server, &root, "GET", "/api/users", &Value::Null);
+    let admin = json_of(&body)
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["Username"] == "admin")
+        .cloned()
+        .expect("the first-run administrator");
+    let admin_id = admin["Id"].as_str().unwrap();
+    let mut demoted = admin.clone();
+    demoted["RoleIds"] = json!([roles::USER_READ_ONLY]);
+    let (status, body) = with_key(
+        &server,
+        &root,
+        "PUT",
+        &format!("/api/users/{admin_id}"),
+        &demoted,
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("last administrator"), "{body}");
+    let (status, body) = with_key(
+        &server,
+        &root,
+        "DELETE",
+        &format!("/api/users/{admin_id}"),
+        &Value::Null,
+    );
+    assert_eq!(status, 400, "{body}");
+
+    // An Organization administrator cannot touch the System administrator.
+    let (status, body) = with_session(
+        &server,
+        &session,
+        "DELETE",
+        &format!("/api/users/{admin_id}"),
+        &Value::Null,
+    );
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = with_key(
+        &server,
+        &root,
+        "DELETE",
+        &format!("/api/users/{alice}"),
+        &Value::Null,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        with_session(&server, &session, "GET", "/api/users", &Value::Null).0,
+        401,
+        "a deleted user's sessions end"
+    );
+}
+
+#[test]
+fn a_view_filter_is_stored_and_until_it_can_be_applied_hides_every_event() {
+    let server = TestServer::start_authenticating();
+    let root = create_key(&server, PermissionSet::ALL_GRANTABLE);
+    let alice = create_user(&server, "alice", &[roles::USER_READ_ONLY], false);
+    assert_eq!(
+        server
+            .request(
+                "POST",
+                "/ingest/clef",
+                r#"{"@t":"2026-01-01T00:00:00Z","@mt":"x","Team":"b"}"#
+            )
+            .0,
+        201
+    );
+    let (session, _) = sign_in(&server, "alice", PASSWORD);
+    assert_eq!(
+        with_session(&server, &session, "GET", "/api/events/signal", &Value::Null).0,
+        200
+    );
+
+    let (_, body) = with_key(
+        &server,
+        &root,
+        "GET",
+        &format!("/api/users/{alice}"),
+        &Value::Null,
+    );
+    let mut entity = json_of(&body);
+    entity["ViewFilter"] = json!({ "Description": null, "DescriptionIsExcluded": false, "Filter": "Team = 'a'", "FilterNonStrict": null });
+    let (status, body) = with_key(
+        &server,
+        &root,
+        "PUT",
+        &format!("/api/users/{alice}"),
+        &entity,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(json_of(&body)["ViewFilter"]["Filter"], "Team = 'a'");
+
+    let (status, body) = with_session(&server, &session, "GET", "/api/events/signal", &Value::Null);
+    assert_eq!(status, 403, "fails closed: {body}");
+    assert!(body.contains("view filter"), "{body}");
+    assert_eq!(
+        with_session(&server, &session, "GET", "/api/events", &Value::Null).0,
+        403
+    );
+
+    let (_, body) = with_key(&server, &root, "GET", "/api/users", &Value::Null);
+    let admin = json_of(&body)
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["Username"] == "admin")
+        .cloned()
+        .unwrap();
+    let mut filtered_admin = admin.clone();
+    filtered_admin["ViewFilter"] = json!({ "Filter": "Team = 'a'" });
+    let (status, body) = with_key(
+        &server,
+        &root,
+        "PUT",
+        &format!("/api/users/{}", admin["Id"].as_str().unwrap()),
+        &filtered_admin,
+    );
+    assert_eq!(status, 400, "administrators have no view filter: {body}");
+}
+
+#[test]
+fn the_audit_log_records_account_and_key_changes_for_system_only() {
+    let server = TestServer::start_authenticating();
+    let root = create_key(&server, PermissionSet::ALL_GRANTABLE);
+    let org = organization_key(&server);
+    let (status, body) = with_key(
+        &server,
+        &org,
+        "POST",
+        "/api/users",
+        &json!({ "Username": "frank", "NewPassword": "frank's long passphrase" }),
+    );
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = with_key(
+        &server,
+        &root,
+        "POST",
+        "/api/apikeys",
+        &json!({ "Title": "ci" }),
+    );
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(
+        with_key(&server, &org, "GET", "/api/settings", &Value::Null).0,
+        403
+    );
+
+    assert_eq!(server.request("GET", "/api/auditlog", "").0, 401);
+    assert_eq!(
+        with_key(&server, &org, "GET", "/api/auditlog", &Value::Null).0,
+        403
+    );
+    let (status, body) = with_key(
+        &server,
+        &root,
+        "GET",
+        "/api/auditlog?count=1000",
+        &Value::Null,
+    );
+    assert_eq!(status, 200, "{body}");
+    let records = json_of(&body);
+    let actions: Vec<&str> = records
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["Action"].as_str().unwrap())
+        .collect();
+    for expected in ["user.create", "apikey.create", "access.denied"] {
+        assert!(actions.contains(&expected), "{expected} in {actions:?}");
+    }
+    assert!(!body.contains("frank's long passphrase"), "{body}");
+    let last = records.as_array().unwrap().last().unwrap()["Id"]
+        .as_i64()
+        .unwrap();
+    let (_, body) = with_key(
+        &server,
+        &root,
+        "GET",
+        &format!("/api/auditlog?afterId={last}"),
+        &Value::Null,
+    );
+    let rest = json_of(&body);
+    assert!(
+        rest.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["Id"].as_i64().unwrap() > last),
+        "paging continues after the given id: {body}"
+    );
+}
