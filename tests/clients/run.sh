@@ -2,7 +2,9 @@
 # Real-client compatibility test: drives the real Seq client libraries
 # (npm seq-logging, pino-seq, @datalust/winston-seq; PyPI seqlog in legacy-JSON
 # and CLEF modes) against a freshly started seqr, then checks through the
-# search API that every event arrived as sent (check.py).
+# search API that every event arrived as sent (check.py). Then starts a second
+# seqr that requires API keys and drives seq-logging with and without one
+# (keys.mjs).
 #
 # Usage:  tests/clients/run.sh            (from anywhere in the repo)
 #   SEQR_BIN       seqr binary to test (default: <repo>/target/debug/seqr); not built here
@@ -53,18 +55,24 @@ fi
 
 # --- start seqr on an ephemeral port with a throwaway storage dir ---
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/seqr-clients.XXXXXX")"
-seqr_pid=""
+pids=()
+logs=()
 cleanup() {
     local status=$?
-    if [[ -n "$seqr_pid" ]] && kill -0 "$seqr_pid" 2>/dev/null; then
-        kill -TERM "$seqr_pid" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 "$seqr_pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$seqr_pid" 2>/dev/null || true
-        wait "$seqr_pid" 2>/dev/null || true
-    fi
-    if [[ $status -ne 0 && -s "$tmp/seqr.log" ]]; then
-        echo "--- last lines of the seqr log ---" >&2
-        tail -n 30 "$tmp/seqr.log" >&2
+    for pid in "${pids[@]}"; do
+        if kill -0 "$pid" 2>/dev/null; then
+            kill -TERM "$pid" 2>/dev/null || true
+            for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+            kill -KILL "$pid" 2>/dev/null || true
+            wait "$pid" 2>/dev/null || true
+        fi
+    done
+    if [[ $status -ne 0 ]]; then
+        for log in "${logs[@]}"; do
+            [[ -s "$log" ]] || continue
+            echo "--- last lines of $(basename "$log") ---" >&2
+            tail -n 30 "$log" >&2
+        done
     fi
     rm -rf "$tmp"
     exit "$status"
@@ -73,19 +81,27 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# Authentication is off: this suite checks what the clients send and how it reads back.
-"$SEQR_BIN" serve --listen 127.0.0.1:0 --storage "$tmp/data" --no-authentication >"$tmp/seqr.log" 2>&1 &
-seqr_pid=$!
+# start_seqr NAME [serve flags...]: starts a server logging to $tmp/NAME.log, sets $url.
+start_seqr() {
+    local name="$1"; shift
+    local log="$tmp/$name.log"
+    logs+=("$log")
+    "$SEQR_BIN" serve --listen 127.0.0.1:0 --storage "$tmp/$name-data" "$@" >"$log" 2>&1 &
+    local pid=$!
+    pids+=("$pid")
+    url=""
+    for _ in $(seq 100); do
+        url="$(sed -n 's/.*Listening on \(http:\/\/[^ ]*\).*/\1/p' "$log" | head -n 1)"
+        [[ -n "$url" ]] && break
+        kill -0 "$pid" 2>/dev/null || die "seqr ($name) exited before listening"
+        sleep 0.1
+    done
+    [[ -n "$url" ]] || die "seqr ($name) printed no 'Listening on http://...' line within 10 s"
+    echo "tests/clients: seqr ($name) $SEQR_BIN listening on $url" >&2
+}
 
-url=""
-for _ in $(seq 100); do
-    url="$(sed -n 's/.*Listening on \(http:\/\/[^ ]*\).*/\1/p' "$tmp/seqr.log" | head -n 1)"
-    [[ -n "$url" ]] && break
-    kill -0 "$seqr_pid" 2>/dev/null || die "seqr exited before listening"
-    sleep 0.1
-done
-[[ -n "$url" ]] || die "seqr printed no 'Listening on http://...' line within 10 s"
-echo "tests/clients: seqr $SEQR_BIN listening on $url" >&2
+# Authentication is off: this part checks what the clients send and how it reads back.
+start_seqr open --no-authentication
 
 # --- drive the real clients ---
 run_id="run$(date +%s)-$$"
@@ -102,4 +118,10 @@ done
 # --- find the events through the search API and check them ---
 python3 "$here/check.py" "$url" "$run_id" "${node_clients[@]}" "${py_clients[@]}" \
     || die "some client checks failed (see FAIL lines above)"
+
+# --- API keys: authentication on, keys required on loopback too (first-run setting) ---
+admin_password="client-test-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+SEQR_FIRSTRUN_ADMINPASSWORD="$admin_password" start_seqr keys --first-run-require-api-key true
+(cd "$here" && timeout 60 node keys.mjs "$url" "$admin_password" "$run_id") \
+    || die "the API key checks with seq-logging failed (see FAIL lines above)"
 echo "tests/clients: all real-client checks passed" >&2
