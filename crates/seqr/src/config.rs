@@ -242,13 +242,15 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "SEQR_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
 
-    /// Largest ingestion request body in bytes, also after decompression (Seq's
-    /// RawPayloadMaximumContentLength); larger requests get 413. [default: 10485760]
+    /// Largest ingestion request body in bytes, also after decompression; larger requests get
+    /// 413. Seeds the RawPayloadMaximumContentLength runtime setting: an administrator's value
+    /// (PUT api/settings) wins. [default: 10485760]
     #[arg(long, env = "SEQR_MAX_BODY_BYTES", value_name = "BYTES")]
     max_body_bytes: Option<usize>,
 
-    /// Largest single event in bytes of JSON (Seq's RawEventMaximumContentLength); a request
-    /// holding a larger one is rejected whole with 400. [default: 262144]
+    /// Largest single event in bytes of JSON; a request holding a larger one is rejected whole
+    /// with 400. Seeds the RawEventMaximumContentLength runtime setting: an administrator's
+    /// value wins. [default: 262144]
     #[arg(long, env = "SEQR_MAX_EVENT_BYTES", value_name = "BYTES")]
     max_event_bytes: Option<usize>,
 
@@ -257,7 +259,8 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "SEQR_SEARCH_TIMEOUT_MS", value_name = "MS")]
     search_timeout_ms: Option<u64>,
 
-    /// Name of this instance, shown by GET /api.
+    /// Name of this instance, shown by GET /api and the sign-in page. Seeds the InstanceTitle
+    /// runtime setting: an administrator's value wins.
     #[arg(long, env = "SEQR_INSTANCE_NAME", value_name = "NAME")]
     instance_name: Option<String>,
 
