@@ -362,6 +362,20 @@ fn declare() -> Registrar {
     }
     r.add(
         Method::GET,
+        "/api/settings/internal-error-reporting",
+        System,
+        "Error reporting and telemetry (always off)",
+        settings::internal_error_reporting,
+    );
+    r.add(
+        Method::PUT,
+        "/api/settings/internal-error-reporting",
+        System,
+        "Error reporting and telemetry (only off is accepted)",
+        settings::put_internal_error_reporting,
+    );
+    r.add(
+        Method::GET,
         "/api/settings/{id}",
         System,
         "One runtime setting",

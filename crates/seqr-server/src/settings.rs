@@ -293,9 +293,51 @@ pub(crate) async fn put(
     Ok(Json(entity(&state, name)?))
 }
 
-/// `GET api/settings/resources`.
+/// `GET api/settings/resources`. Seq.Api finds a setting by name through a link named after it
+/// (`FindNamedAsync` follows `Links.InstanceTitle`), so every setting has one.
 pub(crate) async fn resources() -> Json<Value> {
-    Json(json!({ "Links": { "Items": "api/settings/", "Item": "api/settings/{id}" } }))
+    let mut links = serde_json::Map::new();
+    links.insert("Items".into(), "api/settings/".into());
+    links.insert("Item".into(), "api/settings/{id}".into());
+    links.insert(
+        "InternalErrorReporting".into(),
+        "api/settings/internal-error-reporting".into(),
+    );
+    for name in SettingName::ALL {
+        links.insert(
+            name.name().into(),
+            format!("api/settings/{}", name.id()).into(),
+        );
+    }
+    Json(json!({ "Links": links }))
+}
+
+/// `GET api/settings/internal-error-reporting` (System): seqr never reports errors or usage to
+/// anyone, so everything is off.
+pub(crate) async fn internal_error_reporting() -> Json<Value> {
+    Json(json!({
+        "InternalErrorReportingEnabled": false,
+        "ReplyEmail": null,
+        "UsageTelemetryEnabled": false,
+    }))
+}
+
+/// `PUT api/settings/internal-error-reporting` (System): accepted while it keeps everything off.
+pub(crate) async fn put_internal_error_reporting(body: Bytes) -> Result<Json<Value>, ApiError> {
+    let part: Value = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "The body must be an InternalErrorReportingSettingsPart JSON object: {e}."
+        ))
+    })?;
+    let enabled = ["InternalErrorReportingEnabled", "UsageTelemetryEnabled"]
+        .iter()
+        .any(|k| part.get(*k).and_then(Value::as_bool) == Some(true));
+    if enabled {
+        return Err(ApiError::bad_request(
+            "seqr makes no outbound connections to report errors or usage; these settings stay off.",
+        ));
+    }
+    Ok(internal_error_reporting().await)
 }
 
 #[cfg(test)]

@@ -320,3 +320,37 @@ fn start_up_configuration_seeds_but_never_overrides_an_administrator() {
         Value::Null
     );
 }
+
+#[test]
+fn seq_api_finds_settings_by_name_through_the_resource_links() {
+    let server = TestServer::start_authenticating();
+    let admin = create_key(&server, PermissionSet::ALL_GRANTABLE);
+    let (status, _, body) = server.request("GET", "/api/settings/resources", "");
+    assert_eq!(status, 200, "{body}");
+    let links: Value = serde_json::from_str(&body).unwrap();
+    let link = links["Links"]["MinimumFreeStorageSpace"].as_str().unwrap();
+    assert_eq!(
+        value_of(&server, &admin, link.rsplit('/').next().unwrap()),
+        0
+    );
+    assert_eq!(
+        links["Links"]["InternalErrorReporting"],
+        "api/settings/internal-error-reporting"
+    );
+    let (status, _, body) = server.request_with(
+        "GET",
+        "/api/settings/internal-error-reporting",
+        &[("X-Seq-ApiKey", &admin)],
+        "",
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#""UsageTelemetryEnabled":false"#), "{body}");
+    let (status, _, body) = server.request_with(
+        "PUT",
+        "/api/settings/internal-error-reporting",
+        &[("X-Seq-ApiKey", &admin)],
+        r#"{"InternalErrorReportingEnabled":true,"UsageTelemetryEnabled":false}"#,
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("no outbound"), "{body}");
+}
