@@ -71,3 +71,42 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+/// Rewrites the plain-text rejections axum's extractors produce (an unreadable or oversized
+/// body, say) into Seq's `{"Error":"..."}` shape, so every client-visible error has one form.
+pub(crate) async fn json_rejections(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let plain = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/plain"));
+    if !(status.is_client_error() || status.is_server_error()) || !plain {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    // Rejection texts are short; anything longer is cut rather than buffered.
+    let text = match axum::body::to_bytes(body, 4096).await {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).trim().to_owned(),
+        Err(_) => String::new(),
+    };
+    let message = if text.is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("The request failed.")
+            .to_owned()
+    } else {
+        format!("{text}.")
+    };
+    let mut rewritten = ApiError::new(status, message).into_response();
+    for (name, value) in parts.headers.iter() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            rewritten.headers_mut().insert(name, value.clone());
+        }
+    }
+    rewritten
+}

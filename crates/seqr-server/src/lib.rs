@@ -73,6 +73,7 @@ pub(crate) fn app(state: AppState) -> Router {
         ))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(error::json_rejections))
         .layer(axum::middleware::from_fn(headers::security_headers))
         .with_state(state)
 }
