@@ -8,7 +8,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use seqr_ingest::Limits;
 use seqr_meta::settings::{self, SettingName, SettingValue};
@@ -37,6 +37,9 @@ pub(crate) struct Runtime {
     listeners: Vec<SocketAddr>,
     /// Where the events are stored (its file system's free space is checked).
     pub(crate) storage: PathBuf,
+    /// Serializes [`Runtime::reload`], so a slow reload never installs values older than a
+    /// concurrent one's.
+    reload_lock: Mutex<()>,
 }
 
 impl Runtime {
@@ -50,6 +53,7 @@ impl Runtime {
             anonymous_ingest: AtomicBool::new(false),
             listeners,
             storage,
+            reload_lock: Mutex::new(()),
         };
         runtime.replace(values);
         runtime
@@ -63,8 +67,16 @@ impl Runtime {
             .clone()
     }
 
-    /// Installs new values (after an administrator changed a setting).
-    pub(crate) fn replace(&self, values: RuntimeValues) {
+    /// Reads the values again from `db` and installs them (after an administrator changed a
+    /// setting there).
+    pub(crate) fn reload(&self, db: &MetaDb) -> Result<(), DbError> {
+        let _serial = self.reload_lock.lock().unwrap_or_else(|e| e.into_inner());
+        self.replace(load(db)?);
+        Ok(())
+    }
+
+    /// Installs new values.
+    fn replace(&self, values: RuntimeValues) {
         let anonymous =
             crate::auth::anonymous_ingest::allowed(values.require_api_key, &self.listeners);
         self.anonymous_ingest.store(anonymous, Ordering::SeqCst);

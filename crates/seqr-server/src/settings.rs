@@ -20,7 +20,6 @@ use crate::AppState;
 use crate::auth::enforce::{ClientAddress, record, unix_now};
 use crate::auth::rules::Caller;
 use crate::error::ApiError;
-use crate::runtime;
 
 /// The settings anyone may read (what the sign-in page shows before anyone signs in), as the
 /// route table's paths: exactly the settings `SettingName::is_public` marks (see the test).
@@ -264,18 +263,20 @@ pub(crate) async fn put(
     let by = caller.user_id().map(str::to_owned);
     let db = state.meta.clone();
     let changed = stored.is_some();
-    let outcome = tokio::task::spawn_blocking(move || match &stored {
-        Some(v) => settings::set(&db, name, v, by.as_deref(), unix_now()),
-        None => settings::clear(&db, name)
-            .map(|_| ())
-            .map_err(settings::SetSettingError::from),
+    let runtime = state.runtime.clone();
+    let outcome = tokio::task::spawn_blocking(move || {
+        match &stored {
+            Some(v) => settings::set(&db, name, v, by.as_deref(), unix_now()),
+            None => settings::clear(&db, name)
+                .map(|_| ())
+                .map_err(settings::SetSettingError::from),
+        }?;
+        // The request path sees the new value from the next request on.
+        runtime.reload(&db).map_err(settings::SetSettingError::from)
     })
     .await
     .map_err(|e| internal("storing a setting", e))?;
     outcome.map_err(|e| internal("storing a setting", e))?;
-
-    let values = runtime::load(&state.meta).map_err(|e| internal("reading settings", e))?;
-    state.runtime.replace(values);
     record(
         &state.meta,
         caller.audit_id(),

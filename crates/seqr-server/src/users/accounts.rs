@@ -438,9 +438,7 @@ pub(crate) async fn update(
     if let Some(hash) = &hash {
         // An administrator's reset must be changed at next sign-in unless they said otherwise;
         // one's own new password need not be.
-        let must = part
-            .must_change_password
-            .unwrap_or(!own && updated.must_change_password);
+        let must = part.must_change_password.unwrap_or(!own);
         users::set_password(&state.meta, &id, hash, must, unix_now())
             .map_err(|e| internal("storing the password", e))?;
         updated = load(&state, &id)?;
