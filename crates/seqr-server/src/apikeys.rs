@@ -2,9 +2,11 @@
 //!
 //! A new key's token is generated (about 190 bits) unless a Project principal supplies one for
 //! a shared key; it is answered once, in the create response, and only its salted digest and a
-//! four-character `TokenPrefix` are stored. Personal keys belong to the caller; shared keys,
-//! the tokenless default key and other users' keys need `Project` (rule
-//! [`EntityRule::OwnKeyOrProject`]). No key can be given a permission its creator lacks.
+//! four-character `TokenPrefix` are stored. Personal keys are created only by their owner (a
+//! key acts as its owner, so nobody may hold a token for another's account); shared keys, the
+//! tokenless default key and other users' keys are managed with `Project` (rule
+//! [`EntityRule::OwnKeyOrProject`]). No key can be given a permission its creator lacks, and a
+//! caller with a view filter cannot create shared keys, which would read without it.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -30,6 +32,9 @@ use crate::error::ApiError;
 const MIN_CHOSEN_TOKEN_CHARS: usize = 16;
 /// Most applied properties on one key.
 const MAX_APPLIED_PROPERTIES: usize = 100;
+/// Most bytes (names and JSON values) of a key's applied properties: they are copied into every
+/// event, so they must stay small next to the events themselves.
+const MAX_APPLIED_PROPERTY_BYTES: usize = 16 * 1024;
 
 /// `InputSettingsPart` as sent.
 #[derive(Deserialize, Default)]
@@ -143,6 +148,16 @@ fn input_settings(part: InputSettingsPart) -> Result<InputSettings, ApiError> {
             value: p.value,
         });
     }
+    let bytes: usize = applied_properties
+        .iter()
+        .map(|p| p.name.len() + p.value.to_string().len())
+        .sum();
+    if bytes > MAX_APPLIED_PROPERTY_BYTES {
+        return Err(ApiError::bad_request(format!(
+            "InputSettings.AppliedProperties: {bytes} bytes of names and values, over the \
+             {MAX_APPLIED_PROPERTY_BYTES}-byte limit (they are copied into every event)."
+        )));
+    }
     Ok(InputSettings {
         applied_properties,
         filter: None,
@@ -221,6 +236,22 @@ fn load_managed(state: &AppState, caller: &Principal, id: &str) -> Result<ApiKey
     Ok(key)
 }
 
+/// A caller whose reads are restricted by a view filter must not mint a shared key (which has no
+/// view filter) and read everything through it.
+fn check_shared_key_without_view_filter(
+    caller: &Principal,
+    owner: Option<&str>,
+) -> Result<(), ApiError> {
+    if owner.is_none() && caller.view_filter().is_some() {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "Your account has a view filter, so it cannot create or change shared API keys (they \
+             would read without it); use a personal key, which carries your view filter.",
+        ));
+    }
+    Ok(())
+}
+
 /// The query's value for `name` (case-insensitive), if present and not empty.
 fn query_value(query: Option<&str>, name: &str) -> Option<String> {
     crate::query::pairs(query.unwrap_or(""))
@@ -236,8 +267,11 @@ pub(crate) async fn list(
     Caller(caller): Caller,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
+    // Seq.Api's filters: `ownerId` includes that user's keys, `shared=True` the shared ones;
+    // with neither, every key the caller may see.
     let owner = query_value(query.as_deref(), "ownerId");
-    let shared = query_value(query.as_deref(), "shared").is_some_and(|v| v == "true");
+    let shared =
+        query_value(query.as_deref(), "shared").is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let keys = if caller.holds(EntityRule::OwnKeyOrProject.elevated()) {
         apikeys::list(&state.meta).map_err(|e| internal("API key listing", e))?
     } else {
@@ -309,17 +343,18 @@ pub(crate) async fn create(
         return Err(ApiError::bad_request("An API key needs a `Title`."));
     }
     let owner = part.owner_id.filter(|o| !o.is_empty());
-    match (&owner, caller.user_id()) {
-        (Some(o), Some(me)) if o == me => {}
-        (Some(_), _) if !caller.holds(Permission::Project) => {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "A personal API key can only be created by its owner (OwnerId must be your user id).",
-            ));
-        }
-        _ => {}
+    // Never a token for someone else's account, whatever the caller's permissions: a key acts
+    // as its owner.
+    if let Some(o) = &owner
+        && caller.user_id() != Some(o.as_str())
+    {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "A personal API key can only be created by its owner (OwnerId must be your user id).",
+        ));
     }
     check_key_owner(&caller, owner.as_deref())?;
+    check_shared_key_without_view_filter(&caller, owner.as_deref())?;
     // Seq's default for a new key is Ingest.
     let assigned = match part.assigned_permissions.as_deref() {
         None | Some([]) => PermissionSet::of(&[Permission::Ingest]),
@@ -393,6 +428,7 @@ pub(crate) async fn update(
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let key = load_managed(&state, &caller, &id)?;
+    check_shared_key_without_view_filter(&caller, key.owner_id.as_deref())?;
     let part = parse_body(&body)?;
     if part.owner_id.as_deref().filter(|o| !o.is_empty()) != key.owner_id.as_deref()
         && part.owner_id.is_some()

@@ -97,7 +97,7 @@ fn input_key(
             .verify(&token, Instant::now())
             .map_err(unavailable)?
     {
-        return Ok(Arc::new(key));
+        return Ok(key);
     }
     state.auth.keys.default_key().map_err(unavailable)
 }
@@ -157,22 +157,37 @@ async fn ingest(
         .unwrap_or("")
         .to_owned();
 
-    let settings = key.clone();
-    let decoded = tokio::task::spawn_blocking(move || {
-        decode(&body, &encoding, format, &limits).map(|(events, bytes)| {
-            let arrived = events.len();
-            let events = apply_input_settings(events, &settings);
-            (arrived, events, bytes)
-        })
-    })
-    .await
-    .map_err(|_| ApiError::internal("Ingestion failed."))?;
-    let (arrived, events, bytes) = match decoded {
+    let decoded = tokio::task::spawn_blocking(move || decode(&body, &encoding, format, &limits))
+        .await
+        .map_err(|_| ApiError::internal("Ingestion failed."))?;
+    let (events, bytes) = match decoded {
         Ok(d) => d,
         Err(e) => {
             count_invalid(&state, &key);
             return Err(e);
         }
+    };
+    let arrived = events.len();
+    // Applied properties are copied into every event: that growth is ingestion memory too.
+    let growth = arrived.saturating_mul(key.applied_bytes);
+    if growth > state.ingest_budget_bytes {
+        count_invalid(&state, &key);
+        return Err(ApiError::too_large(format!(
+            "This request's {arrived} events would grow by {growth} bytes with the API key's \
+             applied properties, more than the server ingests at once; send smaller batches."
+        )));
+    }
+    let _growth_permit = reserve_budget(&state, growth).await?;
+    let plain = key.minimum_level.is_none()
+        && key.applied_properties.is_empty()
+        && !key.use_server_timestamps;
+    let events = if plain {
+        events
+    } else {
+        let settings = key.clone();
+        tokio::task::spawn_blocking(move || apply_input_settings(events, &settings))
+            .await
+            .map_err(|_| ApiError::internal("Ingestion failed."))?
     };
 
     let ingested = events.len();

@@ -62,6 +62,8 @@ pub(crate) struct AppState {
     secret_key: Arc<seqr_meta::secret::SecretKey>,
     /// Per-key ingestion counters, written to the metadata database periodically.
     counters: Arc<ingest_counters::IngestCounters>,
+    /// Held while a user account is checked and changed (see `users::accounts`).
+    accounts: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Builds the application over an open store.

@@ -259,6 +259,7 @@ pub async fn serve(
         ingest_budget_bytes: INGEST_BUDGET_BYTES,
         secret_key: Arc::new(metadata.secret_key),
         counters: counters.clone(),
+        accounts: Arc::new(tokio::sync::Mutex::new(())),
     };
     let flusher = tokio::spawn(flush_counters_periodically(
         counters.clone(),

@@ -260,7 +260,7 @@ pub(crate) async fn enforce(
     let presented = credentials::api_key(request.headers(), request.uri().query());
     let principal = match presented {
         Some(token) => match auth.keys.verify(&token, Instant::now()) {
-            Ok(Some(key)) => Principal::ApiKey(Arc::new(key)),
+            Ok(Some(key)) => Principal::ApiKey(key),
             // Seq's rule: while ingestion needs no key, an unknown key is treated as none, so
             // clients configured with a stale key keep working.
             Ok(None) if demand == Permission::Ingest && anonymous_ingest => Principal::Anonymous,

@@ -58,6 +58,8 @@ pub struct VerifiedKey {
     pub minimum_level: Option<String>,
     /// `InputSettings.AppliedProperties`: `(Name, Value)`, overriding same-named event properties.
     pub applied_properties: Vec<(String, serde_json::Value)>,
+    /// Approximate bytes the applied properties add to each event (for the ingestion budget).
+    pub applied_bytes: usize,
     /// `InputSettings.UseServerTimestamps`.
     pub use_server_timestamps: bool,
     /// A personal key's owner's view filter: it restricts what the key reads, as it does the
@@ -72,7 +74,14 @@ impl VerifiedKey {
         view_filter: Option<String>,
     ) -> VerifiedKey {
         let settings = key.input_settings;
+        // Name, value and the map entry's own overhead.
+        let applied_bytes = settings
+            .applied_properties
+            .iter()
+            .map(|p| p.name.len() + p.value.to_string().len() + 64)
+            .sum();
         VerifiedKey {
+            applied_bytes,
             id: key.id,
             permissions,
             owner_id: key.owner_id,
@@ -93,7 +102,7 @@ type TokenDigest = [u8; 32];
 
 #[derive(Default)]
 struct Cache {
-    verified: HashMap<TokenDigest, (VerifiedKey, Instant)>,
+    verified: HashMap<TokenDigest, (Arc<VerifiedKey>, Instant)>,
     misses: HashMap<TokenDigest, Instant>,
     /// Bumped by every invalidation; a lookup caches its result only if it is unchanged.
     generation: u64,
@@ -172,7 +181,11 @@ impl KeyVerifier {
     /// of a deleted key, or of a personal key whose owner was deleted). `now` is the current time
     /// (a parameter so tests can move it). Errors only when the database fails; failures are not
     /// cached.
-    pub fn verify(&self, presented: &str, now: Instant) -> Result<Option<VerifiedKey>, DbError> {
+    pub fn verify(
+        &self,
+        presented: &str,
+        now: Instant,
+    ) -> Result<Option<Arc<VerifiedKey>>, DbError> {
         let Some(prefix) = token::prefix_of(presented) else {
             return Ok(None);
         };
@@ -196,7 +209,7 @@ impl KeyVerifier {
             cache.generation
         };
 
-        let found = self.lookup(prefix, presented)?;
+        let found = self.lookup(prefix, presented)?.map(Arc::new);
 
         let mut cache = self.lock();
         if cache.generation == generation {

@@ -5,6 +5,9 @@
 //! preferences and password without it (rule [`EntityRule::OwnAccountOrOrganization`]).
 //! Passwords follow the policy and are hashed with argon2id off the runtime; a password change
 //! signs the user out everywhere. The last administrator can be neither demoted nor deleted.
+//! Changes are serialized by one lock (`AppState::accounts`), taken after password hashing, so
+//! the checks see the accounts as they are when the change is written (two administrators
+//! demoting each other at once cannot leave none).
 
 use axum::Json;
 use axum::body::Bytes;
@@ -20,7 +23,7 @@ use serde_json::{Map, Value, json};
 
 use crate::AppState;
 use crate::auth::enforce::{ClientAddress, Principal, record, unix_now};
-use crate::auth::rules::{Caller, EntityRule, check_account_admin};
+use crate::auth::rules::{Caller, EntityRule, check_account_admin, check_delegation};
 use crate::error::ApiError;
 use crate::users::user_entity;
 
@@ -220,14 +223,45 @@ async fn hash_new_password(
         .map_err(|e| internal("password hashing", e))
 }
 
+/// The caller as it is now, read under the account lock: a signed-in user demoted by a change
+/// that finished while this request waited acts with the roles it has left.
+fn current_caller(state: &AppState, caller: Principal) -> Result<Principal, ApiError> {
+    let Principal::User {
+        id,
+        csrf_digest,
+        view_filter,
+        ..
+    } = caller
+    else {
+        return Ok(caller);
+    };
+    let user = users::get(&state.meta, &id)
+        .map_err(|e| internal("user lookup", e))?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "Your account no longer exists; sign in again.",
+            )
+        })?;
+    Ok(Principal::User {
+        permissions: user.permissions(),
+        id,
+        csrf_digest,
+        view_filter,
+    })
+}
+
 fn load(state: &AppState, id: &str) -> Result<UserEntity, ApiError> {
     users::get(&state.meta, id)
         .map_err(|e| internal("user lookup", e))?
         .ok_or_else(|| not_found(id))
 }
 
+/// Whether the caller is the signed-in user `id`. Only a session counts: a personal API key
+/// acts for its owner elsewhere, but changing the owner's account (above all the password) with
+/// a key would turn a leaked key into the whole account.
 fn is_self(caller: &Principal, id: &str) -> bool {
-    caller.user_id() == Some(id)
+    matches!(caller, Principal::User { id: me, .. } if me == id)
 }
 
 /// `GET api/users` (Organization).
@@ -288,6 +322,7 @@ pub(crate) async fn create(
     };
     let granted = role_permissions(&role_ids)?;
     check_account_admin(&caller, granted)?;
+    check_delegation(&caller, granted)?;
     let view_filter = view_filter_text(part.view_filter.flatten())?;
     check_filter_allowed(granted, &view_filter)?;
     let Some(new_password) = part.new_password.filter(|p| !p.is_empty()) else {
@@ -297,6 +332,10 @@ pub(crate) async fn create(
         ));
     };
     let hash = hash_new_password(&state, &username, new_password).await?;
+    let _accounts = state.accounts.lock().await;
+    let caller = current_caller(&state, caller)?;
+    check_account_admin(&caller, granted)?;
+    check_delegation(&caller, granted)?;
     let new = NewUser {
         id: None,
         username,
@@ -354,6 +393,24 @@ pub(crate) async fn update(
             "Changing other users' accounts requires the Organization permission.",
         ));
     }
+    // Hash before taking the account lock: hashing is slow, and the checks below must see the
+    // accounts as they are when the change is written.
+    let new_password = part.new_password.clone().filter(|p| !p.is_empty());
+    let hash = match new_password {
+        Some(p) => {
+            let current = load(&state, &id)?;
+            let name = part
+                .username
+                .as_deref()
+                .map(str::trim)
+                .unwrap_or(&current.username)
+                .to_owned();
+            Some(hash_new_password(&state, &name, p).await?)
+        }
+        None => None,
+    };
+    let _accounts = state.accounts.lock().await;
+    let caller = current_caller(&state, caller)?;
     let target = load(&state, &id)?;
 
     let username = part
@@ -398,21 +455,16 @@ pub(crate) async fn update(
         }
         check_account_admin(&caller, target.permissions().union(after))?;
     }
+    if role_ids.is_some() {
+        // Nobody hands out a role holding more than they hold themselves.
+        check_delegation(&caller, after)?;
+    }
     let filter_after = match &view_filter {
         Some(f) => f.clone(),
         None => target.view_filter.clone(),
     };
     check_filter_allowed(after, &filter_after)?;
     check_keeps_an_administrator(&state, &target, after)?;
-
-    let new_password = part.new_password.filter(|p| !p.is_empty());
-    let hash = match new_password {
-        Some(p) => {
-            let name = username.as_deref().unwrap_or(&target.username);
-            Some(hash_new_password(&state, name, p).await?)
-        }
-        None => None,
-    };
 
     let change = UserUpdate {
         username: username.clone(),
@@ -436,9 +488,10 @@ pub(crate) async fn update(
         other => internal("user update", other),
     })?;
     if let Some(hash) = &hash {
-        // An administrator's reset must be changed at next sign-in unless they said otherwise;
-        // one's own new password need not be.
-        let must = part.must_change_password.unwrap_or(!own);
+        // An administrator's reset must be changed at next sign-in unless the request turns the
+        // flag off explicitly (clients echo the stored flag, so an unchanged `false` still
+        // forces it); one's own new password need not be.
+        let must = !own && must_change.unwrap_or(true);
         users::set_password(&state.meta, &id, hash, must, unix_now())
             .map_err(|e| internal("storing the password", e))?;
         updated = load(&state, &id)?;
@@ -483,6 +536,8 @@ pub(crate) async fn delete(
     client: ClientAddress,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    let _accounts = state.accounts.lock().await;
+    let caller = current_caller(&state, caller)?;
     let target = load(&state, &id)?;
     check_account_admin(&caller, target.permissions())?;
     if is_self(&caller, &id) {

@@ -152,7 +152,12 @@ pub(crate) async fn login(
             "user.login",
             known_id.as_deref(),
             AuditOutcome::Failure,
-            json!({ "Username": username }),
+            // An unknown name is not recorded: people type their password there by mistake.
+            if known_id.is_some() {
+                json!({ "Username": username })
+            } else {
+                json!({ "Username": null, "UnknownUser": true })
+            },
         );
         return Err(ApiError::new(StatusCode::UNAUTHORIZED, INVALID_CREDENTIALS));
     };

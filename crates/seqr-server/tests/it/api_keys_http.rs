@@ -384,7 +384,7 @@ fn users_manage_their_own_personal_keys_only() {
     );
     assert_eq!(listed[0]["Id"], my_id.as_str());
 
-    // Bob's key is not hers to see or change.
+    // Nobody, not even a Project principal, gets a token for another user's account.
     let admin = admin_key(&server);
     let (status, _, body) = call(
         &server,
@@ -393,10 +393,20 @@ fn users_manage_their_own_personal_keys_only() {
         "/api/apikeys",
         &json!({ "Title": "bob's", "OwnerId": bob, "AssignedPermissions": ["Read"] }),
     );
-    assert_eq!(
-        status, 201,
-        "a Project principal may create a key for a user: {body}"
+    assert_eq!(status, 403, "a key for someone else: {body}");
+
+    // Bob's own key is not hers to see or change.
+    let (bob_session, _) = sign_in(&server, "bob", PASSWORD);
+    let (status, _, body) = server.request_with(
+        "POST",
+        "/api/apikeys",
+        &[
+            ("Cookie", &bob_session.cookie),
+            ("X-Seq-CsrfToken", &bob_session.csrf),
+        ],
+        &json!({ "Title": "bob's", "OwnerId": bob, "AssignedPermissions": ["Read"] }).to_string(),
     );
+    assert_eq!(status, 201, "{body}");
     let bobs = json_of(&body)["Id"].as_str().unwrap().to_owned();
     for method in ["GET", "PUT", "DELETE"] {
         let (status, _, body) = as_alice(
@@ -423,4 +433,97 @@ fn users_manage_their_own_personal_keys_only() {
         .map(|k| k["Id"].as_str().unwrap().to_owned())
         .collect();
     assert!(ids.contains(&my_id) && ids.contains(&bobs), "{ids:?}");
+}
+
+#[test]
+fn a_user_with_a_view_filter_cannot_mint_an_unfiltered_shared_key() {
+    let server = TestServer::start_authenticating();
+    let owner = create_user(&server, "pat", &[roles::PROJECT_OWNER], false);
+    let db = crate::meta(&server);
+    seqr_meta::users::update(
+        &db,
+        &owner,
+        &seqr_meta::users::UserUpdate {
+            view_filter: Some(Some("Team = 'a'".into())),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let (session, _) = sign_in(&server, "pat", PASSWORD);
+    let headers = [
+        ("Cookie", session.cookie.as_str()),
+        ("X-Seq-CsrfToken", session.csrf.as_str()),
+    ];
+    let (status, _, body) = server.request_with(
+        "POST",
+        "/api/apikeys",
+        &headers,
+        &json!({ "Title": "escape", "AssignedPermissions": ["Read"] }).to_string(),
+    );
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("view filter"), "{body}");
+    // A personal key carries the owner's view filter, so reading through it fails closed too.
+    let (status, _, body) = server.request_with(
+        "POST",
+        "/api/apikeys",
+        &headers,
+        &json!({ "Title": "mine", "OwnerId": owner, "AssignedPermissions": ["Read"] }).to_string(),
+    );
+    assert_eq!(status, 201, "{body}");
+    let token = json_of(&body)["Token"].as_str().unwrap().to_owned();
+    let (status, _, body) =
+        server.request_with("GET", "/api/events/signal", &[("X-Seq-ApiKey", &token)], "");
+    assert_eq!(status, 403, "{body}");
+}
+
+#[test]
+fn applied_properties_are_bounded_and_seq_api_list_filters_work() {
+    let server = TestServer::start_authenticating();
+    let admin = admin_key(&server);
+    let huge = "x".repeat(20 * 1024);
+    let (status, _, body) = call(
+        &server,
+        &admin,
+        "POST",
+        "/api/apikeys",
+        &json!({ "Title": "big", "InputSettings": { "AppliedProperties": [{ "Name": "Blob", "Value": huge }] } }),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("limit"), "{body}");
+
+    let (status, _, body) = call(
+        &server,
+        &admin,
+        "POST",
+        "/api/apikeys",
+        &json!({ "Title": "shared one" }),
+    );
+    assert_eq!(status, 201, "{body}");
+    // Seq.Api fills the template with .NET's `True`.
+    let (status, _, body) = call(
+        &server,
+        &admin,
+        "GET",
+        "/api/apikeys?shared=True",
+        &Value::Null,
+    );
+    assert_eq!(status, 200, "{body}");
+    let listed = json_of(&body);
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k["OwnerId"].is_null())
+            && body.contains("shared one"),
+        "{body}"
+    );
+    let (_, _, body) = call(
+        &server,
+        &admin,
+        "GET",
+        "/api/apikeys?ownerId=user-nobody",
+        &Value::Null,
+    );
+    assert_eq!(json_of(&body), json!([]), "{body}");
 }

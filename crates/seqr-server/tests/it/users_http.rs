@@ -470,3 +470,119 @@ fn the_audit_log_records_account_and_key_changes_for_system_only() {
         "paging continues after the given id: {body}"
     );
 }
+
+#[test]
+fn a_personal_key_cannot_take_over_its_owners_account() {
+    let server = TestServer::start_authenticating();
+    let alice = create_user(&server, "alice", &[roles::USER_READ_WRITE], false);
+    let (session, _) = sign_in(&server, "alice", PASSWORD);
+    let (status, body) = with_session(
+        &server,
+        &session,
+        "POST",
+        "/api/apikeys",
+        &json!({ "Title": "ci", "OwnerId": alice, "AssignedPermissions": ["Read", "Write"] }),
+    );
+    assert_eq!(status, 201, "{body}");
+    let token = json_of(&body)["Token"].as_str().unwrap().to_owned();
+    let (status, body) = with_key(
+        &server,
+        &token,
+        "PUT",
+        &format!("/api/users/{alice}"),
+        &json!({ "NewPassword": "the key holder's passphrase" }),
+    );
+    assert_eq!(status, 403, "a leaked key is not the account: {body}");
+    sign_in(&server, "alice", PASSWORD);
+}
+
+#[test]
+fn nobody_grants_a_role_holding_more_than_they_hold() {
+    let server = TestServer::start_authenticating();
+    let org = organization_key(&server);
+    let (status, body) = with_key(
+        &server,
+        &org,
+        "POST",
+        "/api/users",
+        &json!({
+            "Username": "mallory",
+            "NewPassword": "mallory's passphrase",
+            "RoleIds": [roles::ORGANIZATION_ADMINISTRATOR],
+        }),
+    );
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("Project"), "{body}");
+    let bob = create_user(&server, "bob", &[roles::USER_READ_ONLY], false);
+    let (_, body) = with_key(
+        &server,
+        &org,
+        "GET",
+        &format!("/api/users/{bob}"),
+        &Value::Null,
+    );
+    let mut entity = json_of(&body);
+    entity["RoleIds"] = json!([roles::PROJECT_OWNER]);
+    let (status, body) = with_key(&server, &org, "PUT", &format!("/api/users/{bob}"), &entity);
+    assert_eq!(status, 403, "{body}");
+}
+
+#[test]
+fn an_administrators_password_reset_must_be_changed_even_when_the_flag_is_echoed() {
+    let server = TestServer::start_authenticating();
+    let root = create_key(&server, PermissionSet::ALL_GRANTABLE);
+    let bob = create_user(&server, "bob", &[roles::USER_READ_ONLY], false);
+    let (_, body) = with_key(
+        &server,
+        &root,
+        "GET",
+        &format!("/api/users/{bob}"),
+        &Value::Null,
+    );
+    let mut entity = json_of(&body);
+    assert_eq!(entity["MustChangePassword"], false);
+    entity["NewPassword"] = json!("reset by the administrator");
+    let (status, body) = with_key(&server, &root, "PUT", &format!("/api/users/{bob}"), &entity);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(json_of(&body)["MustChangePassword"], true, "{body}");
+}
+
+#[test]
+fn two_administrators_demoting_each_other_at_once_leave_one() {
+    let server = TestServer::start_authenticating();
+    let root = create_key(&server, PermissionSet::ALL_GRANTABLE);
+    let a = create_user(&server, "ann", &[roles::ADMINISTRATOR], false);
+    let b = create_user(&server, "ben", &[roles::ADMINISTRATOR], false);
+    // Leave ann and ben as the only administrators.
+    let (_, body) = with_key(&server, &root, "GET", "/api/users", &Value::Null);
+    let first = json_of(&body)
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["Username"] == "admin")
+        .unwrap()["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        with_key(
+            &server,
+            &root,
+            "DELETE",
+            &format!("/api/users/{first}"),
+            &Value::Null
+        )
+        .0,
+        200
+    );
+    let (sa, _) = sign_in(&server, "ann", PASSWORD);
+    let (sb, _) = sign_in(&server, "ben", PASSWORD);
+    let demote = json!({ "RoleIds": [roles::USER_READ_ONLY], "NewPassword": "demoted in a race" });
+    std::thread::scope(|scope| {
+        scope.spawn(|| with_session(&server, &sa, "PUT", &format!("/api/users/{b}"), &demote));
+        scope.spawn(|| with_session(&server, &sb, "PUT", &format!("/api/users/{a}"), &demote));
+    });
+    let admins =
+        seqr_meta::users::count_with_permission(&crate::meta(&server), Permission::System).unwrap();
+    assert_eq!(admins, 1, "exactly one of the demotions went through");
+}
