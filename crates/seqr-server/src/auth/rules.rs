@@ -15,12 +15,13 @@ use crate::error::ApiError;
 /// A rule a handler applies to the entity it acts on, on top of the route's base demand.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EntityRule {
-    /// `api/users/{id}`: callers may act on their own account; anyone else's needs
-    /// `Organization`, and an account holding `System` (or being given it) needs `System`.
+    /// `api/users/{id}`: signed-in users may act on their own account; anyone else's needs
+    /// `Organization`, an account holding `System` (or being given it) needs `System`, and no
+    /// role may hold more than the caller does.
     OwnAccountOrOrganization,
-    /// `api/apikeys`: callers manage their own personal keys; shared keys (no owner), the
-    /// default key and other users' keys need `Project`. A key can only be given permissions
-    /// its creator holds.
+    /// `api/apikeys`: callers manage their own personal keys (only an owner creates one); shared
+    /// keys (no owner), the default key and other users' keys need `Project`. A key can only be
+    /// given permissions its creator holds.
     OwnKeyOrProject,
 }
 
