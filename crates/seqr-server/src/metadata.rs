@@ -80,6 +80,8 @@ pub enum MetadataError {
     /// `secret.key` is the old key and `secret.key.new` the one the database is now sealed under:
     /// `seqr secret rotate` stopped between its commit and renaming the key file.
     InterruptedRotation { staged: PathBuf },
+    /// `meta.db` could not be made readable by its owner only.
+    Permissions(std::io::Error),
 }
 
 impl fmt::Display for MetadataError {
@@ -89,6 +91,10 @@ impl fmt::Display for MetadataError {
             MetadataError::SecretKey(e) => write!(f, "cannot load the secret key: {e}"),
             MetadataError::WrongKey(e) => write!(f, "{e}"),
             MetadataError::Db(e) => write!(f, "metadata database: {e}"),
+            MetadataError::Permissions(e) => write!(
+                f,
+                "cannot make the metadata database readable by its owner only: {e}"
+            ),
             MetadataError::InterruptedRotation { staged } => write!(
                 f,
                 "a `seqr secret rotate` was interrupted: the metadata is re-encrypted under the key in {}, \
@@ -114,7 +120,9 @@ pub(crate) struct Metadata {
 
 /// Opens `<data dir>/meta.db` and the secret key, and checks that they belong together.
 pub(crate) fn open(data_dir: &Path, source: &SecretKeySource) -> Result<Metadata, MetadataError> {
-    let db = MetaDb::open(&data_dir.join(META_DB_FILE)).map_err(MetadataError::Database)?;
+    let path = data_dir.join(META_DB_FILE);
+    owner_only(&path).map_err(MetadataError::Permissions)?;
+    let db = MetaDb::open(&path).map_err(MetadataError::Database)?;
     let secret_key = load_key(data_dir, source).map_err(MetadataError::SecretKey)?;
     let now = unix_now();
     let check = secret_key.check_value();
@@ -140,6 +148,34 @@ pub(crate) fn open(data_dir: &Path, source: &SecretKeySource) -> Result<Metadata
         db: Arc::new(db),
         secret_key,
     })
+}
+
+/// Makes `meta.db` (and its WAL and shared-memory files) readable by the owner only: it holds
+/// password hashes, API key digests and sealed secrets. A missing database is created empty with
+/// mode 0600 first, because SQLite gives the files it creates next to it the same mode.
+fn owner_only(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    if !path.exists() {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let file = PathBuf::from(format!("{}{suffix}", path.display()));
+        if let Ok(meta) = std::fs::metadata(&file)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    Ok(())
 }
 
 fn load_key(data_dir: &Path, source: &SecretKeySource) -> Result<SecretKey, SecretKeyError> {

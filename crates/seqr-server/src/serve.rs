@@ -139,6 +139,15 @@ pub fn lock_data_dir(path: &Path) -> Result<DataDirLock, ServeError> {
         path: path.to_owned(),
         source,
     };
+    if !path.exists() {
+        // A new data directory is the owner's alone: it holds password hashes and sealed secrets.
+        use std::os::unix::fs::DirBuilderExt as _;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(path)
+            .map_err(io_err)?;
+    }
     std::fs::create_dir_all(path).map_err(io_err)?;
     let file = File::options()
         .create(true)

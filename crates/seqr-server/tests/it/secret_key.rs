@@ -83,3 +83,27 @@ fn a_key_provider_program_supplies_the_key() {
     let err = start_and_stop(dir.path(), SecretKeySource::Provider("exit 3".into())).unwrap_err();
     assert!(err.to_lowercase().contains("secret key"), "{err}");
 }
+
+#[test]
+fn a_new_data_directory_and_its_metadata_are_the_owners_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("fresh");
+    start_and_stop(&dir, SecretKeySource::DataDirectory).unwrap();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700);
+    assert_eq!(mode(&dir.join("meta.db")), 0o600);
+
+    // An existing database readable by others is tightened at the next start.
+    let db = dir.join("meta.db");
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    start_and_stop(&dir, SecretKeySource::DataDirectory).unwrap();
+    assert_eq!(mode(&db), 0o600);
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with("meta.db") {
+            assert_eq!(mode(&path) & 0o077, 0, "{name}");
+        }
+    }
+}
