@@ -27,6 +27,7 @@ use crate::AppState;
 use crate::auth::enforce::{ClientAddress, Principal, record, unix_now};
 use crate::auth::rules::{Caller, EntityRule, check_delegation, check_key_owner};
 use crate::error::ApiError;
+use crate::filter_part::DescriptiveFilterPart;
 
 /// Shortest token a caller may choose for a shared key (generated ones are 32 characters).
 const MIN_CHOSEN_TOKEN_CHARS: usize = 16;
@@ -41,7 +42,7 @@ const MAX_APPLIED_PROPERTY_BYTES: usize = 16 * 1024;
 #[serde(rename_all = "PascalCase", default)]
 struct InputSettingsPart {
     applied_properties: Vec<AppliedPropertyPart>,
-    filter: Option<FilterPart>,
+    filter: Option<DescriptiveFilterPart>,
     minimum_level: Option<String>,
     use_server_timestamps: bool,
 }
@@ -52,14 +53,6 @@ struct AppliedPropertyPart {
     name: String,
     #[serde(default)]
     value: Value,
-}
-
-/// `DescriptiveFilterPart`; Seq's clients send it with a null `Filter` when there is none.
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "PascalCase", default)]
-struct FilterPart {
-    filter: Option<String>,
-    filter_non_strict: Option<String>,
 }
 
 /// `ApiKeyEntity` as sent; members a client echoes back (`Id`, `Links`, `InputMetrics`) are
@@ -105,11 +98,10 @@ fn permissions(names: &[String]) -> Result<PermissionSet, ApiError> {
 }
 
 fn input_settings(part: InputSettingsPart) -> Result<InputSettings, ApiError> {
-    let filter = part.filter.unwrap_or_default();
-    let has_filter = [&filter.filter, &filter.filter_non_strict]
-        .into_iter()
-        .flatten()
-        .any(|f| !f.trim().is_empty());
+    let has_filter = part
+        .filter
+        .and_then(DescriptiveFilterPart::expression)
+        .is_some();
     if has_filter {
         return Err(ApiError::bad_request(
             "InputSettings.Filter: arrival filters need seqr's query language, which this version \

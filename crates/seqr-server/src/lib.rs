@@ -11,6 +11,7 @@ pub mod bootstrap;
 mod entity;
 mod error;
 mod events;
+mod filter_part;
 mod headers;
 mod health;
 mod ingest;

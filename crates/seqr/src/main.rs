@@ -64,20 +64,9 @@ fn rotate_secret(config: &config::RotateConfig) -> ExitCode {
         ExitCode::FAILURE
     };
     let storage = &config.storage;
-    let path = storage.join(seqr_server::META_DB_FILE);
-    if !path.is_file() {
-        return fail(format!(
-            "no metadata database at {}; is --storage the server's data directory?",
-            path.display()
-        ));
-    }
-    let _lock = match seqr_server::lock_data_dir(storage) {
-        Ok(lock) => lock,
-        Err(e) => return fail(format!("{e} (stop the server first)")),
-    };
-    let db = match seqr_meta::MetaDb::open(&path) {
-        Ok(db) => db,
-        Err(e) => return fail(format!("cannot open {}: {e}", path.display())),
+    let (_lock, db) = match open_stopped(storage) {
+        Ok(opened) => opened,
+        Err(message) => return fail(message),
     };
     let in_data_dir = matches!(config.current, SecretKeySource::DataDirectory);
     let key_file = storage.join(KEY_FILE_NAME);
@@ -262,6 +251,25 @@ fn source_kind(source: &seqr_server::SecretKeySource) -> &'static str {
     }
 }
 
+/// Opens a stopped server's metadata database for an offline command, holding the data
+/// directory's lock so it never writes under a running server.
+fn open_stopped(
+    storage: &std::path::Path,
+) -> Result<(seqr_server::DataDirLock, seqr_meta::MetaDb), String> {
+    let path = storage.join(seqr_server::META_DB_FILE);
+    if !path.is_file() {
+        return Err(format!(
+            "no metadata database at {}; is --storage the server's data directory?",
+            path.display()
+        ));
+    }
+    let lock =
+        seqr_server::lock_data_dir(storage).map_err(|e| format!("{e} (stop the server first)"))?;
+    let db = seqr_meta::MetaDb::open(&path)
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    Ok((lock, db))
+}
+
 /// `seqr user reset-password`: offline recovery, under the data directory's lock.
 fn reset_password(username: &str, storage: &std::path::Path) -> ExitCode {
     use seqr_meta::{audit, password, users};
@@ -269,20 +277,9 @@ fn reset_password(username: &str, storage: &std::path::Path) -> ExitCode {
         eprintln!("seqr: {message}");
         ExitCode::FAILURE
     };
-    let path = storage.join(seqr_server::META_DB_FILE);
-    if !path.is_file() {
-        return fail(format!(
-            "no metadata database at {}; is --storage the server's data directory?",
-            path.display()
-        ));
-    }
-    let _lock = match seqr_server::lock_data_dir(storage) {
-        Ok(lock) => lock,
-        Err(e) => return fail(format!("{e} (stop the server first)")),
-    };
-    let db = match seqr_meta::MetaDb::open(&path) {
-        Ok(db) => db,
-        Err(e) => return fail(format!("cannot open {}: {e}", path.display())),
+    let (_lock, db) = match open_stopped(storage) {
+        Ok(opened) => opened,
+        Err(message) => return fail(message),
     };
     let user = match users::find_by_username(&db, username) {
         Ok(Some(user)) => user,

@@ -156,8 +156,8 @@ pub(crate) fn check_delegation(caller: &Principal, granted: PermissionSet) -> Re
     }
 }
 
-/// [`EntityRule::OwnAccountOrOrganization`]: may `caller` administer the account `target_id`,
-/// whose permissions are `target_permissions` (before and after the change)?
+/// [`EntityRule::OwnAccountOrOrganization`]: may `caller` administer an account whose
+/// permissions are `target_permissions` (before and after the change)?
 pub(crate) fn check_account_admin(
     caller: &Principal,
     target_permissions: PermissionSet,

@@ -25,18 +25,11 @@ use crate::AppState;
 use crate::auth::enforce::{ClientAddress, Principal, record, unix_now};
 use crate::auth::rules::{Caller, EntityRule, check_account_admin, check_delegation};
 use crate::error::ApiError;
+use crate::filter_part::DescriptiveFilterPart;
 use crate::users::user_entity;
 
 /// Longest view filter accepted.
 const MAX_VIEW_FILTER_CHARS: usize = 4096;
-
-/// `DescriptiveFilterPart`.
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "PascalCase", default)]
-struct FilterPart {
-    filter: Option<String>,
-    filter_non_strict: Option<String>,
-}
 
 /// `UserEntity` as sent; `None` means "not sent". Read-only members (`Id`, `Links`,
 /// `AuthenticationProvider`...) are ignored.
@@ -49,7 +42,7 @@ struct UserPart {
     new_password: Option<String>,
     role_ids: Option<Vec<String>>,
     #[serde(deserialize_with = "present")]
-    view_filter: Option<Option<FilterPart>>,
+    view_filter: Option<Option<DescriptiveFilterPart>>,
     must_change_password: Option<bool>,
     preferences: Option<Map<String, Value>>,
 }
@@ -84,14 +77,8 @@ fn forbidden(message: impl Into<String>) -> ApiError {
 
 /// The view filter text from a `DescriptiveFilterPart` (`None` clears it), checked as far as
 /// this build can: until the query language lands, only its size and balance.
-fn view_filter_text(part: Option<FilterPart>) -> Result<Option<String>, ApiError> {
-    let Some(part) = part else { return Ok(None) };
-    let Some(text) = part
-        .filter
-        .or(part.filter_non_strict)
-        .map(|t| t.trim().to_owned())
-        .filter(|t| !t.is_empty())
-    else {
+fn view_filter_text(part: Option<DescriptiveFilterPart>) -> Result<Option<String>, ApiError> {
+    let Some(text) = part.and_then(DescriptiveFilterPart::expression) else {
         return Ok(None);
     };
     if text.chars().count() > MAX_VIEW_FILTER_CHARS {

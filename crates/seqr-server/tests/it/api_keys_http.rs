@@ -3,14 +3,10 @@
 use seqr_meta::{PermissionSet, roles};
 use serde_json::{Value, json};
 
-use crate::{PASSWORD, TestServer, create_key, create_user, files_containing, sign_in};
+use crate::{PASSWORD, TestServer, create_key, create_user, files_containing, json_of, sign_in};
 
 fn admin_key(server: &TestServer) -> String {
     create_key(server, PermissionSet::ALL_GRANTABLE)
-}
-
-fn json_of(body: &str) -> Value {
-    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
 }
 
 /// Sends `body` as JSON with the API key `key`.

@@ -329,3 +329,8 @@ pub fn files_containing(dir: &std::path::Path, needle: &[u8]) -> Vec<std::path::
     }
     hits
 }
+
+/// A response body as JSON, failing the test with the body when it is not.
+pub fn json_of(body: &str) -> Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
+}

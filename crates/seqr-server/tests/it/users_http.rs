@@ -3,11 +3,7 @@
 use seqr_meta::{Permission, PermissionSet, roles};
 use serde_json::{Value, json};
 
-use crate::{PASSWORD, Session, TestServer, create_key, create_user, sign_in};
-
-fn json_of(body: &str) -> Value {
-    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
-}
+use crate::{PASSWORD, Session, TestServer, create_key, create_user, json_of, sign_in};
 
 fn with_key(
     server: &TestServer,
