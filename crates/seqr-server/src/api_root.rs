@@ -17,7 +17,9 @@ pub(crate) async fn root(State(state): State<AppState>) -> Json<Value> {
         "Links": {
             "Self": "api/",
             "ApiKeysResources": "api/apikeys/resources",
+            "DataResources": "api/data/resources",
             "EventsResources": "api/events/resources",
+            "ExpressionsResources": "api/expressions/resources",
             "RolesResources": "api/roles/resources",
             "SettingsResources": "api/settings/resources",
             "UsersResources": "api/users/resources",

@@ -6,11 +6,13 @@
 mod api_root;
 mod apikeys;
 mod auditlog;
+mod data;
 pub mod auth;
 pub mod bootstrap;
 mod entity;
 mod error;
 mod events;
+mod expressions;
 mod filter_part;
 mod headers;
 mod health;

@@ -10,7 +10,8 @@ use axum::routing::{MethodFilter, on};
 use crate::auth::rules::EntityRule;
 use crate::permission::Permission;
 use crate::{
-    AppState, api_root, apikeys, auditlog, events, health, ingest, roles, settings, users,
+    AppState, api_root, apikeys, auditlog, data, events, expressions, health, ingest, roles,
+    settings, users,
 };
 
 /// One declared route, as listed by [`route_table`].
@@ -230,6 +231,48 @@ fn declare() -> Registrar {
     );
     r.add(
         Method::GET,
+        "/api/data/resources",
+        Public,
+        "Query resource links",
+        data::resources,
+    );
+    r.add(
+        Method::GET,
+        "/api/data",
+        Read,
+        "Run a SQL-style query",
+        data::query_get,
+    );
+    r.add(
+        Method::POST,
+        "/api/data",
+        Read,
+        "Run a SQL-style query (evaluation context body)",
+        data::query_post,
+    );
+    r.add(
+        Method::GET,
+        "/api/expressions/resources",
+        Public,
+        "Expression resource links",
+        expressions::resources,
+    );
+    r.add(
+        Method::GET,
+        "/api/expressions/tostrict",
+        Read,
+        "Convert search-bar input to a strict expression",
+        expressions::to_strict,
+    );
+    r.add(
+        Method::GET,
+        "/api/expressions/tosql",
+        Read,
+        "Convert search-bar input to a SQL-style query",
+        expressions::to_sql,
+    );
+    r.add(
+        Method::GET,
         "/api/roles",
         Read,
         "The built-in roles",
@@ -425,6 +468,8 @@ mod tests {
                 "GET /api",
                 "GET /api/",
                 "GET /api/events/resources",
+                "GET /api/data/resources",
+                "GET /api/expressions/resources",
                 "GET /api/roles/resources",
                 "GET /api/users/resources",
                 "POST /api/users/login",
