@@ -27,12 +27,14 @@ use crate::AppState;
 use crate::auth::enforce::{ClientAddress, Principal, record, unix_now};
 use crate::auth::rules::{Caller, EntityRule, check_delegation, check_key_owner};
 use crate::error::ApiError;
-use crate::filter_part::DescriptiveFilterPart;
+use crate::filter_part::{DescriptiveFilterPart, strict_filter};
 
 /// Shortest token a caller may choose for a shared key (generated ones are 32 characters).
 const MIN_CHOSEN_TOKEN_CHARS: usize = 16;
 /// Most applied properties on one key.
 const MAX_APPLIED_PROPERTIES: usize = 100;
+/// Longest arrival filter accepted (it is evaluated for every event the key sends).
+const MAX_ARRIVAL_FILTER_CHARS: usize = 4096;
 /// Most bytes (names and JSON values) of a key's applied properties: they are copied into every
 /// event, so they must stay small next to the events themselves.
 const MAX_APPLIED_PROPERTY_BYTES: usize = 16 * 1024;
@@ -98,16 +100,7 @@ fn permissions(names: &[String]) -> Result<PermissionSet, ApiError> {
 }
 
 fn input_settings(part: InputSettingsPart) -> Result<InputSettings, ApiError> {
-    let has_filter = part
-        .filter
-        .and_then(DescriptiveFilterPart::expression)
-        .is_some();
-    if has_filter {
-        return Err(ApiError::bad_request(
-            "InputSettings.Filter: arrival filters need seqr's query language, which this version \
-             does not have yet; create the key without a filter (set `Filter` to null).",
-        ));
-    }
+    let filter = strict_filter("InputSettings.Filter", part.filter, MAX_ARRIVAL_FILTER_CHARS)?;
     let minimum_level = match part.minimum_level.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(level) => Some(
@@ -152,7 +145,7 @@ fn input_settings(part: InputSettingsPart) -> Result<InputSettings, ApiError> {
     }
     Ok(InputSettings {
         applied_properties,
-        filter: None,
+        filter,
         minimum_level,
         use_server_timestamps: part.use_server_timestamps,
     })

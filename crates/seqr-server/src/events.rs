@@ -8,7 +8,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use seqr_store::{SearchRequest, SearchResult, SearchStatus};
-use seqr_types::{EventId, Timestamp};
+use seqr_types::{EventId, StoredEvent, Timestamp};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -17,6 +17,7 @@ use crate::auth::enforce::Principal;
 use crate::auth::rules::Caller;
 use crate::entity::EventEntity;
 use crate::error::ApiError;
+use crate::filters::{self, ReadFilter};
 use crate::{query, timespan};
 
 /// Seq.Api's default page size.
@@ -34,6 +35,7 @@ struct SearchParams {
     to: Option<Timestamp>,
     render: bool,
     short_circuit_after: Option<usize>,
+    filter: Option<String>,
 }
 
 impl SearchParams {
@@ -49,11 +51,12 @@ impl SearchParams {
                 "todateutc" => p.to = parse_date(&key, value)?,
                 "render" => p.render = parse_bool(&key, value)?,
                 "shortcircuitafter" => p.short_circuit_after = Some(parse_number(&key, value)?),
-                "filter" | "signal" if !value.is_empty() => {
-                    return Err(ApiError::bad_request(format!(
-                        "The `{key}` parameter is not supported by this seqr build yet: search filters \
-                         and signals arrive with the query language. Remove it to list events."
-                    )));
+                "filter" => p.filter = Some(value.to_string()),
+                "signal" if !value.is_empty() => {
+                    return Err(ApiError::bad_request(
+                        "The `signal` parameter is not supported by this seqr build yet: signals \
+                         arrive in a later version. Pass the signal's expression as `filter` instead.",
+                    ));
                 }
                 // Accepted for compatibility; they change nothing a caller can observe here.
                 _ => {}
@@ -62,7 +65,11 @@ impl SearchParams {
         Ok(p)
     }
 
-    fn request(&self, deadline: Instant) -> SearchRequest<'static> {
+    fn request<'f>(
+        &self,
+        deadline: Instant,
+        filter: Option<&'f (dyn Fn(&StoredEvent) -> bool + Sync)>,
+    ) -> SearchRequest<'f> {
         SearchRequest {
             count: self.count.unwrap_or(DEFAULT_COUNT).min(MAX_COUNT),
             after_id: self.after_id,
@@ -71,7 +78,7 @@ impl SearchParams {
             to: self.to,
             scan_limit: self.short_circuit_after,
             deadline: Some(deadline),
-            filter: None,
+            filter,
         }
     }
 }
@@ -124,14 +131,24 @@ enum Shape {
 /// Searches and serializes on a blocking thread: both are CPU work proportional to the page.
 async fn run_search(
     state: &AppState,
-    params: &SearchParams,
+    caller: &Principal,
+    params: SearchParams,
     shape: Shape,
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
-    let request = params.request(started + state.search_timeout);
+    let request_filter = match &params.filter {
+        Some(text) => filters::parse_request_filter("filter", text)?,
+        None => None,
+    };
+    let read_filter = ReadFilter::new(caller, request_filter)?;
+    let deadline = started + state.search_timeout;
     let render = params.render;
     let store = state.store.clone();
     let body = tokio::task::spawn_blocking(move || {
+        let matches = |e: &StoredEvent| read_filter.matches(e);
+        let filter: Option<&(dyn Fn(&StoredEvent) -> bool + Sync)> =
+            (!read_filter.is_empty()).then_some(&matches);
+        let request = params.request(deadline, filter);
         let result = store.search(&request).map_err(|e| {
             tracing::error!(error = %e, "search failed");
             ApiError::internal("The search failed reading stored events; see the server log.")
@@ -196,29 +213,14 @@ impl Statistics {
     }
 }
 
-/// Fails closed for a caller with a view filter: until the query language can AND it into the
-/// search, such a caller reads nothing rather than everything.
-fn check_view_filter(caller: &Principal) -> Result<(), ApiError> {
-    match caller.view_filter() {
-        None => Ok(()),
-        Some(_) => Err(ApiError::new(
-            axum::http::StatusCode::FORBIDDEN,
-            "Your account has a view filter, which this seqr version cannot apply to searches yet; \
-             until it can, events are not shown to you. An administrator can remove the view \
-             filter from your account.",
-        )),
-    }
-}
-
 /// `GET api/events/signal`.
 pub(crate) async fn search_get(
     State(state): State<AppState>,
     Caller(caller): Caller,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    check_view_filter(&caller)?;
     let params = SearchParams::parse(raw.as_deref())?;
-    run_search(&state, &params, Shape::ResultSet).await
+    run_search(&state, &caller, params, Shape::ResultSet).await
 }
 
 /// `POST api/events/signal` with an `EvaluationContextPart` body (`{"Signal":..,"Variables":..}`).
@@ -256,9 +258,8 @@ pub(crate) async fn list(
     Caller(caller): Caller,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    check_view_filter(&caller)?;
     let params = SearchParams::parse(raw.as_deref())?;
-    run_search(&state, &params, Shape::Array).await
+    run_search(&state, &caller, params, Shape::Array).await
 }
 
 /// `GET api/events/{id}`.
@@ -268,7 +269,7 @@ pub(crate) async fn by_id(
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    check_view_filter(&caller)?;
+    let view = ReadFilter::new(&caller, None)?;
     let not_found = || ApiError::not_found(format!("No event with id `{id}` was found."));
     let Ok(event_id) = id.parse::<EventId>() else {
         return Err(not_found());
@@ -287,10 +288,11 @@ pub(crate) async fn by_id(
             ApiError::internal("Reading the event failed; see the server log.")
         })?;
     match found {
-        Some(stored) => serde_json::to_vec(&EventEntity::new(&stored, render))
+        // Outside the caller's view filter is indistinguishable from absent.
+        Some(stored) if view.matches(&stored) => serde_json::to_vec(&EventEntity::new(&stored, render))
             .map(json_response)
             .map_err(|_| ApiError::internal("The event could not be written.")),
-        None => Err(not_found()),
+        _ => Err(not_found()),
     }
 }
 
@@ -323,7 +325,6 @@ mod tests {
             "afterId=nope",
             "fromDateUtc=yesterday",
             "render=maybe",
-            "filter=A%3D1",
             "signal=signal-1",
         ] {
             let e = SearchParams::parse(Some(q)).unwrap_err();

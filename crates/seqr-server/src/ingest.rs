@@ -180,7 +180,8 @@ async fn ingest(
     let _growth_permit = reserve_budget(&state, growth).await?;
     let plain = key.minimum_level.is_none()
         && key.applied_properties.is_empty()
-        && !key.use_server_timestamps;
+        && !key.use_server_timestamps
+        && key.arrival_filter.is_none();
     let events = if plain {
         events
     } else {
@@ -224,8 +225,8 @@ fn count_invalid(state: &AppState, key: &VerifiedKey) {
     );
 }
 
-/// Seq's order: minimum level, then applied properties (overriding the event's), then server
-/// timestamps.
+/// Seq's order: minimum level, then applied properties (overriding the event's) and server
+/// timestamps, then the arrival filter, which so sees the properties the key applies.
 fn apply_input_settings(mut events: Vec<Event>, key: &VerifiedKey) -> Vec<Event> {
     if let Some(minimum) = key
         .minimum_level
@@ -244,6 +245,13 @@ fn apply_input_settings(mut events: Vec<Event>, key: &VerifiedKey) -> Vec<Event>
                 event.timestamp = now;
             }
         }
+    }
+    if let Some(filter) = &key.arrival_filter {
+        let now = Timestamp::now().ticks();
+        events = events
+            .into_iter()
+            .filter_map(|e| filter.keeps(e, now))
+            .collect();
     }
     events
 }

@@ -14,6 +14,7 @@ mod error;
 mod events;
 mod expressions;
 mod filter_part;
+pub mod filters;
 mod headers;
 mod health;
 mod ingest;

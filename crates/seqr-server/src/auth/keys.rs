@@ -62,6 +62,8 @@ pub struct VerifiedKey {
     pub applied_bytes: usize,
     /// `InputSettings.UseServerTimestamps`.
     pub use_server_timestamps: bool,
+    /// `InputSettings.Filter`, compiled: only events it matches are stored.
+    pub arrival_filter: Option<crate::filters::ArrivalFilter>,
     /// A personal key's owner's view filter: it restricts what the key reads, as it does the
     /// owner.
     pub view_filter: Option<String>,
@@ -80,7 +82,10 @@ impl VerifiedKey {
             .iter()
             .map(|p| p.name.len() + p.value.to_string().len() + 64)
             .sum();
+        let arrival_filter =
+            crate::filters::ArrivalFilter::compile(&key.id, settings.filter.as_deref());
         VerifiedKey {
+            arrival_filter,
             applied_bytes,
             id: key.id,
             permissions,

@@ -237,8 +237,8 @@ fn bad_keys_are_refused_with_clear_messages() {
         ),
         (json!({ "Title": "" }), "Title"),
         (
-            json!({ "Title": "f", "InputSettings": { "Filter": { "Filter": "@Level = 'Error'" } } }),
-            "query language",
+            json!({ "Title": "f", "InputSettings": { "Filter": { "Filter": "@Level = 'Error' and" } } }),
+            "InputSettings.Filter is not a valid expression. Syntax error at position 21",
         ),
         (
             json!({ "Title": "l", "InputSettings": { "MinimumLevel": "Loud" } }),
@@ -458,7 +458,7 @@ fn a_user_with_a_view_filter_cannot_mint_an_unfiltered_shared_key() {
     );
     assert_eq!(status, 403, "{body}");
     assert!(body.contains("view filter"), "{body}");
-    // A personal key carries the owner's view filter, so reading through it fails closed too.
+    // A personal key carries the owner's view filter into every read.
     let (status, _, body) = server.request_with(
         "POST",
         "/api/apikeys",
@@ -467,9 +467,23 @@ fn a_user_with_a_view_filter_cannot_mint_an_unfiltered_shared_key() {
     );
     assert_eq!(status, 201, "{body}");
     let token = json_of(&body)["Token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        server
+            .request(
+                "POST",
+                "/ingest/clef",
+                "{\"@t\":\"2026-01-01T00:00:00Z\",\"@mt\":\"x\",\"Team\":\"b\"}\n\
+                 {\"@t\":\"2026-01-01T00:00:01Z\",\"@mt\":\"y\",\"Team\":\"a\"}"
+            )
+            .0,
+        201
+    );
     let (status, _, body) =
         server.request_with("GET", "/api/events/signal", &[("X-Seq-ApiKey", &token)], "");
-    assert_eq!(status, 403, "{body}");
+    assert_eq!(status, 200, "{body}");
+    let events = json_of(&body)["Events"].as_array().unwrap().clone();
+    assert_eq!(events.len(), 1, "{body}");
+    assert!(body.contains("\"y\""), "only Team a: {body}");
 }
 
 #[test]

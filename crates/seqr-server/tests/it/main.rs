@@ -4,6 +4,7 @@
 mod access;
 mod api_keys;
 mod api_keys_http;
+mod filters_http;
 mod headers;
 mod roles;
 mod secret_key;

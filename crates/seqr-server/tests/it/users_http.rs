@@ -330,7 +330,7 @@ fn role_changes_apply_at_once_and_the_last_administrator_stays() {
 }
 
 #[test]
-fn a_view_filter_is_stored_and_until_it_can_be_applied_hides_every_event() {
+fn a_view_filter_is_stored_and_anded_into_every_read() {
     let server = TestServer::start_authenticating();
     let root = create_key(&server, PermissionSet::ALL_GRANTABLE);
     let alice = create_user(&server, "alice", &[roles::USER_READ_ONLY], false);
@@ -339,16 +339,38 @@ fn a_view_filter_is_stored_and_until_it_can_be_applied_hides_every_event() {
             .request(
                 "POST",
                 "/ingest/clef",
-                r#"{"@t":"2026-01-01T00:00:00Z","@mt":"x","Team":"b"}"#
+                "{\"@t\":\"2026-01-01T00:00:00Z\",\"@mt\":\"x\",\"Team\":\"b\"}\n\
+                 {\"@t\":\"2026-01-01T00:00:01Z\",\"@mt\":\"y\",\"Team\":\"a\"}"
             )
             .0,
         201
     );
     let (session, _) = sign_in(&server, "alice", PASSWORD);
-    assert_eq!(
-        with_session(&server, &session, "GET", "/api/events/signal", &Value::Null).0,
-        200
-    );
+    let teams = |path: &str| -> Vec<String> {
+        let (status, body) = with_session(&server, &session, "GET", path, &Value::Null);
+        assert_eq!(status, 200, "{path}: {body}");
+        let v = json_of(&body);
+        let events = if v.is_array() { v } else { v["Events"].clone() };
+        events
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                e["Properties"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|p| p["Name"] == "Team")
+                    .unwrap()["Value"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect()
+    };
+    assert_eq!(teams("/api/events/signal"), ["a", "b"]);
+    let (_, body) = with_session(&server, &session, "GET", "/api/events/signal?filter=Team%3D'b'", &Value::Null);
+    let team_b_id = json_of(&body)["Events"][0]["Id"].as_str().unwrap().to_owned();
 
     let (_, body) = with_key(
         &server,
@@ -369,13 +391,23 @@ fn a_view_filter_is_stored_and_until_it_can_be_applied_hides_every_event() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(json_of(&body)["ViewFilter"]["Filter"], "Team = 'a'");
 
-    let (status, body) = with_session(&server, &session, "GET", "/api/events/signal", &Value::Null);
-    assert_eq!(status, 403, "fails closed: {body}");
-    assert!(body.contains("view filter"), "{body}");
-    assert_eq!(
-        with_session(&server, &session, "GET", "/api/events", &Value::Null).0,
-        403
+    assert_eq!(teams("/api/events/signal"), ["a"]);
+    assert_eq!(teams("/api/events"), ["a"]);
+    assert!(
+        teams("/api/events/signal?filter=Team%20%3D%20'b'").is_empty(),
+        "a request filter cannot widen the view filter"
     );
+    assert!(teams("/api/events/signal?filter=not%20(Team%20%3D%20'a')").is_empty());
+    let (status, _) = with_session(
+        &server,
+        &session,
+        "GET",
+        &format!("/api/events/{team_b_id}"),
+        &Value::Null,
+    );
+    assert_eq!(status, 404, "an event outside the view filter does not exist for the user");
+    let (status, _) = with_key(&server, &root, "GET", &format!("/api/events/{team_b_id}"), &Value::Null);
+    assert_eq!(status, 200);
 
     let (_, body) = with_key(&server, &root, "GET", "/api/users", &Value::Null);
     let admin = json_of(&body)
