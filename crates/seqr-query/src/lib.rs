@@ -16,6 +16,7 @@ mod lexer;
 pub mod like;
 pub mod parser;
 pub mod print;
+pub mod pushdown;
 pub mod value;
 
 use seqr_types::StoredEvent;

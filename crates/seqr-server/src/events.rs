@@ -141,6 +141,13 @@ async fn run_search(
         None => None,
     };
     let read_filter = ReadFilter::new(caller, request_filter)?;
+    let mut params = params;
+    let (from, to) = read_filter.time_range();
+    params.from = params.from.max(from);
+    params.to = match (params.to, to) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
     let deadline = started + state.search_timeout;
     let render = params.render;
     let store = state.store.clone();

@@ -63,6 +63,23 @@ impl ReadFilter {
         self.filters.is_empty()
     }
 
+    /// The tightest `@Timestamp` range the filters imply, so the store reads only that range.
+    pub(crate) fn time_range(&self) -> (Option<Timestamp>, Option<Timestamp>) {
+        let (mut from, mut to): (Option<i64>, Option<i64>) = (None, None);
+        for f in &self.filters {
+            for p in seqr_query::pushdown::predicates(&f.expr) {
+                if let seqr_query::pushdown::Predicate::TimeRange { from: lo, to: hi } = p {
+                    from = from.max(lo);
+                    to = match (to, hi) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    };
+                }
+            }
+        }
+        (from.map(Timestamp::from_ticks), to.map(Timestamp::from_ticks))
+    }
+
     pub(crate) fn matches(&self, event: &StoredEvent) -> bool {
         self.filters.iter().all(|f| f.matches(event, self.now_ticks))
     }
