@@ -579,4 +579,24 @@ mod tests {
         assert_eq!(offset_in("Nowhere/Special", T2020), None);
         assert_eq!(offset_in("UTC", -1), None);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn parsers_never_panic(text in "\\PC{0,40}", digits in "[0-9:. +TZ/-]{0,30}") {
+            let _ = parse_datetime(&text);
+            let _ = parse_timespan(&text);
+            let _ = parse_datetime(&digits);
+            if let Some(t) = parse_timespan(&digits) {
+                proptest::prop_assert_eq!(parse_timespan(&format_timespan(t)), Some(t));
+            }
+        }
+
+        #[test]
+        fn iso_output_parses_back(ticks in 0..=MAX_TICKS, minutes in -840_i64..=840) {
+            let offset = minutes * TICKS_PER_MINUTE;
+            if let Some(text) = format_iso(ticks, offset) {
+                proptest::prop_assert_eq!(parse_datetime(&text), Some(ticks));
+            }
+        }
+    }
 }

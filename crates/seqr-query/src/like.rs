@@ -16,7 +16,7 @@
 pub struct LikePattern {
     ci: bool,
     shape: Shape,
-    /// The literal text every match starts with, before any lowercasing.
+    /// The literal text every match starts with, as written (not lowercased).
     prefix: String,
 }
 
@@ -81,11 +81,11 @@ impl LikePattern {
         }
     }
 
-    /// The literal text every matching string starts with, for index pushdown; `None` when
-    /// the pattern starts with a wildcard or is case-insensitive (its prefix would then only
-    /// constrain the lowercased text).
+    /// The literal text before the first wildcard, as written, for predicate pushdown; `None`
+    /// when the pattern starts with a wildcard. Under `ci` it constrains the lowercased text:
+    /// every match, lowercased, starts with this prefix lowercased.
     pub fn literal_prefix(&self) -> Option<&str> {
-        (!self.ci && !self.prefix.is_empty()).then_some(self.prefix.as_str())
+        (!self.prefix.is_empty()).then_some(self.prefix.as_str())
     }
 
     /// The text the pattern matches exactly, when it has no wildcards and is case-sensitive.
@@ -390,8 +390,51 @@ mod tests {
             Some("100%x")
         );
         assert_eq!(LikePattern::new("%Hello", false).literal_prefix(), None);
-        assert_eq!(LikePattern::new("Hello%", true).literal_prefix(), None);
+        assert_eq!(
+            LikePattern::new("HeLLo%", true).literal_prefix(),
+            Some("HeLLo")
+        );
+        assert_eq!(LikePattern::new("", false).literal_prefix(), None);
         assert_eq!(LikePattern::new("Hi", false).exact(), Some("Hi"));
         assert_eq!(LikePattern::new("Hi%", false).exact(), None);
+    }
+
+    /// An independent translation to a regex, applied to lowercased text under `ci`.
+    fn oracle(text: &str, pattern: &str, ci: bool) -> bool {
+        let (text, pattern) = if ci {
+            (text.to_lowercase(), pattern.to_lowercase())
+        } else {
+            (text.to_owned(), pattern.to_owned())
+        };
+        let mut re = String::from("^(?s:");
+        let mut chars = pattern.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '%' | '?' if chars.peek() == Some(&c) => {
+                    chars.next();
+                    re.push_str(&regex::escape(&c.to_string()));
+                }
+                '%' => re.push_str(".*"),
+                '?' => re.push_str(".?"),
+                _ => re.push_str(&regex::escape(&c.to_string())),
+            }
+        }
+        re.push_str(")$");
+        regex::Regex::new(&re).unwrap().is_match(&text)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn agrees_with_a_regex_translation(
+            pattern in "[aAb%?_\u{e9}\u{c9}\u{130}\u{212a}k]{0,8}",
+            text in "[aAb%?_\u{e9}\u{c9}\u{130}kK]{0,10}",
+            ci: bool,
+        ) {
+            proptest::prop_assert_eq!(
+                LikePattern::new(&pattern, ci).matches(&text),
+                oracle(&text, &pattern, ci),
+                "{:?} like {:?} ci={}", text, pattern, ci
+            );
+        }
     }
 }

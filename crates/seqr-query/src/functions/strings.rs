@@ -227,6 +227,8 @@ pub(super) fn uri_encode(args: &[Arg], _: &CallContext) -> Eval {
 #[cfg(test)]
 mod tests {
     use super::super::test_support::*;
+    use crate::value::Value;
+    use rust_decimal::Decimal;
     use serde_json::json;
 
     fn s(x: &str) -> super::Arg {
@@ -485,5 +487,25 @@ mod tests {
             call("UriEncode", &[s("a b/ü~")]),
             j(json!("a%20b%2F%C3%BC~"))
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn indexes_and_substrings_agree(
+            hay in "[aAİiß\u{307}😀x]{0,12}",
+            needle in "[aAİiß\u{307}x]{0,3}",
+        ) {
+            if let Some(Value::Number(at)) = call("IndexOf", &[s(&hay), s(&needle)])
+                && at >= Decimal::ZERO
+            {
+                let rest = call("Substring", &[s(&hay), super::Arg::Value(Some(Value::Number(at)))]);
+                let rest = rest.and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+                proptest::prop_assert!(rest.starts_with(needle.as_str()));
+            }
+            for name in ["IndexOf", "LastIndexOf", "Contains", "StartsWith", "EndsWith"] {
+                let _ = call_ci(name, &[s(&hay), s(&needle)]);
+            }
+            let _ = call_ci("Replace", &[s(&hay), s(&needle), s("-")]);
+        }
     }
 }
