@@ -11,16 +11,6 @@ pub(crate) struct DescriptiveFilterPart {
     filter_non_strict: Option<String>,
 }
 
-impl DescriptiveFilterPart {
-    /// The expression (strict, else the non-strict form), trimmed; `None` when both are blank.
-    pub(crate) fn expression(self) -> Option<String> {
-        [self.filter, self.filter_non_strict]
-            .into_iter()
-            .flatten()
-            .map(|t| t.trim().to_owned())
-            .find(|t| !t.is_empty())
-    }
-}
 
 /// Validates a filter a client stores (an arrival filter or a view filter) and returns the
 /// strict text to keep. `Filter` must be strict; when only `FilterNonStrict` (the text as
