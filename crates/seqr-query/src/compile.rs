@@ -287,7 +287,9 @@ impl<'v> Compiler<'v> {
                         e.span,
                         format!("the variable `${name}` is not defined"),
                     )
-                    .suggest(format!("assign it first with `select <value> into ${name}`")));
+                    .suggest(format!(
+                        "assign it first with `select <value> into ${name}`"
+                    )));
                 }
             },
             ExprKind::Array(items) => {
@@ -301,7 +303,11 @@ impl<'v> Compiler<'v> {
                 let f = move |ctx: &mut Ctx| {
                     Some(Value::Array(fs.iter().filter_map(|f| f(ctx)).collect()))
                 };
-                if all_const { Node::pure(&[], f) } else { Node::dynamic(f) }
+                if all_const {
+                    Node::pure(&[], f)
+                } else {
+                    Node::dynamic(f)
+                }
             }
             ExprKind::Object(members) => {
                 let mut names = Vec::new();
@@ -322,7 +328,11 @@ impl<'v> Compiler<'v> {
                             .collect(),
                     ))
                 };
-                if all_const { Node::pure(&[], f) } else { Node::dynamic(f) }
+                if all_const {
+                    Node::pure(&[], f)
+                } else {
+                    Node::dynamic(f)
+                }
             }
             ExprKind::Member { target, name } => {
                 let t = self.scoped(target, false)?;
@@ -330,12 +340,17 @@ impl<'v> Compiler<'v> {
                 let tf = t.f;
                 let constant = t.constant.is_some();
                 let f = move |ctx: &mut Ctx| match tf(ctx)? {
-                    Value::Object(members) => {
-                        members.into_iter().find(|(k, _)| *k == name).map(|(_, v)| v)
-                    }
+                    Value::Object(members) => members
+                        .into_iter()
+                        .find(|(k, _)| *k == name)
+                        .map(|(_, v)| v),
                     _ => None,
                 };
-                if constant { Node::pure(&[], f) } else { Node::dynamic(f) }
+                if constant {
+                    Node::pure(&[], f)
+                } else {
+                    Node::dynamic(f)
+                }
             }
             ExprKind::Index { target, index } => {
                 let t = self.scoped(target, false)?;
@@ -347,7 +362,11 @@ impl<'v> Compiler<'v> {
                     let index = i_f(ctx)?;
                     element_at(target, &index, false)
                 };
-                if constant { Node::pure(&[], f) } else { Node::dynamic(f) }
+                if constant {
+                    Node::pure(&[], f)
+                } else {
+                    Node::dynamic(f)
+                }
             }
             ExprKind::Wildcard { .. } => {
                 return Err(ParseError::semantic(
@@ -367,7 +386,11 @@ impl<'v> Compiler<'v> {
                     (UnaryOp::Neg, Some(Value::Number(n))) => Some(Value::Number(-n)),
                     _ => None,
                 };
-                if c { Node::pure(&[], f) } else { Node::dynamic(f) }
+                if c {
+                    Node::pure(&[], f)
+                } else {
+                    Node::dynamic(f)
+                }
             }
             ExprKind::IsNull { operand, negated } => {
                 let o = self.scoped(operand, false)?;
@@ -378,11 +401,29 @@ impl<'v> Compiler<'v> {
                     let is_null = matches!(of(ctx), None | Some(Value::Null));
                     Some(Value::Bool(is_null != negated))
                 };
-                if c { Node::pure(&[], f) } else { Node::dynamic(f) }
+                if c {
+                    Node::pure(&[], f)
+                } else {
+                    Node::dynamic(f)
+                }
             }
-            ExprKind::Binary { op, left, right, ci } => self.binary(e, *op, left, right, *ci, condition)?,
-            ExprKind::Call { name, args, ci, star } => self.call(e, name, args, *ci, *star, condition)?,
-            ExprKind::If { condition: c, then, otherwise } => {
+            ExprKind::Binary {
+                op,
+                left,
+                right,
+                ci,
+            } => self.binary(e, *op, left, right, *ci, condition)?,
+            ExprKind::Call {
+                name,
+                args,
+                ci,
+                star,
+            } => self.call(e, name, args, *ci, *star, condition)?,
+            ExprKind::If {
+                condition: c,
+                then,
+                otherwise,
+            } => {
                 let c = self.scoped(c, true)?;
                 let t = self.scoped(then, condition)?;
                 let o = self.scoped(otherwise, condition)?;
@@ -395,7 +436,11 @@ impl<'v> Compiler<'v> {
                         of(ctx)
                     }
                 };
-                if all { Node::pure(&[], f) } else { Node::dynamic(f) }
+                if all {
+                    Node::pure(&[], f)
+                } else {
+                    Node::dynamic(f)
+                }
             }
             ExprKind::Lambda { .. } => {
                 return Err(ParseError::semantic(
@@ -450,14 +495,21 @@ impl<'v> Compiler<'v> {
                     return Some(Value::Bool(short));
                 }
                 let b = rf(ctx);
-                match (a.as_ref().and_then(Value::as_bool), b.as_ref().and_then(Value::as_bool)) {
+                match (
+                    a.as_ref().and_then(Value::as_bool),
+                    b.as_ref().and_then(Value::as_bool),
+                ) {
                     (_, Some(x)) if x == short => Some(Value::Bool(short)),
                     (Some(_), Some(_)) => Some(Value::Bool(!short)),
                     _ => None,
                 }
             };
             let _ = condition;
-            return Ok(if inputs_const { Node::pure(&[], f) } else { Node::dynamic(f) });
+            return Ok(if inputs_const {
+                Node::pure(&[], f)
+            } else {
+                Node::dynamic(f)
+            });
         }
         if op.is_comparison() {
             return self.comparison(e, op, left, right, ci);
@@ -480,7 +532,11 @@ impl<'v> Compiler<'v> {
             }?;
             Some(Value::Number(n))
         };
-        Ok(if c { Node::pure(&[], f) } else { Node::dynamic(f) })
+        Ok(if c {
+            Node::pure(&[], f)
+        } else {
+            Node::dynamic(f)
+        })
     }
 
     fn comparison(
@@ -514,7 +570,11 @@ impl<'v> Compiler<'v> {
                 Value::String(s) => Some(Value::Bool(pattern.matches(&s) != negate)),
                 _ => None,
             };
-            return Ok(if c { Node::pure(&[], f) } else { Node::dynamic(f) });
+            return Ok(if c {
+                Node::pure(&[], f)
+            } else {
+                Node::dynamic(f)
+            });
         }
         let r = self.scoped(right, false)?;
         let c = l.constant.is_some() && r.constant.is_some();
@@ -547,7 +607,11 @@ impl<'v> Compiler<'v> {
             };
             Some(Value::Bool(result))
         };
-        Ok(if c { Node::pure(&[], f) } else { Node::dynamic(f) })
+        Ok(if c {
+            Node::pure(&[], f)
+        } else {
+            Node::dynamic(f)
+        })
     }
 
     /// The value of `e` if it is constant, compiled separately (for precompiling patterns).
@@ -575,7 +639,10 @@ impl<'v> Compiler<'v> {
             } else {
                 Err(ParseError::semantic(
                     e.span,
-                    format!("`{name}` takes {n} argument{}", if n == 1 { "" } else { "s" }),
+                    format!(
+                        "`{name}` takes {n} argument{}",
+                        if n == 1 { "" } else { "s" }
+                    ),
                 ))
             }
         };
@@ -592,13 +659,21 @@ impl<'v> Compiler<'v> {
         match lower.as_str() {
             "equal" | "notequal" => {
                 arity(2)?;
-                let op = if lower == "equal" { BinaryOp::Eq } else { BinaryOp::Ne };
+                let op = if lower == "equal" {
+                    BinaryOp::Eq
+                } else {
+                    BinaryOp::Ne
+                };
                 return self.comparison(e, op, &args[0], &args[1], ci);
             }
             "and" | "or" => {
                 arity(2)?;
                 no_ci()?;
-                let op = if lower == "and" { BinaryOp::And } else { BinaryOp::Or };
+                let op = if lower == "and" {
+                    BinaryOp::And
+                } else {
+                    BinaryOp::Or
+                };
                 return self.binary(e, op, &args[0], &args[1], false, condition);
             }
             "not" => {
@@ -634,7 +709,9 @@ impl<'v> Compiler<'v> {
             let msg = if self.in_query {
                 format!("the aggregate `{name}` cannot be used here")
             } else {
-                format!("the aggregate `{name}` can only be used in the columns of a `select` query")
+                format!(
+                    "the aggregate `{name}` can only be used in the columns of a `select` query"
+                )
             };
             return Err(ParseError::semantic(e.span, msg));
         }
@@ -659,7 +736,11 @@ impl<'v> Compiler<'v> {
             };
             return Err(ParseError::semantic(
                 e.span,
-                format!("`{}` takes {expected} arguments, not {}", def.name, args.len()),
+                format!(
+                    "`{}` takes {expected} arguments, not {}",
+                    def.name,
+                    args.len()
+                ),
             ));
         }
         if ci && !def.accepts_ci {
@@ -679,7 +760,9 @@ impl<'v> Compiler<'v> {
                         format!("`{}` does not take a regular expression here", def.name),
                     ));
                 }
-                compiled.push(Compiled1::Regex(Arc::new(compile_regex(pattern, ci, a.span)?)));
+                compiled.push(Compiled1::Regex(Arc::new(compile_regex(
+                    pattern, ci, a.span,
+                )?)));
             } else {
                 let n = self.scoped(a, false)?;
                 all_const &= n.constant.is_some();
@@ -832,8 +915,104 @@ pub fn compile_regex(pattern: &str, ci: bool, span: Span) -> CResult<Regex> {
         .map_err(|err| {
             let detail = match err {
                 regex::Error::CompiledTooBig(_) => "it is too large".to_string(),
-                other => other.to_string().lines().last().unwrap_or("").trim().to_string(),
+                other => other
+                    .to_string()
+                    .lines()
+                    .last()
+                    .unwrap_or("")
+                    .trim()
+                    .to_string(),
             };
-            ParseError::semantic(span, format!("the regular expression is not valid: {detail}"))
+            ParseError::semantic(
+                span,
+                format!("the regular expression is not valid: {detail}"),
+            )
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parser::parse_expression;
+    use seqr_types::{Event, EventId, Timestamp};
+
+    fn event() -> StoredEvent {
+        let props = serde_json::json!({
+            "Tags": ["a", "b"],
+            "Empty": [],
+            "Order": {"Shipments": [{"Items": [{"Tax": 1}, {"Tax": 2}]}, {"Items": [{"Tax": 3}]}]},
+            "Name": "Alice",
+            "N": 3,
+            "Nothing": null
+        });
+        StoredEvent {
+            id: EventId {
+                ticks: 1,
+                arrival: 7,
+            },
+            event: Event {
+                timestamp: Timestamp::from_ticks(1),
+                message_template: Some("Hello {Name}".into()),
+                properties: props.as_object().unwrap().clone(),
+                ..Default::default()
+            },
+        }
+    }
+
+    fn eval(src: &str) -> Eval {
+        let e = parse_expression(src).unwrap();
+        let c = Compiler::new(&Variables::new()).condition(&e).unwrap();
+        c.eval(Some(&event()), 0)
+    }
+
+    fn t(src: &str) {
+        assert_eq!(eval(src), Some(Value::Bool(true)), "{src}");
+    }
+
+    #[test]
+    fn wildcards_scope_to_the_nearest_comparison() {
+        t("Tags[?] = 'b'");
+        t("not (Tags[*] = 'b')");
+        t("Tags[*] in ['a', 'b']");
+        t("Order.Shipments[*].Items[*].Tax > 0");
+        t("Order.Shipments[?].Items[?].Tax = 3");
+        t("not (Order.Shipments[*].Items[*].Tax > 1)");
+        t("Empty[*] = 1");
+        t("not (Empty[?] = 1)");
+        t("StartsWith(Tags[?], 'b')");
+        t("Tags[?] = 'a' and Tags[?] = 'b'");
+    }
+
+    #[test]
+    fn lambdas_let_and_undefined() {
+        t("Every(Tags, |x| Length(x) = 1)");
+        t("Some(Order.Shipments, |s| Length(s.Items) = 1)");
+        t("let |x: N * 2, y: 1| x + y = 7");
+        t("not (Missing = 1)");
+        t("Missing is null and Nothing is null and N is not null");
+        t("Nothing = null and not (Missing = null)");
+        t("@Message = 'Hello Alice'");
+        t("\"hello ALICE\"");
+        t("@Arrived = 7");
+        t("if N > 2 then true else false");
+        t("0.1 + 0.2 = 0.3");
+        assert_eq!(eval("N / 0"), None);
+        assert_eq!(eval("'1' = 1"), Some(Value::Bool(false)));
+    }
+
+    #[test]
+    fn constants_fold() {
+        let e = parse_expression("ToLower('X') + 'y'").unwrap();
+        let vars = Variables::new();
+        let mut compiler = Compiler::new(&vars);
+        let node = compiler.scoped(&e, false).unwrap();
+        assert_eq!(
+            node.constant,
+            Some(None),
+            "string + string is undefined, folded"
+        );
+        let e = parse_expression("[1h * 24, 'a']").unwrap();
+        let node = compiler.scoped(&e, false).unwrap();
+        assert!(node.constant.is_some());
+    }
 }

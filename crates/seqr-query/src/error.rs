@@ -47,7 +47,10 @@ impl ParseError {
     /// Resolves the character position against the source it came from.
     pub(crate) fn locate(mut self, src: &str) -> ParseError {
         let byte = (self.span.start as usize).min(src.len());
-        let byte = (0..=byte).rev().find(|b| src.is_char_boundary(*b)).unwrap_or(0);
+        let byte = (0..=byte)
+            .rev()
+            .find(|b| src.is_char_boundary(*b))
+            .unwrap_or(0);
         self.position = src[..byte].chars().count() + 1;
         self
     }

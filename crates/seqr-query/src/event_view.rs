@@ -46,9 +46,8 @@ pub fn builtin(b: Builtin, stored: &StoredEvent) -> Eval {
         Builtin::Resource => e.resource.as_ref().map(object),
         Builtin::Scope => e.scope.as_ref().map(object),
         Builtin::Definitions => None,
-        Builtin::Renderings => (!e.renderings.is_empty()).then(|| {
-            Value::Array(e.renderings.iter().cloned().map(Value::String).collect())
-        }),
+        Builtin::Renderings => (!e.renderings.is_empty())
+            .then(|| Value::Array(e.renderings.iter().cloned().map(Value::String).collect())),
     }
 }
 
@@ -62,7 +61,10 @@ pub fn data(stored: &StoredEvent) -> Value {
             "@mt".to_string(),
             Value::String(e.template_or_message().to_string()),
         ),
-        ("@l".to_string(), Value::String(e.level_or_default().to_string())),
+        (
+            "@l".to_string(),
+            Value::String(e.level_or_default().to_string()),
+        ),
     ];
     let optional = [
         ("@x", &e.exception),
@@ -79,10 +81,7 @@ pub fn data(stored: &StoredEvent) -> Value {
     if let Some(st) = e.span_start {
         members.push(("@st".to_string(), Value::from_i64(st.ticks())));
     }
-    members.push((
-        "@i".to_string(),
-        Value::Number(Decimal::from(e.event_type)),
-    ));
+    members.push(("@i".to_string(), Value::Number(Decimal::from(e.event_type))));
     if let Some(r) = &e.resource {
         members.push(("@ra".to_string(), object(r)));
     }

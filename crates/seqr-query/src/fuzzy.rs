@@ -53,7 +53,10 @@ fn as_text(text: &str, reason: String) -> Strict {
 fn is_bare_term(e: &Expr) -> bool {
     matches!(
         e.kind,
-        ExprKind::Property(_) | ExprKind::Number { .. } | ExprKind::String(_) | ExprKind::Duration(_)
+        ExprKind::Property(_)
+            | ExprKind::Number { .. }
+            | ExprKind::String(_)
+            | ExprKind::Duration(_)
     )
 }
 
@@ -105,7 +108,12 @@ pub fn strict_tree(e: &Expr, condition: bool) -> Expr {
             right: sub(right, true),
             ci: *ci,
         },
-        ExprKind::Binary { op, left, right, ci } => ExprKind::Binary {
+        ExprKind::Binary {
+            op,
+            left,
+            right,
+            ci,
+        } => ExprKind::Binary {
             op: *op,
             left: sub(left, false),
             right: sub(right, false),

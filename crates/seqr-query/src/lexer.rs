@@ -592,7 +592,10 @@ mod tests {
 
     #[test]
     fn hex_numbers() {
-        assert_eq!(toks("0xE80D5C02")[0], Tok::Hex(Decimal::from(0xE80D5C02_u32)));
+        assert_eq!(
+            toks("0xE80D5C02")[0],
+            Tok::Hex(Decimal::from(0xE80D5C02_u32))
+        );
         assert!(tokenize("0x").is_err());
         assert!(tokenize("0xZZ").is_err());
     }

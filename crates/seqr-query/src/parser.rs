@@ -37,7 +37,10 @@ pub fn parse_query(src: &str) -> Result<Query, ParseError> {
 
 /// The text starts like a query rather than an expression.
 pub fn looks_like_query(src: &str) -> bool {
-    let first = src.trim_start().split(|c: char| !c.is_alphanumeric()).next();
+    let first = src
+        .trim_start()
+        .split(|c: char| !c.is_alphanumeric())
+        .next();
     first.is_some_and(|w| w.eq_ignore_ascii_case("select") || w.eq_ignore_ascii_case("explain"))
 }
 
@@ -433,11 +436,11 @@ impl Parser {
                     _ if matches!(self.peek_at(1), Tok::LParen) && !RESERVED.contains(&&*lower) => {
                         self.call()
                     }
-                    _ if RESERVED.contains(&&*lower) => Err(self
-                        .unexpected("an expression")
-                        .suggest(format!(
+                    _ if RESERVED.contains(&&*lower) => {
+                        Err(self.unexpected("an expression").suggest(format!(
                             "a property named `{word}` must be written `@Properties['{word}']`"
-                        ))),
+                        )))
+                    }
                     _ => {
                         self.next();
                         Ok(Expr::new(ExprKind::Property(word.clone()), t.span))
@@ -744,11 +747,10 @@ impl Parser {
         let limit = if self.eat_keyword("limit") {
             let t = self.next();
             match t.tok {
-                Tok::Number(n) if n.fract().is_zero() && n.is_sign_positive() => {
-                    Some(u64::try_from(n).map_err(|_| {
-                        ParseError::at(t.span, "the limit is too large".into())
-                    })?)
-                }
+                Tok::Number(n) if n.fract().is_zero() && n.is_sign_positive() => Some(
+                    u64::try_from(n)
+                        .map_err(|_| ParseError::at(t.span, "the limit is too large".into()))?,
+                ),
                 _ => {
                     self.pos -= 1;
                     return Err(self.unexpected("a whole number after `limit`"));

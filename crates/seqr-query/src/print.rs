@@ -41,13 +41,18 @@ fn write_expr(out: &mut String, e: &Expr) {
     match &e.kind {
         ExprKind::Null => out.push_str("null"),
         ExprKind::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        ExprKind::Number { value, hex: true } if value.is_sign_positive() && value.fract().is_zero() => {
+        ExprKind::Number { value, hex: true }
+            if value.is_sign_positive() && value.fract().is_zero() =>
+        {
             let _ = write!(out, "0x{:X}", value.mantissa());
         }
         ExprKind::Number { value, .. } => out.push_str(&number(*value)),
         ExprKind::Duration(ticks) => out.push_str(&duration(*ticks)),
         ExprKind::String(s) => string_literal(out, s),
-        ExprKind::Text { text, verbatim: true } => {
+        ExprKind::Text {
+            text,
+            verbatim: true,
+        } => {
             out.push_str("@\"");
             out.push_str(&text.replace('"', "\"\""));
             out.push('"');
@@ -142,11 +147,19 @@ fn write_expr(out: &mut String, e: &Expr) {
             }
             operand(out, inner, 7);
         }
-        ExprKind::IsNull { operand: inner, negated } => {
+        ExprKind::IsNull {
+            operand: inner,
+            negated,
+        } => {
             operand(out, inner, 8);
             out.push_str(if *negated { " is not null" } else { " is null" });
         }
-        ExprKind::Binary { op, left, right, ci } => {
+        ExprKind::Binary {
+            op,
+            left,
+            right,
+            ci,
+        } => {
             let p = op.precedence();
             let (left_min, right_min) = if *op == BinaryOp::Pow {
                 (p + 1, p)
@@ -162,7 +175,12 @@ fn write_expr(out: &mut String, e: &Expr) {
                 out.push_str(" ci");
             }
         }
-        ExprKind::Call { name, args, ci, star } => {
+        ExprKind::Call {
+            name,
+            args,
+            ci,
+            star,
+        } => {
             out.push_str(name);
             out.push('(');
             if *star {
@@ -175,7 +193,11 @@ fn write_expr(out: &mut String, e: &Expr) {
                 out.push_str(" ci");
             }
         }
-        ExprKind::If { condition, then, otherwise } => {
+        ExprKind::If {
+            condition,
+            then,
+            otherwise,
+        } => {
             out.push_str("if ");
             write_expr(out, condition);
             out.push_str(" then ");

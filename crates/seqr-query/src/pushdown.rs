@@ -15,15 +15,32 @@ use crate::value::Value;
 #[derive(Clone, Debug, PartialEq)]
 pub enum Predicate {
     /// `@Timestamp` within `[from, to)` in ticks (either bound may be open).
-    TimeRange { from: Option<i64>, to: Option<i64> },
+    TimeRange {
+        from: Option<i64>,
+        to: Option<i64>,
+    },
     /// `@Level` is one of these (as sent; `ci` compares ignoring case).
-    LevelIn { levels: Vec<String>, ci: bool },
+    LevelIn {
+        levels: Vec<String>,
+        ci: bool,
+    },
     /// A top-level user property equals a value.
-    PropertyEquals { name: String, value: Value, ci: bool },
+    PropertyEquals {
+        name: String,
+        value: Value,
+        ci: bool,
+    },
     /// A top-level user property is a string starting with `prefix`.
-    PropertyPrefix { name: String, prefix: String, ci: bool },
+    PropertyPrefix {
+        name: String,
+        prefix: String,
+        ci: bool,
+    },
     /// The message or the exception contains `text` (case-insensitively when `ci`).
-    Text { text: String, ci: bool },
+    Text {
+        text: String,
+        ci: bool,
+    },
     TraceId(String),
     SpanId(String),
 }
@@ -187,7 +204,9 @@ fn predicate(e: &Expr) -> Option<Predicate> {
                     prefix: pattern.literal_prefix()?.to_owned(),
                     ci: *ci,
                 })
-                .filter(|p| !matches!(p, Predicate::PropertyPrefix { prefix, .. } if prefix.is_empty())),
+                .filter(
+                    |p| !matches!(p, Predicate::PropertyPrefix { prefix, .. } if prefix.is_empty()),
+                ),
                 _ => None,
             }
         }

@@ -129,9 +129,14 @@ impl Value {
                 .map(serde_json::Value::Number)
                 .unwrap_or(serde_json::Value::Null),
             Value::String(s) => serde_json::Value::String(s.clone()),
-            Value::Array(items) => serde_json::Value::Array(items.iter().map(Value::to_json).collect()),
+            Value::Array(items) => {
+                serde_json::Value::Array(items.iter().map(Value::to_json).collect())
+            }
             Value::Object(members) => serde_json::Value::Object(
-                members.iter().map(|(k, v)| (k.clone(), v.to_json())).collect(),
+                members
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.to_json()))
+                    .collect(),
             ),
         }
     }
@@ -180,7 +185,12 @@ mod tests {
     fn numbers_are_decimal() {
         let a = parse_decimal("0.1").unwrap() + parse_decimal("0.2").unwrap();
         assert_eq!(a, parse_decimal("0.3").unwrap());
-        assert_eq!(Value::Number(parse_decimal("1.50").unwrap()).to_json().to_string(), "1.5");
+        assert_eq!(
+            Value::Number(parse_decimal("1.50").unwrap())
+                .to_json()
+                .to_string(),
+            "1.5"
+        );
         assert_eq!(parse_decimal("1e3"), Some(Decimal::from(1000)));
     }
 

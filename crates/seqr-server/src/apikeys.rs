@@ -100,7 +100,11 @@ fn permissions(names: &[String]) -> Result<PermissionSet, ApiError> {
 }
 
 fn input_settings(part: InputSettingsPart) -> Result<InputSettings, ApiError> {
-    let filter = strict_filter("InputSettings.Filter", part.filter, MAX_ARRIVAL_FILTER_CHARS)?;
+    let filter = strict_filter(
+        "InputSettings.Filter",
+        part.filter,
+        MAX_ARRIVAL_FILTER_CHARS,
+    )?;
     let minimum_level = match part.minimum_level.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(level) => Some(

@@ -296,9 +296,11 @@ pub(crate) async fn by_id(
         })?;
     match found {
         // Outside the caller's view filter is indistinguishable from absent.
-        Some(stored) if view.matches(&stored) => serde_json::to_vec(&EventEntity::new(&stored, render))
-            .map(json_response)
-            .map_err(|_| ApiError::internal("The event could not be written.")),
+        Some(stored) if view.matches(&stored) => {
+            serde_json::to_vec(&EventEntity::new(&stored, render))
+                .map(json_response)
+                .map_err(|_| ApiError::internal("The event could not be written."))
+        }
         _ => Err(not_found()),
     }
 }

@@ -11,7 +11,6 @@ pub(crate) struct DescriptiveFilterPart {
     filter_non_strict: Option<String>,
 }
 
-
 /// Validates a filter a client stores (an arrival filter or a view filter) and returns the
 /// strict text to keep. `Filter` must be strict; when only `FilterNonStrict` (the text as
 /// typed in the UI) is sent, it is converted as the search bar would.
@@ -22,7 +21,10 @@ pub(crate) fn strict_filter(
 ) -> Result<Option<String>, crate::error::ApiError> {
     use crate::error::ApiError;
     let Some(part) = part else { return Ok(None) };
-    let strict = part.filter.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
+    let strict = part
+        .filter
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty());
     let text = match strict {
         Some(text) => text,
         None => match part
@@ -33,7 +35,11 @@ pub(crate) fn strict_filter(
             Some(fuzzy) if fuzzy.len() <= seqr_query::MAX_FILTER_LEN => {
                 seqr_query::fuzzy::to_strict(&fuzzy).strict_expression
             }
-            Some(_) => return Err(ApiError::bad_request(format!("{field}: at most {max_chars} characters."))),
+            Some(_) => {
+                return Err(ApiError::bad_request(format!(
+                    "{field}: at most {max_chars} characters."
+                )));
+            }
             None => return Ok(None),
         },
     };
@@ -42,8 +48,7 @@ pub(crate) fn strict_filter(
             "{field}: at most {max_chars} characters."
         )));
     }
-    seqr_query::Filter::parse(&text).map_err(|e| {
-        ApiError::bad_request(format!("{field} is not a valid expression. {e}"))
-    })?;
+    seqr_query::Filter::parse(&text)
+        .map_err(|e| ApiError::bad_request(format!("{field} is not a valid expression. {e}")))?;
     Ok(Some(text))
 }

@@ -77,11 +77,16 @@ impl ReadFilter {
                 }
             }
         }
-        (from.map(Timestamp::from_ticks), to.map(Timestamp::from_ticks))
+        (
+            from.map(Timestamp::from_ticks),
+            to.map(Timestamp::from_ticks),
+        )
     }
 
     pub(crate) fn matches(&self, event: &StoredEvent) -> bool {
-        self.filters.iter().all(|f| f.matches(event, self.now_ticks))
+        self.filters
+            .iter()
+            .all(|f| f.matches(event, self.now_ticks))
     }
 }
 
@@ -122,6 +127,8 @@ impl PartialEq for ArrivalFilter {
 
 impl std::fmt::Debug for ArrivalFilter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("ArrivalFilter").field(&self.0.source).finish()
+        f.debug_tuple("ArrivalFilter")
+            .field(&self.0.source)
+            .finish()
     }
 }

@@ -6,9 +6,9 @@
 mod api_root;
 mod apikeys;
 mod auditlog;
-mod data;
 pub mod auth;
 pub mod bootstrap;
+mod data;
 mod entity;
 mod error;
 mod events;

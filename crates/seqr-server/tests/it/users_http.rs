@@ -369,8 +369,17 @@ fn a_view_filter_is_stored_and_anded_into_every_read() {
             .collect()
     };
     assert_eq!(teams("/api/events/signal"), ["a", "b"]);
-    let (_, body) = with_session(&server, &session, "GET", "/api/events/signal?filter=Team%3D'b'", &Value::Null);
-    let team_b_id = json_of(&body)["Events"][0]["Id"].as_str().unwrap().to_owned();
+    let (_, body) = with_session(
+        &server,
+        &session,
+        "GET",
+        "/api/events/signal?filter=Team%3D'b'",
+        &Value::Null,
+    );
+    let team_b_id = json_of(&body)["Events"][0]["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     let (_, body) = with_key(
         &server,
@@ -405,8 +414,17 @@ fn a_view_filter_is_stored_and_anded_into_every_read() {
         &format!("/api/events/{team_b_id}"),
         &Value::Null,
     );
-    assert_eq!(status, 404, "an event outside the view filter does not exist for the user");
-    let (status, _) = with_key(&server, &root, "GET", &format!("/api/events/{team_b_id}"), &Value::Null);
+    assert_eq!(
+        status, 404,
+        "an event outside the view filter does not exist for the user"
+    );
+    let (status, _) = with_key(
+        &server,
+        &root,
+        "GET",
+        &format!("/api/events/{team_b_id}"),
+        &Value::Null,
+    );
     assert_eq!(status, 200);
 
     let (_, body) = with_key(&server, &root, "GET", "/api/users", &Value::Null);
