@@ -17,6 +17,7 @@ pub mod like;
 pub mod parser;
 pub mod print;
 pub mod pushdown;
+pub mod query;
 pub mod value;
 
 use seqr_types::StoredEvent;
