@@ -15,8 +15,9 @@
 //! that it may contain `|`.
 //!
 //! A `# DIFF(actual=…)` line marks the next case as a known difference from the spec: the
-//! test then checks that the implementation still gives the recorded `actual`, so fixing
-//! either side shows up as a failure asking for the line to be updated.
+//! test accepts the recorded `actual` (or the spec's value, once the implementation is
+//! fixed, listing the stale DIFF lines on stderr; `CONFORMANCE_STRICT_DIFFS=1` makes those a
+//! failure). Any third outcome fails.
 //!
 //! Every case that parses is also checked to print and re-parse to the same tree, and
 //! `Filter::parse(..).matches` must agree with the evaluated result.
@@ -150,6 +151,7 @@ fn conformance() {
     let (events, cases) = load();
     let mut failures = Vec::new();
     let mut diffs = 0;
+    let mut resolved = Vec::new();
     for case in &cases {
         let event = case.event.as_ref().map(|name| &events[name]);
         let actual = evaluate(&case.expr, event);
@@ -157,15 +159,17 @@ fn conformance() {
             Some((recorded, _)) => {
                 diffs += 1;
                 if actual.same(&case.expected) {
-                    failures.push(format!(
+                    // The implementation now does what the spec says: the DIFF line is stale.
+                    resolved.push(format!(
                         "line {}: `{}` now gives what the spec expects ({}); remove its DIFF line",
                         case.line,
                         case.expr,
                         actual.show()
                     ));
-                    continue;
+                    &case.expected
+                } else {
+                    recorded
                 }
-                recorded
             }
             None => &case.expected,
         };
@@ -215,9 +219,18 @@ fn conformance() {
         cases.len()
     );
     eprintln!(
-        "{} conformance cases, {diffs} known differences from the spec",
-        cases.len()
+        "{} conformance cases, {diffs} known differences from the spec, {} of them resolved",
+        cases.len(),
+        resolved.len()
     );
+    for r in &resolved {
+        eprintln!("{r}");
+    }
+    // A fixed difference is not a failure (either side may change while the spec question is
+    // open), unless asked for, to clean the data file up.
+    if std::env::var_os("CONFORMANCE_STRICT_DIFFS").is_some() {
+        failures.extend(resolved);
+    }
     assert!(
         failures.is_empty(),
         "{} of {} conformance cases failed:\n{}",
