@@ -836,9 +836,22 @@ impl<'v> Compiler<'v> {
 
 /// Comparisons and calls are where wildcards take effect: `Tags[?] = 'a'`, `StartsWith(Tags[*], 'x')`.
 fn is_scope(e: &Expr) -> bool {
+    /// Calls that are conditions, as comparisons are; other calls (`Length(Tags[?]) = 1`)
+    /// leave the wildcard to the comparison around them.
+    const PREDICATES: &[&str] = &[
+        "contains",
+        "startswith",
+        "endswith",
+        "ismatch",
+        "has",
+        "isdefined",
+        "equal",
+        "notequal",
+    ];
     match &e.kind {
         ExprKind::Binary { op, .. } => op.is_comparison(),
-        ExprKind::Call { .. } | ExprKind::IsNull { .. } => true,
+        ExprKind::Call { name, .. } => PREDICATES.iter().any(|p| p.eq_ignore_ascii_case(name)),
+        ExprKind::IsNull { .. } => true,
         _ => false,
     }
 }
@@ -858,7 +871,7 @@ fn collect_wildcards<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
 
 /// `"text"` as a condition: a case-insensitive search of the message and the exception.
 fn text_search(text: &str, ci: bool) -> Node {
-    let pattern = LikePattern::new(&format!("%{}%", escape_like(text)), ci);
+    let pattern = LikePattern::new(&contains_pattern(text), ci);
     Node::dynamic(move |ctx| {
         let stored = ctx.event?;
         let in_message = pattern.matches(&stored.event.rendered_message());
@@ -869,6 +882,15 @@ fn text_search(text: &str, ci: bool) -> Node {
             .is_some_and(|x| pattern.matches(x));
         Some(Value::Bool(in_message || in_exception))
     })
+}
+
+/// The `like` pattern for "contains `text`"; empty text is in every string.
+pub fn contains_pattern(text: &str) -> String {
+    if text.is_empty() {
+        "%".into()
+    } else {
+        format!("%{}%", escape_like(text))
+    }
 }
 
 /// Doubles `like` wildcards so text matches literally.

@@ -2,7 +2,7 @@
 //! otherwise a case-insensitive text search; and the strict form Seq stores and shows.
 
 use crate::ast::*;
-use crate::compile::escape_like;
+use crate::compile::contains_pattern;
 use crate::parser::parse_expression;
 use crate::print::print;
 
@@ -68,10 +68,7 @@ pub fn text_condition(text: &str, case_sensitive: bool, span: Span) -> Expr {
             ExprKind::Binary {
                 op: BinaryOp::Like,
                 left: Box::new(Expr::new(ExprKind::Builtin(field), span)),
-                right: Box::new(Expr::new(
-                    ExprKind::String(format!("%{}%", escape_like(text))),
-                    span,
-                )),
+                right: Box::new(Expr::new(ExprKind::String(contains_pattern(text)), span)),
                 ci: !case_sensitive,
             },
             span,

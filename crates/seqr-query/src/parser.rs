@@ -433,7 +433,12 @@ impl Parser {
                     }
                     "if" => self.conditional(),
                     "let" => self.let_block(),
-                    _ if matches!(self.peek_at(1), Tok::LParen) && !RESERVED.contains(&&*lower) => {
+                    // `And(a, b)` and `Or(a, b)` from old stored filters: where an operand is
+                    // expected these words cannot be operators. (`not(x)` stays the prefix
+                    // operator, which means the same.)
+                    _ if matches!(self.peek_at(1), Tok::LParen)
+                        && (!RESERVED.contains(&&*lower) || lower == "and" || lower == "or") =>
+                    {
                         self.call()
                     }
                     _ if RESERVED.contains(&&*lower) => {

@@ -184,7 +184,8 @@ pub(super) fn substring(args: &[Arg], _: &CallContext) -> Eval {
     let from = offsets.nth(start)?;
     let to = match len {
         Some(0) => from,
-        Some(n) => offsets.nth(n - 1).unwrap_or(s.len()),
+        // Past the end is undefined, as .NET's Substring throws.
+        Some(n) => offsets.nth(n - 1)?,
         None => s.len(),
     };
     text(s.get(from..to)?)
@@ -447,8 +448,13 @@ mod tests {
             j(json!("ello"))
         );
         assert_eq!(
-            call("Substring", &[s("Hello"), v(json!(3)), v(json!(10))]),
+            call("Substring", &[s("Hello"), v(json!(3)), v(json!(2))]),
             j(json!("lo"))
+        );
+        assert_eq!(
+            call("Substring", &[s("Hello"), v(json!(3)), v(json!(3))]),
+            None,
+            "past the end"
         );
         assert_eq!(call("Substring", &[s("Hello"), v(json!(5))]), j(json!("")));
         assert_eq!(
