@@ -468,8 +468,6 @@ mod tests {
                 "GET /api",
                 "GET /api/",
                 "GET /api/events/resources",
-                "GET /api/data/resources",
-                "GET /api/expressions/resources",
                 "GET /api/roles/resources",
                 "GET /api/users/resources",
                 "POST /api/users/login",
@@ -482,7 +480,9 @@ mod tests {
                 "GET /api/settings/setting-instancetitle",
                 "GET /api/settings/setting-isactivedirectoryauthentication",
                 "GET /api/settings/setting-isauthenticationenabled",
-                "GET /health"
+                "GET /health",
+                "GET /api/data/resources",
+                "GET /api/expressions/resources",
             ]
         );
     }
