@@ -7,7 +7,7 @@ use std::fmt::Write;
 use std::sync::atomic::Ordering as AtomicOrdering;
 use std::time::Instant;
 
-use seqr_types::StoredEvent;
+use seqr_types::{EventId, StoredEvent};
 
 use super::aggregate::{Acc, AggKind, Budget};
 use super::keys;
@@ -37,6 +37,8 @@ type Placed = (Option<i64>, Vec<Eval>, Row);
 struct Group {
     slice: Option<i64>,
     keys: Vec<Eval>,
+    /// The earliest event seen: `ci` keys show its spelling.
+    earliest: EventId,
     accs: Vec<Acc>,
 }
 
@@ -169,7 +171,14 @@ impl<'p> Execution<'p> {
             keys::encode(v, k.ci, &mut self.key_buf);
         }
         let index = match self.index.get(&self.key_buf) {
-            Some(i) => *i,
+            Some(i) => {
+                let g = &mut self.groups[*i];
+                if plan.any_ci_key && event.id < g.earliest {
+                    g.earliest = event.id;
+                    g.keys = key_values;
+                }
+                *i
+            }
             None => {
                 if self.groups.len() >= plan.options.limits.max_groups {
                     self.scratch = ctx.locals;
@@ -179,6 +188,7 @@ impl<'p> Execution<'p> {
                 self.groups.push(Group {
                     slice,
                     keys: key_values,
+                    earliest: event.id,
                     accs: plan.aggs.iter().map(|a| Acc::new(&a.kind)).collect(),
                 });
                 self.index.insert(self.key_buf.clone(), i);
@@ -249,6 +259,7 @@ impl<'p> Execution<'p> {
             self.groups.push(Group {
                 slice: None,
                 keys: Vec::new(),
+                earliest: EventId::default(),
                 accs: plan.aggs.iter().map(|a| Acc::new(&a.kind)).collect(),
             });
         }

@@ -20,7 +20,7 @@
 //! Choices where Seq's behaviour is not documented (seqr's, kept stable):
 //! - Group keys are output columns before the selected ones, named by their alias or their
 //!   printed expression. Undefined and `null` keys are the same group, shown as `null`. `ci`
-//!   keys compare ignoring case and show the first spelling seen.
+//!   keys compare ignoring case and show the spelling of the group's earliest event.
 //! - `group by time(d)` slices are aligned to multiples of `d` ticks since
 //!   0001-01-01T00:00:00Z, each slice labelled with its start; only slices holding at least
 //!   one event are returned, in ascending time unless `order by time desc`. A lower bound on

@@ -53,6 +53,8 @@ pub struct Plan {
     /// `[from, to)` in ticks: the request's range narrowed by `where`.
     range: (Option<i64>, Option<i64>),
     pub(crate) keys: Vec<KeySpec>,
+    /// Some key is `ci`, so groups track the spelling of their earliest event.
+    pub(crate) any_ci_key: bool,
     pub(crate) time_slice: Option<i64>,
     pub(crate) aggs: Vec<AggSpec>,
     /// Slots holding a group key's value: `(slot, key index)`, where a column repeats a key.
@@ -125,6 +127,11 @@ impl Plan {
     /// Whether the query reads events at all (scalar queries do not).
     pub fn reads_events(&self) -> bool {
         self.mode != Mode::Scalar
+    }
+
+    /// The options the plan was made with.
+    pub fn options(&self) -> &QueryOptions {
+        &self.options
     }
 
     /// The output column names.
@@ -439,6 +446,7 @@ impl Planner<'_, '_, '_> {
             options,
             filter,
             range,
+            any_ci_key: keys.iter().any(|k| k.ci),
             keys,
             time_slice,
             aggs,
@@ -507,6 +515,7 @@ impl Planner<'_, '_, '_> {
             filter: None,
             range: (None, None),
             keys: Vec::new(),
+            any_ci_key: false,
             time_slice: None,
             aggs: Vec::new(),
             key_bindings: Vec::new(),

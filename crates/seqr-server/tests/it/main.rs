@@ -4,6 +4,7 @@
 mod access;
 mod api_keys;
 mod api_keys_http;
+mod data;
 mod filters_http;
 mod headers;
 mod roles;
