@@ -427,6 +427,13 @@ mod tests {
     }
 
     #[test]
+    fn dropping_the_request_cancels_the_query() {
+        let flag = Arc::new(AtomicBool::new(false));
+        drop(CancelOnDrop(flag.clone()));
+        assert!(flag.load(Ordering::Relaxed));
+    }
+
+    #[test]
     fn evaluation_contexts() {
         assert!(evaluation_context(b"").unwrap().is_empty());
         assert!(

@@ -348,6 +348,21 @@ impl Planner<'_, '_, '_> {
         }
         let agg_addrs: HashSet<usize> = all_aggs.iter().map(|a| addr(a)).collect();
 
+        // A group key is an output column already (seq-compat 2.6).
+        for c in &q.columns {
+            if let Some(g) = q.group_by.iter().find(|g| g.expr == c.expr) {
+                let text = print(&g.expr);
+                let mut e = self.err(
+                    c.expr.span,
+                    format!("the group key `{text}` is already a column of the result"),
+                );
+                e.suggestion = Some(format!(
+                    "remove `{text}` from `select`; name the key with `group by {text} as …` if needed"
+                ));
+                return Err(e);
+            }
+        }
+
         // Group keys repeated in columns read the key; anything else about the event must
         // be inside an aggregate.
         let mut key_bindings = Vec::new();

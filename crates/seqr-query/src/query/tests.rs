@@ -682,3 +682,28 @@ fn for_options_are_accepted() {
     let r = run("select count(*) from stream for refresh, no_cache");
     assert_eq!(rows(&r), json!([[5]]));
 }
+
+#[test]
+fn builtins_lambdas_and_wildcards_work_in_every_clause() {
+    let events = vec![
+        ev(1, 0, json!({"Tags": ["a", "b"], "Ms": 5})),
+        ev(2, 1, json!({"Tags": ["c"], "Ms": 7})),
+        ev(3, 2, json!({"Tags": [], "Ms": 9})),
+    ];
+    let r = run_with(
+        "select count(*) as c, any(Some(Tags, |t| t = 'c')) as hasC, count(Tags[?] = 'a') as withA, \
+         sum(Ms) / count(*) as avg from stream where Tags[*] <> 'z' group by @Level as level order by level",
+        &options(),
+        &events,
+    );
+    assert_eq!(r.columns, ["level", "c", "hasC", "withA", "avg"]);
+    assert_eq!(rows(&r), json!([["Information", 3, true, 3, 7]]));
+    let r = run_with(
+        "select count(*) from stream group by @Level",
+        &options(),
+        &events,
+    );
+    assert_eq!(r.columns, ["@Level", "count(*)"]);
+    let e = fail("select Path, count(*) from stream group by Path");
+    assert!(e.message.contains("already a column"), "{e}");
+}
