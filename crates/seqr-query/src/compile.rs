@@ -24,7 +24,8 @@ use crate::value::{Eval, Value, eq_ignore_case};
 pub struct Ctx<'a> {
     pub event: Option<&'a StoredEvent>,
     pub now_ticks: i64,
-    pub locals: Vec<Value>,
+    /// Slot values; `None` is undefined (a `let` binding of a missing property).
+    pub locals: Vec<Eval>,
 }
 
 type Fun = Box<dyn Fn(&mut Ctx) -> Eval + Send + Sync>;
@@ -40,7 +41,7 @@ impl Compiled {
     /// Evaluates with prepared locals (queries reuse one vector for many events).
     pub fn eval_in(&self, ctx: &mut Ctx) -> Eval {
         if ctx.locals.len() < self.slots {
-            ctx.locals.resize(self.slots, Value::Null);
+            ctx.locals.resize(self.slots, None);
         }
         (self.f)(ctx)
     }
@@ -230,7 +231,7 @@ impl<'v> Compiler<'v> {
                 };
                 let mut saw_true = false;
                 for el in elements {
-                    ctx.locals[slot] = el;
+                    ctx.locals[slot] = Some(el);
                     let holds = matches!(inner(ctx), Some(Value::Bool(true)));
                     match kind {
                         WildcardKind::Any if holds => return Some(Value::Bool(true)),
@@ -248,7 +249,7 @@ impl<'v> Compiler<'v> {
     fn node(&mut self, e: &Expr, condition: bool) -> CResult<Node> {
         if let Some((_, slot)) = self.bound.iter().find(|(a, _)| *a == addr(e)) {
             let slot = *slot;
-            return Ok(Node::dynamic(move |ctx| Some(ctx.locals[slot].clone())));
+            return Ok(Node::dynamic(move |ctx| ctx.locals[slot].clone()));
         }
         Ok(match &e.kind {
             ExprKind::Null => Node::constant(Some(Value::Null)),
@@ -268,7 +269,7 @@ impl<'v> Compiler<'v> {
             ExprKind::Property(name) => {
                 if let Some((_, slot)) = self.scopes.iter().rev().find(|(n, _)| n == name) {
                     let slot = *slot;
-                    Node::dynamic(move |ctx| Some(ctx.locals[slot].clone()))
+                    Node::dynamic(move |ctx| ctx.locals[slot].clone())
                 } else {
                     let name = name.clone();
                     Node::dynamic(move |ctx| {
@@ -461,11 +462,8 @@ impl<'v> Compiler<'v> {
                 let bf = b.f;
                 Node::dynamic(move |ctx| {
                     for (slot, f) in &setters {
-                        // An undefined binding makes its uses undefined too.
-                        match f(ctx) {
-                            Some(v) => ctx.locals[*slot] = v,
-                            None => return None,
-                        }
+                        // An undefined binding is undefined where it is used, as if substituted.
+                        ctx.locals[*slot] = f(ctx);
                     }
                     bf(ctx)
                 })
@@ -679,14 +677,19 @@ impl<'v> Compiler<'v> {
             "not" => {
                 arity(1)?;
                 no_ci()?;
-                let synthetic = Expr::new(
-                    ExprKind::Unary {
-                        op: UnaryOp::Not,
-                        operand: Box::new(args[0].clone()),
-                    },
-                    e.span,
-                );
-                return self.scoped(&synthetic, condition);
+                let o = self.scoped(&args[0], condition)?;
+                let c = o.constant.is_some();
+                let of = o.f;
+                let f = move |ctx: &mut Ctx| match of(ctx) {
+                    None => Some(Value::Bool(true)),
+                    Some(Value::Bool(b)) => Some(Value::Bool(!b)),
+                    _ => None,
+                };
+                return Ok(if c {
+                    Node::pure(&[], f)
+                } else {
+                    Node::dynamic(f)
+                });
             }
             "every" | "some" => {
                 arity(2)?;
@@ -823,7 +826,7 @@ impl<'v> Compiler<'v> {
                 _ => return None,
             };
             for item in items {
-                ctx.locals[slot] = item;
+                ctx.locals[slot] = Some(item);
                 let holds = matches!(bf(ctx), Some(Value::Bool(true)));
                 if holds != every {
                     return Some(Value::Bool(!every));

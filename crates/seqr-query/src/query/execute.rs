@@ -50,7 +50,7 @@ pub struct Execution<'p> {
     rows: Vec<Row>,
     budget: Budget,
     fed: u64,
-    scratch: Vec<Value>,
+    scratch: Vec<Eval>,
     key_buf: String,
 }
 
@@ -66,7 +66,7 @@ impl<'p> Execution<'p> {
                 max_values: plan.options.limits.max_values,
             },
             fed: 0,
-            scratch: vec![Value::Null; plan.slots],
+            scratch: vec![None; plan.slots],
             key_buf: String::new(),
         }
     }
@@ -366,20 +366,20 @@ impl<'p> Execution<'p> {
     }
 
     /// The rows of one group (several for a rowset aggregate), after `having`.
-    fn finish_group(&self, group: Group, locals: &mut Vec<Value>, out: &mut Vec<Placed>) {
+    fn finish_group(&self, group: Group, locals: &mut Vec<Eval>, out: &mut Vec<Placed>) {
         let plan = self.plan;
         locals.clear();
-        locals.resize(plan.slots, Value::Null);
+        locals.resize(plan.slots, None);
         let mut rowset = None;
         for (i, (spec, acc)) in plan.aggs.iter().zip(group.accs).enumerate() {
             if plan.rowset == Some(i) {
                 rowset = Some((spec.slot, acc.rowset()));
             } else {
-                locals[spec.slot] = acc.value(&spec.kind, plan.time_slice);
+                locals[spec.slot] = Some(acc.value(&spec.kind, plan.time_slice));
             }
         }
         for (slot, k) in &plan.key_bindings {
-            locals[*slot] = group.keys[*k].clone().unwrap_or(Value::Null);
+            locals[*slot] = group.keys[*k].clone();
         }
         let candidates: Vec<Option<(usize, Value)>> = match rowset {
             None => vec![None],
@@ -392,7 +392,7 @@ impl<'p> Execution<'p> {
         };
         for candidate in candidates {
             if let Some((slot, v)) = candidate {
-                ctx.locals[slot] = v;
+                ctx.locals[slot] = Some(v);
             }
             let mut row: Row = group.keys.clone();
             for c in &plan.columns {
@@ -411,13 +411,13 @@ impl<'p> Execution<'p> {
 }
 
 /// Places a row's values in the slots `having` reads them from by name.
-fn bind_aliases(plan: &Plan, row: &[Eval], locals: &mut Vec<Value>) {
+fn bind_aliases(plan: &Plan, row: &[Eval], locals: &mut Vec<Eval>) {
     if locals.len() < plan.slots {
-        locals.resize(plan.slots, Value::Null);
+        locals.resize(plan.slots, None);
     }
     for (slot, v) in plan.alias_slots.iter().zip(row) {
         if let Some(slot) = slot {
-            locals[*slot] = v.clone().unwrap_or(Value::Null);
+            locals[*slot] = v.clone();
         }
     }
 }
