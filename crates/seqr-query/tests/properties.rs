@@ -99,6 +99,8 @@ fn function_name() -> impl Strategy<Value = String> {
             "IsSpan",
             "IsRootSpan",
             "count",
+            "And",
+            "or",
             "sum",
             "tolower",
             "LENGTH",
