@@ -4,7 +4,8 @@
 # and CLEF modes) against a freshly started seqr, then checks through the
 # search API that every event arrived as sent (check.py). Then starts a second
 # seqr that requires API keys and drives seq-logging with and without one
-# (keys.mjs).
+# (keys.mjs). Also checks the five reference queries over HTTP against an independent
+# computation (reference_queries.py, needs ../shared/tools/gen_events.py beside the repo).
 #
 # Usage:  tests/clients/run.sh            (from anywhere in the repo)
 #   SEQR_BIN       seqr binary to test (default: <repo>/target/debug/seqr); not built here
@@ -118,6 +119,12 @@ done
 # --- find the events through the search API and check them ---
 python3 "$here/check.py" "$url" "$run_id" "${node_clients[@]}" "${py_clients[@]}" \
     || die "some client checks failed (see FAIL lines above)"
+
+# --- reference queries q1-q5 (shared/design/performance.md) against an independent count ---
+# A server of its own, so its store holds exactly the generated events.
+start_seqr refq --no-authentication
+timeout 60 python3 "$here/reference_queries.py" "$url" \
+    || die "the reference queries disagree with the independent computation (see FAIL lines above)"
 
 # --- API keys: authentication on, keys required on loopback too (first-run setting) ---
 admin_password="client-test-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
