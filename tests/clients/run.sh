@@ -131,4 +131,8 @@ admin_password="client-test-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 SEQR_FIRSTRUN_ADMINPASSWORD="$admin_password" start_seqr keys --first-run-require-api-key true
 (cd "$here" && timeout 60 node keys.mjs "$url" "$admin_password" "$run_id") \
     || die "the API key checks with seq-logging failed (see FAIL lines above)"
+# Legacy filters (Equal(testMarker, @"..."), Has, ==/&&) read back with a Read key, as
+# seq-logging's own integration test does.
+(cd "$here" && timeout 60 node legacy_filters.mjs "$url" "$admin_password" "$run_id") \
+    || die "the legacy filter checks with seq-logging failed (see FAIL lines above)"
 echo "tests/clients: all real-client checks passed" >&2
