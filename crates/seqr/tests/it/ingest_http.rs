@@ -370,15 +370,33 @@ fn get_event_by_id_round_trips() {
 }
 
 #[test]
-fn filter_parameter_is_rejected_as_unsupported() {
+fn filter_parameter_selects_events_and_a_bad_one_is_400() {
     let (_d, s) = TestDir::fresh();
-    ingest_clef(s.port, &clef_line(1));
-    let resp = get(s.port, "/api/events/signal?count=10&filter=N%20%3D%201").unwrap();
+    ingest_clef(s.port, &clef_lines(0..20));
+    let found = read_all(
+        s.port,
+        3,
+        "filter=N%20%3E%3D%2015%20and%20N%20%25%202%20%3D%200",
+    );
+    let ns: Vec<_> = found
+        .iter()
+        .map(|e| {
+            e["Properties"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["Name"] == "N")
+                .unwrap()["Value"]
+                .clone()
+        })
+        .collect();
+    assert_eq!(ns, [json!(18), json!(16)], "newest first, paged");
+    let resp = get(s.port, "/api/events/signal?count=10&filter=N%20%3D").unwrap();
     assert_status(&resp, 400);
-    let err = resp.error_message().to_lowercase();
+    let err = resp.error_message();
     assert!(
-        err.contains("filter") && err.contains("support"),
-        "error should say filters are not supported yet: {err:?}"
+        err.contains("position"),
+        "the error names the position: {err:?}"
     );
 }
 
