@@ -61,7 +61,12 @@ impl fmt::Display for ParseError {
         let kind = if self.syntax { "Syntax error" } else { "Error" };
         write!(f, "{kind} at position {}: {}.", self.position, self.message)?;
         if let Some(s) = &self.suggestion {
-            write!(f, " Suggestion: {s}.")?;
+            let stop = if s.ends_with(['.', '?', '!']) {
+                ""
+            } else {
+                "."
+            };
+            write!(f, " Suggestion: {s}{stop}")?;
         }
         Ok(())
     }

@@ -114,10 +114,17 @@ impl Tok {
 
     /// The token can end an operand, so a following `/` divides.
     fn ends_operand(&self) -> bool {
+        // After an operator keyword an operand follows, so `/` starts a regex: `A like /x/`.
+        const OPERATOR_WORDS: &[&str] = &[
+            "and", "or", "not", "in", "like", "is", "if", "then", "else", "select", "where", "by",
+            "having",
+        ];
+        if let Tok::Ident(word) = self {
+            return !OPERATOR_WORDS.iter().any(|k| k.eq_ignore_ascii_case(word));
+        }
         matches!(
             self,
-            Tok::Ident(_)
-                | Tok::Builtin(_)
+            Tok::Builtin(_)
                 | Tok::Variable(_)
                 | Tok::Str(_)
                 | Tok::Text { .. }
@@ -557,6 +564,13 @@ mod tests {
                 Tok::Eof
             ]
         );
+    }
+
+    #[test]
+    fn slash_after_an_operator_word_starts_a_regex() {
+        assert_eq!(toks("A like /x/")[2], Tok::Regex("x".into()));
+        assert_eq!(toks("B or /a/ = A")[2], Tok::Regex("a".into()));
+        assert_eq!(toks("Rate / 2")[1], Tok::Slash);
     }
 
     #[test]

@@ -50,10 +50,11 @@ impl Filter {
 
     pub fn with_variables(source: &str, variables: &Variables) -> Result<Filter, ParseError> {
         if source.len() > MAX_FILTER_LEN {
-            return Err(ParseError::at(
+            return Err(ParseError::semantic(
                 ast::Span::new(MAX_FILTER_LEN, source.len()),
                 format!("the expression is longer than {MAX_FILTER_LEN} bytes"),
-            ));
+            )
+            .locate(source));
         }
         let expr = parser::parse_expression(source)?;
         let compiled = compile::Compiler::new(variables)

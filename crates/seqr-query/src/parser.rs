@@ -10,13 +10,20 @@ use crate::ast::*;
 use crate::error::ParseError;
 use crate::lexer::{Tok, Token, tokenize};
 
-/// Deepest tree accepted. Real filters rarely pass 10.
-pub const MAX_DEPTH: usize = 96;
+/// Deepest tree accepted, counting nesting and chains (`a or b or c` is three deep): generated
+/// filters chain a couple of hundred alternatives; every recursive pass over a tree this deep
+/// stays far inside a 2 MiB thread stack (tested with a quarter of that).
+pub const MAX_DEPTH: usize = 256;
 
 /// Words that cannot be used as bare property names (write `@Properties['and']`).
 const RESERVED: &[&str] = &[
     "and", "or", "not", "in", "is", "like", "null", "true", "false", "if", "then", "else", "ci",
     "let",
+];
+
+/// Words that start a clause of a query, in the order the clauses must come.
+const CLAUSES: &[&str] = &[
+    "into", "from", "where", "group", "having", "order", "limit", "for",
 ];
 
 /// Parses a filter expression. The whole input must be one expression.
@@ -146,8 +153,9 @@ impl Parser {
         if self.depth + extra >= MAX_DEPTH {
             return Err(ParseError::at(
                 span,
-                format!("the expression is nested more than {MAX_DEPTH} levels deep"),
-            ));
+                format!("the expression is nested or chained more than {MAX_DEPTH} levels deep"),
+            )
+            .suggest("for many alternatives use `in`, as in `A in [1, 2, 3]`".into()));
         }
         Ok(())
     }
@@ -637,6 +645,11 @@ impl Parser {
         }
         let mut columns = Vec::new();
         loop {
+            if CLAUSES.iter().any(|c| self.at_keyword(c)) {
+                return Err(self
+                    .unexpected("a column")
+                    .suggest("name what to compute, as in `select count(*) from stream`".into()));
+            }
             let expr = self.expr(0)?;
             let alias = self.alias()?;
             columns.push(Column { expr, alias });
@@ -792,6 +805,15 @@ impl Parser {
                 }
             }
         }
+        if let Tok::Ident(word) = &self.peek().tok
+            && CLAUSES.iter().any(|c| c.eq_ignore_ascii_case(word))
+        {
+            return Err(self.unexpected("the end of the query").suggest(format!(
+                "`{}` must come earlier: clauses go in the order select, into, from, where, \
+                 group by, having, order by, limit, for",
+                word.to_ascii_lowercase()
+            )));
+        }
         self.expect_end("the next clause (`from`, `where`, `group by`, `having`, `order by`, `limit`, `for`) or the end of the query")?;
         Ok(Query {
             explain,
@@ -813,6 +835,12 @@ impl Parser {
             return Ok(None);
         }
         match self.next().tok {
+            Tok::Ident(a) if CLAUSES.iter().any(|c| c.eq_ignore_ascii_case(&a)) => {
+                self.pos -= 1;
+                Err(self
+                    .unexpected("a column name after `as`")
+                    .suggest(format!("quote it to use it as a name: `as '{a}'`")))
+            }
             Tok::Ident(a) | Tok::Str(a) => Ok(Some(a)),
             _ => {
                 self.pos -= 1;
@@ -849,4 +877,51 @@ fn edit_distance(a: &str, b: &str) -> usize {
         }
     }
     row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The deepest accepted trees go through every recursive pass on a 512 KiB stack, a
+    /// quarter of what server threads have.
+    #[test]
+    fn the_deepest_accepted_trees_fit_a_small_stack() {
+        let chain = (0..MAX_DEPTH - 2)
+            .map(|i| format!("A = {i}"))
+            .collect::<Vec<_>>()
+            .join(" or ");
+        let nested = format!(
+            "{}Tags[?] = 'x'{}",
+            "not (".repeat(MAX_DEPTH / 2 - 2),
+            ")".repeat(MAX_DEPTH / 2 - 2)
+        );
+        let power = format!("{}1 = 1", "2 ^ ".repeat(MAX_DEPTH - 3));
+        for src in [chain, nested, power] {
+            std::thread::Builder::new()
+                .stack_size(512 * 1024)
+                .spawn(move || {
+                    let e = parse_expression(&src).expect("accepted");
+                    let printed = crate::print::print(&e);
+                    let strict = crate::fuzzy::strict_tree(&e, true);
+                    assert_eq!(parse_expression(&printed).unwrap(), e);
+                    let f = crate::Filter::parse(&src).unwrap();
+                    let event = seqr_types::StoredEvent {
+                        id: Default::default(),
+                        event: Default::default(),
+                    };
+                    f.matches(&event, 0);
+                    let _ = crate::pushdown::predicates(&strict);
+                })
+                .unwrap()
+                .join()
+                .unwrap();
+        }
+        let too_deep = (0..MAX_DEPTH + 1)
+            .map(|i| format!("A = {i}"))
+            .collect::<Vec<_>>()
+            .join(" or ");
+        let err = parse_expression(&too_deep).unwrap_err();
+        assert!(err.to_string().contains("use `in`"), "{err}");
+    }
 }

@@ -170,6 +170,12 @@ fn write_expr(out: &mut String, e: &Expr) {
             out.push(' ');
             out.push_str(op.symbol());
             out.push(' ');
+            // `A = (F(B)) ci`: without parentheses the `ci` would bind to the call.
+            let right_min = if *ci && ends_in_call(right) {
+                10
+            } else {
+                right_min
+            };
             operand(out, right, right_min);
             if *ci {
                 out.push_str(" ci");
@@ -224,6 +230,18 @@ fn write_expr(out: &mut String, e: &Expr) {
             out.push_str("| ");
             write_expr(out, body);
         }
+    }
+}
+
+/// The printed text ends with a call's `)`, where a following `ci` would attach.
+fn ends_in_call(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Call { ci: false, .. } => true,
+        ExprKind::Binary {
+            right, ci: false, ..
+        } => ends_in_call(right),
+        ExprKind::Unary { operand, .. } => ends_in_call(operand),
+        _ => false,
     }
 }
 
@@ -303,4 +321,26 @@ fn is_plain_identifier(s: &str) -> bool {
             "ci", "let",
         ]
         .contains(&&*s.to_ascii_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::parser::parse_expression;
+
+    #[test]
+    fn a_ci_comparison_keeps_its_call_operand_parenthesised() {
+        for src in [
+            "A = (ToLower(B)) ci",
+            "A = (B + ToLower(C)) ci",
+            "B or (/a/) = A",
+        ] {
+            let e = parse_expression(src).unwrap();
+            let printed = super::print(&e);
+            assert_eq!(
+                parse_expression(&printed).unwrap(),
+                e,
+                "{src} printed as {printed}"
+            );
+        }
+    }
 }
