@@ -87,9 +87,9 @@ impl Node {
         }
     }
 
-    /// Wraps `f`, folding it to a constant when all `inputs` are constant.
-    fn pure(inputs: &[&Node], f: impl Fn(&mut Ctx) -> Eval + Send + Sync + 'static) -> Node {
-        if inputs.iter().all(|n| n.constant.is_some()) {
+    /// Wraps `f`, folding it to its value now when its inputs are all constant.
+    fn new(inputs_constant: bool, f: impl Fn(&mut Ctx) -> Eval + Send + Sync + 'static) -> Node {
+        if inputs_constant {
             let mut ctx = Ctx {
                 event: None,
                 now_ticks: 0,
@@ -229,17 +229,15 @@ impl<'v> Compiler<'v> {
                     Value::Object(members) => members.into_iter().map(|(_, v)| v).collect(),
                     _ => return None,
                 };
-                let mut saw_true = false;
                 for el in elements {
                     ctx.locals[slot] = Some(el);
                     let holds = matches!(inner(ctx), Some(Value::Bool(true)));
                     match kind {
                         WildcardKind::Any if holds => return Some(Value::Bool(true)),
                         WildcardKind::All if !holds => return Some(Value::Bool(false)),
-                        _ => saw_true |= holds,
+                        _ => {}
                     }
                 }
-                let _ = saw_true;
                 Some(Value::Bool(kind == WildcardKind::All))
             });
         }
@@ -304,11 +302,7 @@ impl<'v> Compiler<'v> {
                 let f = move |ctx: &mut Ctx| {
                     Some(Value::Array(fs.iter().filter_map(|f| f(ctx)).collect()))
                 };
-                if all_const {
-                    Node::pure(&[], f)
-                } else {
-                    Node::dynamic(f)
-                }
+                Node::new(all_const, f)
             }
             ExprKind::Object(members) => {
                 let mut names = Vec::new();
@@ -329,11 +323,7 @@ impl<'v> Compiler<'v> {
                             .collect(),
                     ))
                 };
-                if all_const {
-                    Node::pure(&[], f)
-                } else {
-                    Node::dynamic(f)
-                }
+                Node::new(all_const, f)
             }
             ExprKind::Member { target, name } => {
                 let t = self.scoped(target, false)?;
@@ -347,11 +337,7 @@ impl<'v> Compiler<'v> {
                         .map(|(_, v)| v),
                     _ => None,
                 };
-                if constant {
-                    Node::pure(&[], f)
-                } else {
-                    Node::dynamic(f)
-                }
+                Node::new(constant, f)
             }
             ExprKind::Index { target, index } => {
                 let t = self.scoped(target, false)?;
@@ -363,11 +349,7 @@ impl<'v> Compiler<'v> {
                     let index = i_f(ctx)?;
                     element_at(target, &index, false)
                 };
-                if constant {
-                    Node::pure(&[], f)
-                } else {
-                    Node::dynamic(f)
-                }
+                Node::new(constant, f)
             }
             ExprKind::Wildcard { .. } => {
                 return Err(ParseError::semantic(
@@ -387,11 +369,7 @@ impl<'v> Compiler<'v> {
                     (UnaryOp::Neg, Some(Value::Number(n))) => Some(Value::Number(-n)),
                     _ => None,
                 };
-                if c {
-                    Node::pure(&[], f)
-                } else {
-                    Node::dynamic(f)
-                }
+                Node::new(c, f)
             }
             ExprKind::IsNull { operand, negated } => {
                 let o = self.scoped(operand, false)?;
@@ -402,18 +380,14 @@ impl<'v> Compiler<'v> {
                     let is_null = matches!(of(ctx), None | Some(Value::Null));
                     Some(Value::Bool(is_null != negated))
                 };
-                if c {
-                    Node::pure(&[], f)
-                } else {
-                    Node::dynamic(f)
-                }
+                Node::new(c, f)
             }
             ExprKind::Binary {
                 op,
                 left,
                 right,
                 ci,
-            } => self.binary(e, *op, left, right, *ci, condition)?,
+            } => self.binary(*op, left, right, *ci)?,
             ExprKind::Call {
                 name,
                 args,
@@ -437,11 +411,7 @@ impl<'v> Compiler<'v> {
                         of(ctx)
                     }
                 };
-                if all {
-                    Node::pure(&[], f)
-                } else {
-                    Node::dynamic(f)
-                }
+                Node::new(all, f)
             }
             ExprKind::Lambda { .. } => {
                 return Err(ParseError::semantic(
@@ -471,15 +441,7 @@ impl<'v> Compiler<'v> {
         })
     }
 
-    fn binary(
-        &mut self,
-        e: &Expr,
-        op: BinaryOp,
-        left: &Expr,
-        right: &Expr,
-        ci: bool,
-        condition: bool,
-    ) -> CResult<Node> {
+    fn binary(&mut self, op: BinaryOp, left: &Expr, right: &Expr, ci: bool) -> CResult<Node> {
         use BinaryOp::*;
         if matches!(op, And | Or) {
             let l = self.scoped(left, true)?;
@@ -502,15 +464,10 @@ impl<'v> Compiler<'v> {
                     _ => None,
                 }
             };
-            let _ = condition;
-            return Ok(if inputs_const {
-                Node::pure(&[], f)
-            } else {
-                Node::dynamic(f)
-            });
+            return Ok(Node::new(inputs_const, f));
         }
         if op.is_comparison() {
-            return self.comparison(e, op, left, right, ci);
+            return self.comparison(op, left, right, ci);
         }
         let l = self.scoped(left, false)?;
         let r = self.scoped(right, false)?;
@@ -530,21 +487,10 @@ impl<'v> Compiler<'v> {
             }?;
             Some(Value::Number(n))
         };
-        Ok(if c {
-            Node::pure(&[], f)
-        } else {
-            Node::dynamic(f)
-        })
+        Ok(Node::new(c, f))
     }
 
-    fn comparison(
-        &mut self,
-        e: &Expr,
-        op: BinaryOp,
-        left: &Expr,
-        right: &Expr,
-        ci: bool,
-    ) -> CResult<Node> {
+    fn comparison(&mut self, op: BinaryOp, left: &Expr, right: &Expr, ci: bool) -> CResult<Node> {
         use BinaryOp::*;
         let l = self.scoped(left, false)?;
         // `A = /re/` is a full regex match.
@@ -557,10 +503,12 @@ impl<'v> Compiler<'v> {
                 Some(Value::Bool(re.is_match(v.as_str()?) != negate))
             }));
         }
+        let r = self.scoped(right, false)?;
+        // A constant pattern is compiled once, not per event.
         if matches!(op, Like | NotLike)
-            && let Some(Some(Value::String(pattern))) = self.peek_constant(right)?
+            && let Some(Some(Value::String(pattern))) = &r.constant
         {
-            let pattern = LikePattern::new(&pattern, ci);
+            let pattern = LikePattern::new(pattern, ci);
             let lf = l.f;
             let negate = op == NotLike;
             let c = l.constant.is_some();
@@ -568,16 +516,10 @@ impl<'v> Compiler<'v> {
                 Value::String(s) => Some(Value::Bool(pattern.matches(&s) != negate)),
                 _ => None,
             };
-            return Ok(if c {
-                Node::pure(&[], f)
-            } else {
-                Node::dynamic(f)
-            });
+            return Ok(Node::new(c, f));
         }
-        let r = self.scoped(right, false)?;
         let c = l.constant.is_some() && r.constant.is_some();
         let (lf, rf) = (l.f, r.f);
-        let _ = e;
         let f = move |ctx: &mut Ctx| {
             let a = lf(ctx)?;
             let b = rf(ctx)?;
@@ -605,22 +547,9 @@ impl<'v> Compiler<'v> {
             };
             Some(Value::Bool(result))
         };
-        Ok(if c {
-            Node::pure(&[], f)
-        } else {
-            Node::dynamic(f)
-        })
+        Ok(Node::new(c, f))
     }
 
-    /// The value of `e` if it is constant, compiled separately (for precompiling patterns).
-    fn peek_constant(&mut self, e: &Expr) -> CResult<Option<Eval>> {
-        let slots = self.slots;
-        let n = self.scoped(e, false)?;
-        self.slots = slots.max(self.slots);
-        Ok(n.constant)
-    }
-
-    #[allow(clippy::too_many_arguments)]
     fn call(
         &mut self,
         e: &Expr,
@@ -662,7 +591,7 @@ impl<'v> Compiler<'v> {
                 } else {
                     BinaryOp::Ne
                 };
-                return self.comparison(e, op, &args[0], &args[1], ci);
+                return self.comparison(op, &args[0], &args[1], ci);
             }
             "and" | "or" => {
                 arity(2)?;
@@ -672,7 +601,7 @@ impl<'v> Compiler<'v> {
                 } else {
                     BinaryOp::Or
                 };
-                return self.binary(e, op, &args[0], &args[1], false, condition);
+                return self.binary(op, &args[0], &args[1], false);
             }
             "not" => {
                 arity(1)?;
@@ -685,16 +614,12 @@ impl<'v> Compiler<'v> {
                     Some(Value::Bool(b)) => Some(Value::Bool(!b)),
                     _ => None,
                 };
-                return Ok(if c {
-                    Node::pure(&[], f)
-                } else {
-                    Node::dynamic(f)
-                });
+                return Ok(Node::new(c, f));
             }
             "every" | "some" => {
                 arity(2)?;
                 no_ci()?;
-                return self.quantifier(e, lower == "every", &args[0], &args[1]);
+                return self.quantifier(lower == "every", &args[0], &args[1]);
             }
             "isspan" | "isrootspan" => {
                 arity(0)?;
@@ -791,15 +716,11 @@ impl<'v> Compiler<'v> {
                 },
             )
         };
-        Ok(if all_const && !reads_clock {
-            Node::pure(&[], f)
-        } else {
-            Node::dynamic(f)
-        })
+        Ok(Node::new(all_const && !reads_clock, f))
     }
 
     /// `Every(coll, |x| pred)` / `Some(coll, |x| pred)`.
-    fn quantifier(&mut self, e: &Expr, every: bool, coll: &Expr, lambda: &Expr) -> CResult<Node> {
+    fn quantifier(&mut self, every: bool, coll: &Expr, lambda: &Expr) -> CResult<Node> {
         let ExprKind::Lambda { params, body } = &lambda.kind else {
             return Err(ParseError::semantic(
                 lambda.span,
@@ -812,7 +733,6 @@ impl<'v> Compiler<'v> {
                 "the lambda takes exactly one parameter".into(),
             ));
         }
-        let _ = e;
         let c = self.scoped(coll, false)?;
         let depth = self.scopes.len();
         let slot = self.bind_name(&params[0]);
