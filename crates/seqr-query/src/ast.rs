@@ -243,60 +243,54 @@ pub enum Builtin {
 }
 
 impl Builtin {
-    /// Canonical name including `@`.
-    pub fn name(self) -> &'static str {
-        use Builtin::*;
-        match self {
-            Timestamp => "@Timestamp",
-            Message => "@Message",
-            MessageTemplate => "@MessageTemplate",
-            Level => "@Level",
-            Exception => "@Exception",
-            EventType => "@EventType",
-            Properties => "@Properties",
-            Id => "@Id",
-            Arrived => "@Arrived",
-            Data => "@Data",
-            Document => "@Document",
-            TraceId => "@TraceId",
-            SpanId => "@SpanId",
-            ParentId => "@ParentId",
-            SpanKind => "@SpanKind",
-            Start => "@Start",
-            Elapsed => "@Elapsed",
-            Resource => "@Resource",
-            Scope => "@Scope",
-            Definitions => "@Definitions",
-            Renderings => "@Renderings",
-        }
-    }
-
-    pub const ALL: [Builtin; 21] = {
+    /// Every built-in with its canonical name (including `@`): the one list both directions
+    /// read.
+    const NAMES: [(Builtin, &'static str); 21] = {
         use Builtin::*;
         [
-            Timestamp,
-            Message,
-            MessageTemplate,
-            Level,
-            Exception,
-            EventType,
-            Properties,
-            Id,
-            Arrived,
-            Data,
-            Document,
-            TraceId,
-            SpanId,
-            ParentId,
-            SpanKind,
-            Start,
-            Elapsed,
-            Resource,
-            Scope,
-            Definitions,
-            Renderings,
+            (Timestamp, "@Timestamp"),
+            (Message, "@Message"),
+            (MessageTemplate, "@MessageTemplate"),
+            (Level, "@Level"),
+            (Exception, "@Exception"),
+            (EventType, "@EventType"),
+            (Properties, "@Properties"),
+            (Id, "@Id"),
+            (Arrived, "@Arrived"),
+            (Data, "@Data"),
+            (Document, "@Document"),
+            (TraceId, "@TraceId"),
+            (SpanId, "@SpanId"),
+            (ParentId, "@ParentId"),
+            (SpanKind, "@SpanKind"),
+            (Start, "@Start"),
+            (Elapsed, "@Elapsed"),
+            (Resource, "@Resource"),
+            (Scope, "@Scope"),
+            (Definitions, "@Definitions"),
+            (Renderings, "@Renderings"),
         ]
     };
+
+    /// Every built-in.
+    pub const ALL: [Builtin; 21] = {
+        let mut all = [Builtin::Timestamp; 21];
+        let mut i = 0;
+        while i < 21 {
+            all[i] = Builtin::NAMES[i].0;
+            i += 1;
+        }
+        all
+    };
+
+    /// Canonical name including `@`.
+    pub fn name(self) -> &'static str {
+        Builtin::NAMES
+            .iter()
+            .find(|(b, _)| *b == self)
+            .map(|(_, n)| *n)
+            .expect("NAMES lists every built-in")
+    }
 
     /// Resolves a name written after `@`: the full names (case-insensitively, as Seq does) and
     /// the CLEF abbreviations `@t @m @mt …` (seq-syntax's V1 names).
