@@ -11,6 +11,7 @@
 // Prints PASS/FAIL lines; exits non-zero on any failure. Called by run.sh.
 
 import { Logger } from 'seq-logging';
+import { checks, signIn } from './session.mjs';
 
 const [serverUrl, adminPassword, runId] = process.argv.slice(2);
 if (!serverUrl || !adminPassword || !runId) {
@@ -18,23 +19,7 @@ if (!serverUrl || !adminPassword || !runId) {
   process.exit(2);
 }
 
-let failed = 0;
-const check = (ok, name, detail) => {
-  console.log(`${ok ? 'PASS' : 'FAIL'} ${name}${detail ? `: ${detail}` : ''}`);
-  if (!ok) failed += 1;
-};
-
-async function signIn() {
-  const res = await fetch(`${serverUrl}/api/users/login`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ Username: 'admin', Password: adminPassword }),
-  });
-  const body = await res.json();
-  if (res.status !== 200) throw new Error(`sign-in answered ${res.status}: ${JSON.stringify(body)}`);
-  const cookie = res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
-  return { Cookie: cookie, 'X-Seq-CsrfToken': body.CsrfToken };
-}
+const { check, finish } = checks();
 
 async function api(session, method, path, body) {
   const res = await fetch(`${serverUrl}/${path}`, {
@@ -57,7 +42,7 @@ async function ship(apiKey, tag) {
   return errors;
 }
 
-const session = await signIn();
+const session = await signIn(serverUrl, adminPassword);
 const created = await api(session, 'POST', 'api/apikeys', {
   Title: `seq-logging ${runId}`,
   AssignedPermissions: ['Ingest'],
@@ -115,5 +100,4 @@ check(
   JSON.stringify(key.body && key.body.Counts),
 );
 
-console.log(`${failed === 0 ? 'all' : failed} key check(s) ${failed === 0 ? 'passed' : 'failed'}`);
-process.exit(failed === 0 ? 0 : 1);
+finish('key');

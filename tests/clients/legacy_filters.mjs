@@ -11,6 +11,7 @@
 // string. Prints PASS/FAIL lines; exits non-zero on any failure. Called by run.sh.
 
 import { Logger } from 'seq-logging';
+import { checks, signIn } from './session.mjs';
 
 const [serverUrl, adminPassword, runId] = process.argv.slice(2);
 if (!serverUrl || !adminPassword || !runId) {
@@ -18,23 +19,7 @@ if (!serverUrl || !adminPassword || !runId) {
   process.exit(2);
 }
 
-let failed = 0;
-const check = (ok, name, detail) => {
-  console.log(`${ok ? 'PASS' : 'FAIL'} ${name}${detail ? `: ${detail}` : ''}`);
-  if (!ok) failed += 1;
-};
-
-async function signIn() {
-  const res = await fetch(`${serverUrl}/api/users/login`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ Username: 'admin', Password: adminPassword }),
-  });
-  const body = await res.json();
-  if (res.status !== 200) throw new Error(`sign-in answered ${res.status}: ${JSON.stringify(body)}`);
-  const cookie = res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
-  return { Cookie: cookie, 'X-Seq-CsrfToken': body.CsrfToken };
-}
+const { check, finish } = checks();
 
 async function createKey(session, title, permissions) {
   const res = await fetch(`${serverUrl}/api/apikeys`, {
@@ -77,7 +62,7 @@ const markerOf = (e) => (e.Properties || []).find((p) => p.Name === 'testMarker'
 const verbatim = (s) => `@"${s.replaceAll('"', '""')}"`;
 const escaped = (s) => `"${s.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
 
-const session = await signIn();
+const session = await signIn(serverUrl, adminPassword);
 const ingestKey = await createKey(session, `legacy filters ingest ${runId}`, ['Ingest']);
 const readKey = await createKey(session, `legacy filters read ${runId}`, ['Read']);
 
@@ -128,5 +113,4 @@ check(noKey.status === 401, 'read-without-key-refused', `status ${noKey.status}`
 const ingestOnly = await legacyEvents(`Equal(testMarker, ${verbatim(marker)})`, ingestKey);
 check(ingestOnly.status === 403, 'read-with-ingest-key-refused', `status ${ingestOnly.status}`);
 
-console.log(`${failed === 0 ? 'all' : failed} legacy filter check(s) ${failed === 0 ? 'passed' : 'failed'}`);
-process.exit(failed === 0 ? 0 : 1);
+finish('legacy filter');

@@ -3,7 +3,10 @@
 use seqr_meta::{PermissionSet, roles};
 use serde_json::{Value, json};
 
-use crate::{PASSWORD, TestServer, create_key, create_user, files_containing, json_of, sign_in};
+use crate::{
+    PASSWORD, TestServer, create_key, create_user, files_containing, ingest_two_teams, json_of,
+    sign_in,
+};
 
 fn admin_key(server: &TestServer) -> String {
     create_key(server, PermissionSet::ALL_GRANTABLE)
@@ -467,17 +470,7 @@ fn a_user_with_a_view_filter_cannot_mint_an_unfiltered_shared_key() {
     );
     assert_eq!(status, 201, "{body}");
     let token = json_of(&body)["Token"].as_str().unwrap().to_owned();
-    assert_eq!(
-        server
-            .request(
-                "POST",
-                "/ingest/clef",
-                "{\"@t\":\"2026-01-01T00:00:00Z\",\"@mt\":\"x\",\"Team\":\"b\"}\n\
-                 {\"@t\":\"2026-01-01T00:00:01Z\",\"@mt\":\"y\",\"Team\":\"a\"}"
-            )
-            .0,
-        201
-    );
+    ingest_two_teams(&server);
     let (status, _, body) =
         server.request_with("GET", "/api/events/signal", &[("X-Seq-ApiKey", &token)], "");
     assert_eq!(status, 200, "{body}");

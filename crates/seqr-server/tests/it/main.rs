@@ -336,3 +336,14 @@ pub fn files_containing(dir: &std::path::Path, needle: &[u8]) -> Vec<std::path::
 pub fn json_of(body: &str) -> Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
 }
+
+/// Two events without a key: message `x` of `Team` b, then message `y` of `Team` a (for
+/// view-filter tests).
+pub fn ingest_two_teams(server: &TestServer) {
+    let batch = concat!(
+        r#"{"@t":"2026-01-01T00:00:00Z","@mt":"x","Team":"b"}"#,
+        "\n",
+        r#"{"@t":"2026-01-01T00:00:01Z","@mt":"y","Team":"a"}"#,
+    );
+    assert_eq!(server.request("POST", "/ingest/clef", batch).0, 201);
+}

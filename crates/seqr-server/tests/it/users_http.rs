@@ -3,7 +3,9 @@
 use seqr_meta::{Permission, PermissionSet, roles};
 use serde_json::{Value, json};
 
-use crate::{PASSWORD, Session, TestServer, create_key, create_user, json_of, sign_in};
+use crate::{
+    PASSWORD, Session, TestServer, create_key, create_user, ingest_two_teams, json_of, sign_in,
+};
 
 fn with_key(
     server: &TestServer,
@@ -334,17 +336,7 @@ fn a_view_filter_is_stored_and_anded_into_every_read() {
     let server = TestServer::start_authenticating();
     let root = create_key(&server, PermissionSet::ALL_GRANTABLE);
     let alice = create_user(&server, "alice", &[roles::USER_READ_ONLY], false);
-    assert_eq!(
-        server
-            .request(
-                "POST",
-                "/ingest/clef",
-                "{\"@t\":\"2026-01-01T00:00:00Z\",\"@mt\":\"x\",\"Team\":\"b\"}\n\
-                 {\"@t\":\"2026-01-01T00:00:01Z\",\"@mt\":\"y\",\"Team\":\"a\"}"
-            )
-            .0,
-        201
-    );
+    ingest_two_teams(&server);
     let (session, _) = sign_in(&server, "alice", PASSWORD);
     let teams = |path: &str| -> Vec<String> {
         let (status, body) = with_session(&server, &session, "GET", path, &Value::Null);
