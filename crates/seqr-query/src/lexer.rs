@@ -216,7 +216,18 @@ impl Lexer<'_> {
     }
 
     fn after_operand(&self) -> bool {
-        self.tokens.last().is_some_and(|t| t.tok.ends_operand())
+        let mut recent = self.tokens.iter().rev();
+        match (recent.next(), recent.next()) {
+            // A member name is an operand even when it is spelled like a keyword: `A.and / 2`.
+            (
+                Some(Token {
+                    tok: Tok::Ident(_), ..
+                }),
+                Some(Token { tok: Tok::Dot, .. }),
+            ) => true,
+            (Some(last), _) => last.tok.ends_operand(),
+            (None, _) => false,
+        }
     }
 
     fn run(&mut self) -> Result<(), ParseError> {
@@ -571,6 +582,7 @@ mod tests {
         assert_eq!(toks("A like /x/")[2], Tok::Regex("x".into()));
         assert_eq!(toks("B or /a/ = A")[2], Tok::Regex("a".into()));
         assert_eq!(toks("Rate / 2")[1], Tok::Slash);
+        assert_eq!(toks("A.and / 2")[3], Tok::Slash);
     }
 
     #[test]
