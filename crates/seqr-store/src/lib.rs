@@ -19,10 +19,12 @@
 //! cache), `recovery` (what `open` does), `search`, `codec` (row encoding), `options`, `stats`.
 
 mod codec;
+pub mod dir;
 mod error;
 mod flusher;
 mod memtable;
 mod options;
+mod part;
 mod recovery;
 mod search;
 mod segment;

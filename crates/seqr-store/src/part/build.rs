@@ -1,0 +1,347 @@
+//! Building one block: events are split into columns, one per leaf path (objects are
+//! flattened; arrays and over-wide objects stay JSON), and each row records its *shape*, the
+//! list of columns it has in the order they appeared, so the event reads back with its
+//! properties in the order they were sent.
+
+use std::collections::HashMap;
+
+use seqr_types::{Event, EventId, Properties};
+use serde_json::Value;
+
+use super::bloom;
+use super::bytes::{put_varint, zigzag};
+use super::cell::{Cell, classify};
+use super::column;
+use super::names::{self, Builtin, Names, R_EXT, R_PROPS, R_RESOURCE, R_SCOPE};
+
+/// Flattening depths tried in turn: a block whose paths would exceed [`MAX_COLUMNS`] is
+/// rebuilt with nested objects kept as JSON, then with whole property maps as JSON.
+const DEPTHS: [usize; 3] = [8, 1, 0];
+/// Columns per block before flattening gives up (maps keyed by ids would explode otherwise).
+const MAX_COLUMNS: usize = 1024;
+/// Plain string columns with fewer distinct values than this get no Bloom filter: a
+/// dictionary or min/max is then as good.
+const MIN_BLOOM_VALUES: usize = 16;
+
+/// Compression of column payloads.
+pub(crate) const CODEC_RAW: u8 = 0;
+pub(crate) const CODEC_ZSTD: u8 = 1;
+
+struct ColBuild<'e> {
+    node: u32,
+    cells: Vec<Cell<'e>>,
+}
+
+struct Shapes {
+    map: HashMap<Vec<u32>, u32>,
+    list: Vec<Vec<u32>>,
+    codes: Vec<u32>,
+}
+
+struct Builder<'e, 'n> {
+    names: &'n mut Names,
+    depth: usize,
+    cols: Vec<ColBuild<'e>>,
+    /// Node -> column of this block.
+    col_of: HashMap<u32, u32>,
+    shape: Vec<u32>,
+}
+
+impl<'e> Builder<'e, '_> {
+    fn push(&mut self, node: u32, cell: Cell<'e>) {
+        let next = self.cols.len() as u32;
+        let c = *self.col_of.entry(node).or_insert(next);
+        if c == next {
+            self.cols.push(ColBuild {
+                node,
+                cells: Vec::new(),
+            });
+        }
+        self.cols[c as usize].cells.push(cell);
+        self.shape.push(c);
+    }
+
+    fn builtin(&mut self, b: Builtin, cell: Option<Cell<'e>>) {
+        if let Some(cell) = cell {
+            self.push(names::builtin_node(b), cell);
+        }
+    }
+
+    fn object(&mut self, node: u32, map: &'e Properties, depth: usize) {
+        for (k, v) in map {
+            let child = self.names.child(node, k);
+            match v {
+                Value::Object(m) if !m.is_empty() && depth > 1 => self.object(child, m, depth - 1),
+                _ => self.push(child, classify(v)),
+            }
+        }
+    }
+
+    fn root(&mut self, root: u8, map: Option<&'e Properties>) {
+        let Some(map) = map else { return };
+        let node = names::root_node(root);
+        // An empty resource or scope is kept (it differs from none); empty properties and
+        // extensions are the same as none.
+        if self.depth == 0 || (map.is_empty() && matches!(root, R_RESOURCE | R_SCOPE)) {
+            if !map.is_empty() || matches!(root, R_RESOURCE | R_SCOPE) {
+                self.push(node, Cell::Json(Value::Object(map.clone()).to_string()));
+            }
+            return;
+        }
+        self.object(node, map, self.depth);
+    }
+
+    fn event(&mut self, e: &'e Event) {
+        let s = |o: &'e Option<String>| o.as_deref().map(Cell::Str);
+        self.builtin(Builtin::Level, s(&e.level));
+        self.builtin(Builtin::Template, s(&e.message_template));
+        self.builtin(Builtin::Message, s(&e.message));
+        self.builtin(Builtin::Exception, s(&e.exception));
+        self.builtin(Builtin::EventType, Some(Cell::Int(i64::from(e.event_type))));
+        if !e.renderings.is_empty() {
+            let json = serde_json::to_string(&e.renderings).expect("strings serialise");
+            self.builtin(Builtin::Renderings, Some(Cell::Json(json)));
+        }
+        self.builtin(Builtin::TraceId, s(&e.trace_id));
+        self.builtin(Builtin::SpanId, s(&e.span_id));
+        self.builtin(Builtin::ParentId, s(&e.parent_id));
+        self.builtin(
+            Builtin::SpanStart,
+            e.span_start.map(|t| Cell::Int(t.ticks())),
+        );
+        self.builtin(Builtin::SpanKind, s(&e.span_kind));
+        let nonempty = |m: &'e Properties| (!m.is_empty()).then_some(m);
+        self.root(R_PROPS, nonempty(&e.properties));
+        self.root(R_RESOURCE, e.resource.as_ref());
+        self.root(R_SCOPE, e.scope.as_ref());
+        self.root(R_EXT, nonempty(&e.extensions));
+    }
+}
+
+/// One column as written: where its payload and filter are, relative to the block start.
+pub(crate) struct ColumnOut {
+    pub(crate) node: u32,
+    pub(crate) present: u32,
+    /// The single value of a constant column, as a one-value payload (uncompressed).
+    pub(crate) constant: Option<Vec<u8>>,
+    pub(crate) payload: Option<Payload>,
+    pub(crate) int_range: Option<(i64, i64)>,
+    pub(crate) bloom: Option<Payload>,
+}
+
+/// A stored byte range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Payload {
+    /// From the start of the block's data.
+    pub(crate) offset: u64,
+    pub(crate) len: u32,
+    pub(crate) raw_len: u32,
+    pub(crate) crc: u32,
+    pub(crate) codec: u8,
+}
+
+/// A built block: its bytes (data then header) and what the part index needs.
+pub(crate) struct BlockOut {
+    pub(crate) bytes: Vec<u8>,
+    /// Where the header starts inside `bytes`.
+    pub(crate) header_at: usize,
+    pub(crate) rows: u32,
+    pub(crate) min: EventId,
+    pub(crate) max: EventId,
+}
+
+fn store(out: &mut Vec<u8>, raw: &[u8], zstd: Option<&mut zstd::bulk::Compressor<'_>>) -> Payload {
+    let offset = out.len() as u64;
+    let compressed = zstd.and_then(|z| z.compress(raw).ok());
+    let (codec, bytes): (u8, &[u8]) = match &compressed {
+        Some(c) if c.len() < raw.len() => (CODEC_ZSTD, c),
+        _ => (CODEC_RAW, raw),
+    };
+    out.extend_from_slice(bytes);
+    Payload {
+        offset,
+        len: bytes.len() as u32,
+        raw_len: raw.len() as u32,
+        crc: crc32fast::hash(bytes),
+        codec,
+    }
+}
+
+/// Builds one block from events in ascending id order (`ids[i]` is `events[i]`'s id).
+pub(crate) fn build_block(
+    names: &mut Names,
+    ids: &[EventId],
+    events: &[&Event],
+    zstd: &mut zstd::bulk::Compressor<'_>,
+) -> BlockOut {
+    assert!(!ids.is_empty() && ids.len() == events.len());
+    let mut attempt = 0;
+    let (cols, shapes) = loop {
+        let depth = DEPTHS[attempt];
+        let mut b = Builder {
+            names,
+            depth,
+            cols: Vec::new(),
+            col_of: HashMap::new(),
+            shape: Vec::new(),
+        };
+        let mut shapes = Shapes {
+            map: HashMap::new(),
+            list: Vec::new(),
+            codes: Vec::with_capacity(events.len()),
+        };
+        for e in events {
+            b.shape.clear();
+            b.event(e);
+            let code = match shapes.map.get(b.shape.as_slice()) {
+                Some(&c) => c,
+                None => {
+                    let c = shapes.list.len() as u32;
+                    shapes.list.push(b.shape.clone());
+                    shapes.map.insert(b.shape.clone(), c);
+                    c
+                }
+            };
+            shapes.codes.push(code);
+            if b.cols.len() > MAX_COLUMNS && attempt + 1 < DEPTHS.len() {
+                break;
+            }
+        }
+        if shapes.codes.len() == events.len() {
+            break (b.cols, shapes);
+        }
+        attempt += 1;
+    };
+
+    let mut bytes = Vec::new();
+    let mut outs = Vec::with_capacity(cols.len());
+    let mut raw = Vec::new();
+    for col in &cols {
+        let first = &col.cells[0];
+        let present = col.cells.len() as u32;
+        let int_range = col
+            .cells
+            .iter()
+            .map(|c| match c {
+                Cell::Int(v) => Some(*v),
+                _ => None,
+            })
+            .collect::<Option<Vec<i64>>>()
+            .and_then(|v| Some((*v.iter().min()?, *v.iter().max()?)));
+        raw.clear();
+        if col.cells.iter().all(|c| c == first) {
+            column::encode(std::slice::from_ref(first), &mut raw);
+            outs.push(ColumnOut {
+                node: col.node,
+                present,
+                constant: Some(raw.clone()),
+                payload: None,
+                int_range,
+                bloom: None,
+            });
+            continue;
+        }
+        let bloom = string_hashes(&col.cells).map(|hashes| {
+            let filter = bloom::build(&hashes);
+            store(&mut bytes, &filter, None)
+        });
+        column::encode(&col.cells, &mut raw);
+        let payload = store(&mut bytes, &raw, Some(zstd));
+        outs.push(ColumnOut {
+            node: col.node,
+            present,
+            constant: None,
+            payload: Some(payload),
+            int_range,
+            bloom,
+        });
+    }
+
+    // Row streams: shape codes, timestamp deltas, arrival deltas.
+    raw.clear();
+    let width: u8 = match shapes.list.len() {
+        1 => 0,
+        2..=256 => 1,
+        257..=65536 => 2,
+        _ => 4,
+    };
+    raw.push(width);
+    if width > 0 {
+        for &c in &shapes.codes {
+            raw.extend_from_slice(&c.to_le_bytes()[..width as usize]);
+        }
+    }
+    let mut prev = ids[0];
+    for id in ids {
+        put_varint(&mut raw, (id.ticks - prev.ticks) as u64);
+        put_varint(&mut raw, zigzag(id.arrival as i64 - prev.arrival as i64));
+        prev = *id;
+    }
+    let rows_payload = store(&mut bytes, &raw, Some(zstd));
+
+    let header_at = bytes.len();
+    let mut h = Vec::new();
+    put_varint(&mut h, ids.len() as u64);
+    put_varint(&mut h, outs.len() as u64);
+    for c in &outs {
+        put_varint(&mut h, u64::from(c.node));
+        put_varint(&mut h, u64::from(c.present));
+        let flags = u8::from(c.constant.is_some())
+            | (u8::from(c.payload.is_some()) << 1)
+            | (u8::from(c.bloom.is_some()) << 2)
+            | (u8::from(c.int_range.is_some()) << 3);
+        h.push(flags);
+        if let Some(k) = &c.constant {
+            put_varint(&mut h, k.len() as u64);
+            h.extend_from_slice(k);
+        }
+        if let Some(p) = &c.payload {
+            put_payload(&mut h, p);
+        }
+        if let Some((lo, hi)) = c.int_range {
+            put_varint(&mut h, zigzag(lo));
+            put_varint(&mut h, zigzag(hi));
+        }
+        if let Some(p) = &c.bloom {
+            put_payload(&mut h, p);
+        }
+    }
+    put_varint(&mut h, shapes.list.len() as u64);
+    for s in &shapes.list {
+        put_varint(&mut h, s.len() as u64);
+        for &c in s {
+            put_varint(&mut h, u64::from(c));
+        }
+    }
+    put_payload(&mut h, &rows_payload);
+    bytes.extend_from_slice(&h);
+    BlockOut {
+        bytes,
+        header_at,
+        rows: ids.len() as u32,
+        min: ids[0],
+        max: *ids.last().expect("not empty"),
+    }
+}
+
+fn put_payload(h: &mut Vec<u8>, p: &Payload) {
+    put_varint(h, p.offset);
+    put_varint(h, u64::from(p.len));
+    put_varint(h, u64::from(p.raw_len));
+    h.extend_from_slice(&p.crc.to_le_bytes());
+    h.push(p.codec);
+}
+
+/// Hashes of a column's string values, when it is worth a filter: strings only, and enough
+/// distinct values that a dictionary would not answer as well.
+fn string_hashes(cells: &[Cell<'_>]) -> Option<Vec<u64>> {
+    let mut hashes = Vec::with_capacity(cells.len());
+    for c in cells {
+        if let Cell::Str(s) = c {
+            hashes.push(bloom::hash(s.as_bytes()));
+        }
+    }
+    hashes.sort_unstable();
+    hashes.dedup();
+    (hashes.len() >= MIN_BLOOM_VALUES && hashes.len() * 2 > cells.len()).then_some(hashes)
+}

@@ -1,0 +1,444 @@
+//! Immutable columnar parts: events of one day, sorted by id, in blocks of columns.
+//!
+//! ```text
+//! "SEQRPRT1"                      head magic
+//! block 0 .. block n-1            each: filters and column payloads, row streams, header
+//! names                           the part's column paths (see `names`)
+//! index: n x 64 bytes             min_ticks i64, min_arrival u64, max_ticks i64,
+//!                                 max_arrival u64, rows u32, data_offset u64,
+//!                                 header_offset u64, header_len u32, header_crc u32, 0 u32
+//! footer (116 bytes)              see `Footer`; ends with footer_crc u32, "SEQRPRTF"
+//! ```
+//! Every payload carries its own crc32 in the block header, every header its crc in the
+//! index, the index and names theirs in the footer, and the footer its own: no byte is
+//! served unchecked. Full description: `docs/FORMAT.md`.
+
+pub(crate) mod block;
+pub(crate) mod bloom;
+pub(crate) mod build;
+pub(crate) mod bytes;
+pub(crate) mod cell;
+pub(crate) mod column;
+pub(crate) mod names;
+
+use std::io;
+use std::sync::Arc;
+
+use seqr_types::{Event, EventId};
+
+use crate::dir::{Dir, ReadFile, WriteFile};
+use block::{BlockHeader, Rows};
+use build::Payload;
+use bytes::{Corrupt, Reader, corrupt};
+use column::Column;
+use names::Names;
+
+pub(crate) const HEAD_MAGIC: &[u8; 8] = b"SEQRPRT1";
+pub(crate) const FOOT_MAGIC: &[u8; 8] = b"SEQRPRTF";
+pub(crate) const VERSION: u32 = 2;
+pub(crate) const FOOTER_LEN: usize = 116;
+const INDEX_ENTRY_LEN: usize = 64;
+
+/// One block as the part index describes it (kept in memory for every open part).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct BlockEntry {
+    pub(crate) min: EventId,
+    pub(crate) max: EventId,
+    pub(crate) rows: u32,
+    pub(crate) data_offset: u64,
+    pub(crate) header_offset: u64,
+    pub(crate) header_len: u32,
+    pub(crate) header_crc: u32,
+}
+
+/// What a part's footer says about it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct PartInfo {
+    pub(crate) id: u64,
+    /// 0 for a flushed part; merges produce `max(inputs) + 1`.
+    pub(crate) tier: u32,
+    /// The UTC day of every event, in days since 0001-01-01 ([`day_of`]).
+    pub(crate) day: u32,
+    pub(crate) events: u64,
+    pub(crate) min: EventId,
+    pub(crate) max: EventId,
+    pub(crate) max_arrival: u64,
+}
+
+/// Block sizing and compression when writing.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct WriteParams {
+    pub(crate) block_events: usize,
+    pub(crate) zstd_level: i32,
+}
+
+/// Writes a part from events in ascending id order (all of one day) to `file`, then syncs
+/// it. The caller names it (temp name, rename, directory sync).
+pub(crate) fn write(
+    mut file: Box<dyn WriteFile>,
+    id: u64,
+    tier: u32,
+    day: u32,
+    events: &[(EventId, &Event)],
+    params: &WriteParams,
+) -> io::Result<PartInfo> {
+    assert!(!events.is_empty(), "a part holds at least one event");
+    let mut names = Names::default();
+    let mut zstd = zstd::bulk::Compressor::new(params.zstd_level)?;
+    let mut offset = HEAD_MAGIC.len() as u64;
+    file.write_all(HEAD_MAGIC)?;
+    let mut index = Vec::new();
+    let mut max_arrival = 0;
+    let mut ids = Vec::new();
+    let mut evs = Vec::new();
+    for chunk in events.chunks(params.block_events.max(1)) {
+        ids.clear();
+        evs.clear();
+        for (id, e) in chunk {
+            ids.push(*id);
+            evs.push(*e);
+            max_arrival = max_arrival.max(id.arrival);
+        }
+        let b = build::build_block(&mut names, &ids, &evs, &mut zstd);
+        let header = &b.bytes[b.header_at..];
+        put_entry(
+            &mut index,
+            &BlockEntry {
+                min: b.min,
+                max: b.max,
+                rows: b.rows,
+                data_offset: offset,
+                header_offset: offset + b.header_at as u64,
+                header_len: header.len() as u32,
+                header_crc: crc32fast::hash(header),
+            },
+        );
+        file.write_all(&b.bytes)?;
+        offset += b.bytes.len() as u64;
+    }
+    let mut names_bytes = Vec::new();
+    names.encode(&mut names_bytes);
+    let names_offset = offset;
+    file.write_all(&names_bytes)?;
+    offset += names_bytes.len() as u64;
+    let index_offset = offset;
+    file.write_all(&index)?;
+    let info = PartInfo {
+        id,
+        tier,
+        day,
+        events: events.len() as u64,
+        min: events[0].0,
+        max: events[events.len() - 1].0,
+        max_arrival,
+    };
+    let mut f = Vec::with_capacity(FOOTER_LEN);
+    f.extend_from_slice(&VERSION.to_le_bytes());
+    f.extend_from_slice(&0u32.to_le_bytes());
+    f.extend_from_slice(&id.to_le_bytes());
+    f.extend_from_slice(&tier.to_le_bytes());
+    f.extend_from_slice(&day.to_le_bytes());
+    f.extend_from_slice(&info.events.to_le_bytes());
+    put_id(&mut f, info.min);
+    put_id(&mut f, info.max);
+    f.extend_from_slice(&max_arrival.to_le_bytes());
+    f.extend_from_slice(&names_offset.to_le_bytes());
+    f.extend_from_slice(&(names_bytes.len() as u32).to_le_bytes());
+    f.extend_from_slice(&crc32fast::hash(&names_bytes).to_le_bytes());
+    f.extend_from_slice(&index_offset.to_le_bytes());
+    f.extend_from_slice(&(index.len() as u32).to_le_bytes());
+    f.extend_from_slice(&crc32fast::hash(&index).to_le_bytes());
+    let crc = crc32fast::hash(&f);
+    f.extend_from_slice(&crc.to_le_bytes());
+    f.extend_from_slice(FOOT_MAGIC);
+    debug_assert_eq!(f.len(), FOOTER_LEN);
+    file.write_all(&f)?;
+    file.sync()?;
+    Ok(info)
+}
+
+fn put_id(out: &mut Vec<u8>, id: EventId) {
+    out.extend_from_slice(&id.ticks.to_le_bytes());
+    out.extend_from_slice(&id.arrival.to_le_bytes());
+}
+
+fn put_entry(out: &mut Vec<u8>, e: &BlockEntry) {
+    put_id(out, e.min);
+    put_id(out, e.max);
+    out.extend_from_slice(&e.rows.to_le_bytes());
+    out.extend_from_slice(&e.data_offset.to_le_bytes());
+    out.extend_from_slice(&e.header_offset.to_le_bytes());
+    out.extend_from_slice(&e.header_len.to_le_bytes());
+    out.extend_from_slice(&e.header_crc.to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes());
+}
+
+fn get_id(r: &mut Reader<'_>) -> Result<EventId, Corrupt> {
+    Ok(EventId {
+        ticks: r.u64()? as i64,
+        arrival: r.u64()?,
+    })
+}
+
+/// Why a part could not be read.
+#[derive(Debug)]
+pub(crate) enum PartError {
+    Io(io::Error),
+    Corrupt(String),
+}
+
+impl From<io::Error> for PartError {
+    fn from(e: io::Error) -> PartError {
+        PartError::Io(e)
+    }
+}
+
+impl From<Corrupt> for PartError {
+    fn from(c: Corrupt) -> PartError {
+        PartError::Corrupt(c.0)
+    }
+}
+
+impl std::fmt::Display for PartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PartError::Io(e) => write!(f, "{e}"),
+            PartError::Corrupt(d) => f.write_str(d),
+        }
+    }
+}
+
+/// An open, checked part.
+pub(crate) struct Part {
+    /// Path inside the store directory.
+    pub(crate) name: String,
+    file: Arc<dyn ReadFile>,
+    pub(crate) info: PartInfo,
+    pub(crate) blocks: Vec<BlockEntry>,
+    pub(crate) names: Names,
+    pub(crate) file_len: u64,
+}
+
+impl Part {
+    /// Opens `name`, checking footer, names and index; with `verify`, also every block
+    /// (headers, payload checksums, row streams and columns decode).
+    pub(crate) fn open(dir: &dyn Dir, name: &str, verify: bool) -> Result<Part, PartError> {
+        let file = dir.open_read(name)?;
+        let len = file.len();
+        let min = (HEAD_MAGIC.len() + FOOTER_LEN) as u64;
+        if len < min {
+            return Err(PartError::Corrupt(format!(
+                "{len} bytes is too short for a part"
+            )));
+        }
+        let mut head = [0u8; 8];
+        file.read_exact_at(&mut head, 0)?;
+        if &head != HEAD_MAGIC {
+            return Err(PartError::Corrupt("bad head magic".into()));
+        }
+        let mut f = vec![0u8; FOOTER_LEN];
+        file.read_exact_at(&mut f, len - FOOTER_LEN as u64)?;
+        if &f[FOOTER_LEN - 8..] != FOOT_MAGIC {
+            return Err(PartError::Corrupt("bad footer magic".into()));
+        }
+        let body = &f[..FOOTER_LEN - 12];
+        let crc = u32::from_le_bytes(f[FOOTER_LEN - 12..FOOTER_LEN - 8].try_into().expect("4"));
+        if crc32fast::hash(body) != crc {
+            return Err(PartError::Corrupt("footer checksum mismatch".into()));
+        }
+        let mut r = Reader::new(body);
+        let version = r.u32()?;
+        if version != VERSION {
+            return Err(PartError::Corrupt(format!(
+                "unknown part version {version}"
+            )));
+        }
+        let _flags = r.u32()?;
+        let mut info = PartInfo {
+            id: r.u64()?,
+            tier: r.u32()?,
+            day: r.u32()?,
+            events: r.u64()?,
+            ..PartInfo::default()
+        };
+        info.min = get_id(&mut r)?;
+        info.max = get_id(&mut r)?;
+        info.max_arrival = r.u64()?;
+        let (names_offset, names_len, names_crc) = (r.u64()?, r.u32()?, r.u32()?);
+        let (index_offset, index_len, index_crc) = (r.u64()?, r.u32()?, r.u32()?);
+        let footer_at = len - FOOTER_LEN as u64;
+        let section = |off: u64, n: u32, crc: u32, what: &str| -> Result<Vec<u8>, PartError> {
+            if off < 8 || off.checked_add(u64::from(n)).is_none_or(|e| e > footer_at) {
+                return Err(PartError::Corrupt(format!("{what} out of bounds")));
+            }
+            let mut buf = vec![0u8; n as usize];
+            file.read_exact_at(&mut buf, off)?;
+            if crc32fast::hash(&buf) != crc {
+                return Err(PartError::Corrupt(format!("{what} checksum mismatch")));
+            }
+            Ok(buf)
+        };
+        let names = Names::decode(&section(names_offset, names_len, names_crc, "names")?)?;
+        let index = section(index_offset, index_len, index_crc, "index")?;
+        if index.len() % INDEX_ENTRY_LEN != 0 || index.is_empty() {
+            return Err(PartError::Corrupt("bad index length".into()));
+        }
+        let mut blocks = Vec::with_capacity(index.len() / INDEX_ENTRY_LEN);
+        let mut r = Reader::new(&index);
+        let mut next_data = HEAD_MAGIC.len() as u64;
+        let mut rows = 0u64;
+        while !r.is_empty() {
+            let b = BlockEntry {
+                min: get_id(&mut r)?,
+                max: get_id(&mut r)?,
+                rows: r.u32()?,
+                data_offset: r.u64()?,
+                header_offset: r.u64()?,
+                header_len: r.u32()?,
+                header_crc: r.u32()?,
+            };
+            let _ = r.u32()?;
+            let header_end = b.header_offset.checked_add(u64::from(b.header_len));
+            let ordered = blocks.last().is_none_or(|p: &BlockEntry| p.max < b.min);
+            if b.data_offset != next_data
+                || b.header_offset < b.data_offset
+                || header_end.is_none_or(|e| e > names_offset)
+                || b.min > b.max
+                || !ordered
+                || b.rows == 0
+            {
+                return Err(PartError::Corrupt(format!(
+                    "index entry {} is inconsistent",
+                    blocks.len()
+                )));
+            }
+            next_data = header_end.expect("checked");
+            rows += u64::from(b.rows);
+            blocks.push(b);
+        }
+        let first = blocks.first().expect("not empty");
+        let last = blocks.last().expect("not empty");
+        if next_data != names_offset
+            || rows != info.events
+            || first.min != info.min
+            || last.max != info.max
+            || index_offset != names_offset + u64::from(names_len)
+            || index_offset + u64::from(index_len) != footer_at
+        {
+            return Err(PartError::Corrupt("index does not match the footer".into()));
+        }
+        let part = Part {
+            name: name.to_owned(),
+            file,
+            info,
+            blocks,
+            names,
+            file_len: len,
+        };
+        if verify {
+            for b in 0..part.blocks.len() {
+                let h = part.header(b)?;
+                let rows = part.rows(b, &h)?;
+                let cols = part.all_columns(b, &h)?;
+                for meta in &h.columns {
+                    if let Some(bloom) = &meta.bloom {
+                        part.payload(b, bloom)?;
+                    }
+                }
+                let _ = (rows, cols);
+            }
+        }
+        Ok(part)
+    }
+
+    fn read_at(&self, offset: u64, len: usize) -> Result<Vec<u8>, PartError> {
+        let mut buf = vec![0u8; len];
+        self.file.read_exact_at(&mut buf, offset)?;
+        Ok(buf)
+    }
+
+    /// Block `b`'s header, checked.
+    pub(crate) fn header(&self, b: usize) -> Result<BlockHeader, PartError> {
+        let e = &self.blocks[b];
+        let raw = self.read_at(e.header_offset, e.header_len as usize)?;
+        if crc32fast::hash(&raw) != e.header_crc {
+            return Err(PartError::Corrupt(format!(
+                "block {b}: header checksum mismatch"
+            )));
+        }
+        let h = BlockHeader::decode(&raw, e.header_offset - e.data_offset, self.names.len())
+            .map_err(|c| PartError::Corrupt(format!("block {b}: {c}")))?;
+        if h.rows != e.rows {
+            return Err(PartError::Corrupt(format!(
+                "block {b}: row count differs from the index"
+            )));
+        }
+        Ok(h)
+    }
+
+    /// A payload of block `b`, checked and decompressed.
+    pub(crate) fn payload(&self, b: usize, p: &Payload) -> Result<Vec<u8>, PartError> {
+        let stored = self.read_at(self.blocks[b].data_offset + p.offset, p.len as usize)?;
+        block::unpack(p, &stored).map_err(|c| PartError::Corrupt(format!("block {b}: {c}")))
+    }
+
+    pub(crate) fn rows(&self, b: usize, h: &BlockHeader) -> Result<Rows, PartError> {
+        let raw = self.payload(b, &h.rows_payload)?;
+        let r = Rows::decode(&raw, h, self.blocks[b].min)
+            .map_err(|c| PartError::Corrupt(format!("block {b}: {c}")))?;
+        if r.ids.last() != Some(&self.blocks[b].max) {
+            return Err(PartError::Corrupt(format!(
+                "block {b}: last id differs from the index"
+            )));
+        }
+        Ok(r)
+    }
+
+    pub(crate) fn column(&self, b: usize, h: &BlockHeader, c: usize) -> Result<Column, PartError> {
+        let meta = &h.columns[c];
+        let payload = meta
+            .payload
+            .as_ref()
+            .map(|p| self.payload(b, p))
+            .transpose()?;
+        block::decode_column(meta, payload.as_deref())
+            .map_err(|e| PartError::Corrupt(format!("block {b} column {c}: {e}")))
+    }
+
+    pub(crate) fn all_columns(&self, b: usize, h: &BlockHeader) -> Result<Vec<Column>, PartError> {
+        (0..h.columns.len()).map(|c| self.column(b, h, c)).collect()
+    }
+
+    /// Whole events of block `b` at the given ascending row numbers.
+    pub(crate) fn events(
+        &self,
+        b: usize,
+        rows: impl IntoIterator<Item = usize>,
+    ) -> Result<Vec<(EventId, Event)>, PartError> {
+        let h = self.header(b)?;
+        let r = self.rows(b, &h)?;
+        let cols = self.all_columns(b, &h)?;
+        block::events(&self.names, &h, &r, &cols, rows)
+            .map_err(|c| PartError::Corrupt(format!("block {b}: {c}")))
+    }
+}
+
+/// Ticks per day: partitions are whole UTC days.
+pub(crate) const TICKS_PER_DAY: i64 = 864_000_000_000;
+
+/// The day (since 0001-01-01) of a timestamp in ticks.
+pub(crate) fn day_of(ticks: i64) -> u32 {
+    ticks
+        .div_euclid(TICKS_PER_DAY)
+        .clamp(0, i64::from(u32::MAX)) as u32
+}
+
+/// The partition directory of a day: `p-yyyymmdd`.
+pub(crate) fn day_dir(day: u32) -> String {
+    let iso = seqr_types::Timestamp::from_ticks(i64::from(day) * TICKS_PER_DAY).to_iso();
+    let digits: String = iso.chars().take(10).filter(char::is_ascii_digit).collect();
+    format!("p-{digits}")
+}
+
+#[cfg(test)]
+mod tests;
