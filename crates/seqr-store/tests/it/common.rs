@@ -80,3 +80,29 @@ pub fn wait_flushed(store: &Store, segments: usize) {
     }
     panic!("flush did not happen: {:?}", store.stats());
 }
+
+/// A varied event (nested properties, numbers that must keep their text, optional fields),
+/// spread over three days: the same for every `i`, so stored fixtures can be checked.
+pub fn rich(i: u64) -> Event {
+    let day = 864_000_000_000i64;
+    let mut e = ev(i, BASE + (i % 3) as i64 * day + i as i64 * 10_000);
+    e.level = Some(["Information", "Error", "Warning", "debug"][i as usize % 4].into());
+    e.message_template = Some("Order {OrderId} for {Total} by {User}".into());
+    let props = format!(
+        r#"{{"OrderId":"ORD-{i}","Total":{}.50,"User":{{"Name":"u{}","Tier":"Gold"}},"Tags":["a","b"],"Big":123456789012345678901234567890,"Ok":{},"Nothing":null}}"#,
+        i * 3,
+        i % 17,
+        i % 2 == 0
+    );
+    let map: seqr_types::Properties = serde_json::from_str(&props).unwrap();
+    for (k, v) in map {
+        e.properties.insert(k, v);
+    }
+    if i % 5 == 0 {
+        e.exception = Some(format!("System.TimeoutException: {i}\n   at Shop.Run()"));
+        e.trace_id = Some(format!("{:032x}", i * 977));
+        e.span_id = Some(format!("{:016x}", i));
+        e.resource = Some(serde_json::from_str(r#"{"service":{"name":"shop"}}"#).unwrap());
+    }
+    e
+}

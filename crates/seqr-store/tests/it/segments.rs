@@ -139,3 +139,32 @@ fn corrupt_segment_is_quarantined_and_the_rest_keeps_working() {
     assert_eq!(store.open_report().quarantined.len(), 1);
     assert_eq!(all(&store).len(), 201);
 }
+
+/// Writes the format-1 store fixture: `SEQR_FIXTURE_DIR=dir cargo test -p seqr-store --test it
+/// make_v1_fixture -- --ignored` (with the format-1 code).
+#[test]
+#[ignore]
+fn make_v1_fixture() {
+    let dir = std::path::PathBuf::from(std::env::var("SEQR_FIXTURE_DIR").unwrap());
+    let store = Store::open(
+        &dir,
+        StoreOptions {
+            flush_events: 100,
+            block_events: 7,
+            ..StoreOptions::default()
+        },
+    )
+    .unwrap();
+    for chunk in (0..250u64).collect::<Vec<_>>().chunks(10) {
+        store
+            .append_blocking(chunk.iter().map(|&i| crate::common::rich(i)).collect())
+            .unwrap();
+    }
+    store.shutdown().unwrap();
+    // Twenty more that stay in the WAL (no shutdown: as after a crash).
+    let store = Store::open(&dir, StoreOptions::default()).unwrap();
+    store
+        .append_blocking((250..270).map(crate::common::rich).collect())
+        .unwrap();
+    drop(store);
+}
