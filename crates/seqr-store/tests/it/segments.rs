@@ -161,6 +161,7 @@ fn make_v1_fixture() {
             .unwrap();
     }
     store.shutdown().unwrap();
+    drop(store);
     // Twenty more that stay in the WAL (no shutdown: as after a crash).
     let store = Store::open(&dir, StoreOptions::default()).unwrap();
     store
