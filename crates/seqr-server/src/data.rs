@@ -29,7 +29,7 @@ use seqr_query::Variables;
 use seqr_query::query::{
     Execution, Flow, Plan, QueryError, QueryErrorKind, QueryOptions, QueryResult,
 };
-use seqr_store::{SearchRequest, SearchStatus, Store};
+use seqr_store::{Predicate, SearchRequest, SearchStatus, Store};
 use seqr_types::{StoredEvent, Timestamp};
 use serde_json::{Value, json};
 
@@ -314,8 +314,17 @@ fn scan(store: &Store, plan: &Plan, view: &ReadFilter) -> Result<Outcome, Failur
             scanned.fetch_add(1, Ordering::Relaxed);
             view.matches(e) && plan.accepts(e)
         };
+        let mut predicates = view.predicates();
+        predicates.extend_from_slice(plan.predicates());
         if !empty {
-            page_through(store, plan, &mut execution, (from, to), &matches)?;
+            page_through(
+                store,
+                plan,
+                &mut execution,
+                (from, to),
+                &matches,
+                &predicates,
+            )?;
         }
     }
     let matched = execution.events_fed();
@@ -335,6 +344,7 @@ fn page_through(
     execution: &mut Execution<'_>,
     (from, to): (Option<i64>, Option<i64>),
     matches: &(dyn Fn(&StoredEvent) -> bool + Sync),
+    predicates: &[Predicate],
 ) -> Result<(), Failure> {
     let mut after = None;
     loop {
@@ -348,6 +358,7 @@ fn page_through(
             scan_limit: Some(SCAN_PER_CALL),
             deadline: plan.options().deadline,
             filter: Some(matches),
+            predicates,
         };
         let page = store.search(&request).map_err(|e| {
             tracing::error!(error = %e, "query scan failed");

@@ -7,7 +7,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use seqr_store::{SearchRequest, SearchResult, SearchStatus};
+use seqr_store::{Predicate, SearchRequest, SearchResult, SearchStatus};
 use seqr_types::{EventId, StoredEvent, Timestamp};
 use serde::Serialize;
 use serde_json::Value;
@@ -69,6 +69,7 @@ impl SearchParams {
         &self,
         deadline: Instant,
         filter: Option<&'f (dyn Fn(&StoredEvent) -> bool + Sync)>,
+        predicates: &'f [Predicate],
     ) -> SearchRequest<'f> {
         SearchRequest {
             count: self.count.unwrap_or(DEFAULT_COUNT).min(MAX_COUNT),
@@ -79,6 +80,7 @@ impl SearchParams {
             scan_limit: self.short_circuit_after,
             deadline: Some(deadline),
             filter,
+            predicates,
         }
     }
 }
@@ -155,7 +157,8 @@ async fn run_search(
         let matches = |e: &StoredEvent| read_filter.matches(e);
         let filter: Option<&(dyn Fn(&StoredEvent) -> bool + Sync)> =
             (!read_filter.is_empty()).then_some(&matches);
-        let request = params.request(deadline, filter);
+        let predicates = read_filter.predicates();
+        let request = params.request(deadline, filter, &predicates);
         let result = store.search(&request).map_err(|e| {
             tracing::error!(error = %e, "search failed");
             ApiError::internal("The search failed reading stored events; see the server log.")

@@ -83,6 +83,14 @@ impl ReadFilter {
         )
     }
 
+    /// Everything the filters imply, for the store to skip blocks by.
+    pub(crate) fn predicates(&self) -> Vec<seqr_query::pushdown::Predicate> {
+        self.filters
+            .iter()
+            .flat_map(|f| seqr_query::pushdown::predicates(&f.expr))
+            .collect()
+    }
+
     pub(crate) fn matches(&self, event: &StoredEvent) -> bool {
         self.filters
             .iter()

@@ -359,12 +359,13 @@ fn report_open(store: &Store) {
         );
     }
     for q in &report.quarantined {
-        tracing::error!(file = %q.file.display(), detail = %q.detail, "damaged segment quarantined; its events are not served");
+        tracing::error!(file = %q.file.display(), detail = %q.detail, "damaged store file quarantined; its events are not served");
     }
     let stats = store.stats();
     tracing::info!(
         events = stats.events,
-        segments = report.segments,
+        parts = report.parts,
+        migrated_segments = report.migrated_segments,
         replayed = report.replayed_events,
         "event store open"
     );

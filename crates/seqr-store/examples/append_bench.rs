@@ -73,9 +73,9 @@ fn main() {
         let t = Instant::now();
         let st = store.stats();
         println!(
-            "stats in {:?}: segments {} memtable {}",
+            "stats in {:?}: parts {} memtable {}",
             t.elapsed(),
-            st.segments,
+            st.parts,
             st.memtable_events
         );
         let t = Instant::now();

@@ -100,14 +100,14 @@ fn main() {
     let st = store.stats();
     println!(
         "{threads} threads x {size}-event batches at {rate} events/s ({:.0} achieved), flush_events {flush_events}: \
-         p50 {:.1} ms  p99 {:.1} ms  p99.9 {:.1} ms  max {:.1} ms  ({} batches, {} segments)",
+         p50 {:.1} ms  p99 {:.1} ms  p99.9 {:.1} ms  max {:.1} ms  ({} batches, {} parts)",
         lat.len() as f64 * size as f64 / wall,
         pct(&lat, 0.50).as_secs_f64() * 1e3,
         pct(&lat, 0.99).as_secs_f64() * 1e3,
         pct(&lat, 0.999).as_secs_f64() * 1e3,
         lat.last().unwrap().as_secs_f64() * 1e3,
         lat.len(),
-        st.segments,
+        st.parts,
     );
     store.shutdown().unwrap();
 }

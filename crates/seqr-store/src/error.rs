@@ -30,6 +30,14 @@ pub enum OpenError {
         /// What is wrong.
         detail: String,
     },
+    /// The manifest (the list of live parts) fails its checksum: which parts hold the
+    /// acknowledged events is unknown, so the store refuses to start.
+    CorruptManifest {
+        /// The manifest file.
+        file: PathBuf,
+        /// What is wrong.
+        detail: String,
+    },
 }
 
 impl fmt::Display for OpenError {
@@ -52,6 +60,12 @@ impl fmt::Display for OpenError {
                 "store: write-ahead log {} is corrupt at byte {offset} ({detail}); \
                  it is not a torn tail, so acknowledged events may be affected: \
                  refusing to start (move the file aside to start without it)",
+                file.display()
+            ),
+            OpenError::CorruptManifest { file, detail } => write!(
+                f,
+                "store: the manifest {} is corrupt ({detail}); refusing to start, because which \
+                 parts hold the stored events is unknown (restore it from a backup)",
                 file.display()
             ),
         }
@@ -114,7 +128,7 @@ pub enum ReadError {
         /// What is wrong.
         detail: String,
     },
-    /// A segment file could not be read.
+    /// A part file could not be read.
     Io {
         /// The file.
         file: PathBuf,

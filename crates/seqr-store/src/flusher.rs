@@ -1,17 +1,17 @@
-//! The flusher thread: writes frozen memtables to segments, then deletes the WAL they cover.
+//! The flusher thread: writes frozen memtables to parts (one per day), publishes them in the
+//! manifest, then deletes the WAL they cover.
 
-use std::fs;
 use std::io;
-use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
-use crate::EventId;
+use crate::dir::Dir;
 use crate::memtable::{Enc, Memtable};
-use crate::segment::{self, Segment, SegmentOpenError};
+use crate::part::{Part, PartError, WriteParams};
+use crate::sink::PartSink;
 use crate::wal::{self, WalWriter};
-use crate::{Shared, lock, read, write, writer};
+use crate::{EventId, Shared, codec, lock, read, write, writer};
 
 #[derive(Default)]
 pub(crate) struct FlushCtl {
@@ -19,10 +19,9 @@ pub(crate) struct FlushCtl {
     pub(crate) stop: bool,
 }
 
-fn write_params(shared: &Shared) -> segment::WriteParams {
-    segment::WriteParams {
+pub(crate) fn write_params(shared: &Shared) -> WriteParams {
+    WriteParams {
         block_events: shared.options.block_events.max(1),
-        block_bytes: shared.options.block_bytes.max(1),
         zstd_level: shared.options.zstd_level,
     }
 }
@@ -38,8 +37,8 @@ fn oldest_frozen(shared: &Shared) -> Option<Arc<Memtable>> {
 
 /// Graceful shutdown, after the writer has acknowledged everything and both threads have
 /// stopped: freezes the active memtable behind a new (empty) WAL generation and writes every
-/// frozen memtable to a segment, deleting the WAL it covers, so a cleanly stopped store holds
-/// compressed segments rather than raw WAL. Any failure stops here and leaves the WAL in place
+/// frozen memtable to parts, deleting the WAL it covers, so a cleanly stopped store holds
+/// compressed parts rather than raw WAL. Any failure stops here and leaves the WAL in place
 /// (it is replayed on open, exactly as after a crash); it is reported in `flush_error`.
 pub(crate) fn flush_on_shutdown(shared: &Shared, mut wal: WalWriter, next_arrival: u64) {
     if shared.poison.get().is_some() {
@@ -54,7 +53,7 @@ pub(crate) fn flush_on_shutdown(shared: &Shared, mut wal: WalWriter, next_arriva
     while let Some(target) = oldest_frozen(shared) {
         let generation = *target.frozen_gen.get().expect("frozen");
         if let Err(e) = flush_one(shared, &target, generation, &params) {
-            *lock(&shared.flush_error) = Some(format!("shutdown: writing a segment: {e}"));
+            *lock(&shared.flush_error) = Some(format!("shutdown: writing parts: {e}"));
             return;
         }
     }
@@ -85,7 +84,7 @@ pub(crate) fn flusher_loop(shared: Arc<Shared>) {
             match flush_one(&shared, &target, generation, &params) {
                 Ok(()) => *lock(&shared.flush_error) = None,
                 Err(e) => {
-                    *lock(&shared.flush_error) = Some(format!("writing a segment: {e}"));
+                    *lock(&shared.flush_error) = Some(format!("writing parts: {e}"));
                     let f = lock(&shared.flush);
                     let (f, _) = shared
                         .flush_cv
@@ -107,7 +106,7 @@ fn flush_one(
     shared: &Shared,
     target: &Arc<Memtable>,
     generation: u64,
-    params: &segment::WriteParams,
+    params: &WriteParams,
 ) -> io::Result<()> {
     // A frozen memtable is never written again, but its lock is still not held across the
     // compression and the I/O: copy out the row references (cheap clones) and let go.
@@ -115,50 +114,65 @@ fn flush_one(
         let m = read(&target.inner);
         m.map.iter().map(|(id, e)| (*id, e.clone())).collect()
     };
-    let seg = {
-        if rows.is_empty() {
-            None
-        } else {
-            let path = segment::write(
-                &shared.dir,
-                generation,
-                rows.iter().map(|(id, e)| (*id, e.bytes())),
-                params,
-            )?;
-            let id = shared.next_segment_id.fetch_add(1, Ordering::Relaxed);
-            match Segment::open(&path, id, false) {
-                Ok(s) => Some(Arc::new(s)),
-                Err(SegmentOpenError::Io(e)) => return Err(e),
-                Err(SegmentOpenError::Corrupt(d)) => {
-                    let _ = fs::remove_file(&path);
-                    return Err(io::Error::other(format!(
-                        "segment just written is bad: {d}"
-                    )));
+    let dir: &dyn Dir = &*shared.dir;
+    let mut sink = PartSink::new(dir, *params, 0, &shared.next_part_id);
+    for (id, enc) in &rows {
+        let event = codec::decode_event(enc.bytes())
+            .map_err(|d| io::Error::other(format!("memtable event {id}: {d}")))?;
+        sink.push(*id, event)?;
+    }
+    drop(rows);
+    let written = sink.finish()?;
+    let mut parts = Vec::with_capacity(written.len());
+    for (name, _) in &written {
+        match Part::open(dir, name, false) {
+            Ok(p) => parts.push(Arc::new(p)),
+            Err(e) => {
+                for (n, _) in &written {
+                    let _ = dir.remove(n);
                 }
+                return Err(match e {
+                    PartError::Io(e) => e,
+                    PartError::Corrupt(d) => {
+                        io::Error::other(format!("part {name} just written is bad: {d}"))
+                    }
+                });
             }
         }
-    };
+    }
     {
-        let mut st = write(&shared.state);
-        if let Some(seg) = seg {
-            st.segments.push(seg);
+        let mut man = lock(&shared.manifest);
+        let mut next = man.clone();
+        next.parts.extend(written.iter().map(|(n, _)| n.clone()));
+        next.covered_wal = generation;
+        next.next_part_id = shared.next_part_id.load(Ordering::Relaxed);
+        if let Err(e) = next.write(dir) {
+            for (n, _) in &written {
+                let _ = dir.remove(n);
+            }
+            return Err(e);
         }
+        *man = next;
+        // Visible to search in the same step as the memtable leaves it.
+        let mut st = write(&shared.state);
+        st.parts.extend(parts);
         st.memtables.retain(|m| !Arc::ptr_eq(m, target));
     }
-    // The segment is durable: the WAL generations it covers are no longer needed.
+    // The parts are durable and published: the WAL generations they cover are not needed.
     // Oldest first, so that a crash part-way leaves a contiguous run of generations.
-    let mut covered: Vec<u64> = fs::read_dir(&shared.dir)?
-        .flatten()
-        .filter_map(|e| e.file_name().to_str().and_then(wal::parse_name))
+    let mut covered: Vec<u64> = dir
+        .list("")?
+        .into_iter()
+        .filter_map(|e| wal::parse_name(&e.name))
         .filter(|&g| g <= generation)
         .collect();
     covered.sort_unstable();
     for g in &covered {
-        remove_gently(&shared.dir.join(wal::file_name(*g)))?;
+        remove_gently(dir, &wal::file_name(*g))?;
     }
     lock(&shared.wal_sizes).retain(|&g, _| g > generation);
     if !covered.is_empty() {
-        wal::sync_dir(&shared.dir)?;
+        dir.sync_dir("")?;
     }
     Ok(())
 }
@@ -166,18 +180,18 @@ fn flush_one(
 /// Bytes cut from a covered WAL file per step before it is deleted.
 const SHRINK_STEP: u64 = 8 << 20;
 
-/// Deletes a WAL file that a durable segment covers. Unlinking a large file in one go frees
+/// Deletes a WAL file that durable parts cover. Unlinking a large file in one go frees
 /// all its extents in one filesystem journal transaction, which stalls the writer's next
 /// `fdatasync` by several milliseconds; cutting it down in steps first spreads that work out.
 /// (A crash part-way leaves a shortened covered file, which open deletes unread.)
-fn remove_gently(path: &Path) -> io::Result<()> {
-    if let Ok(f) = fs::OpenOptions::new().write(true).open(path) {
-        let mut len = f.metadata()?.len();
+fn remove_gently(dir: &dyn Dir, name: &str) -> io::Result<()> {
+    if let Ok(f) = dir.open_read(name) {
+        let mut len = f.len();
         while len > SHRINK_STEP {
             len -= SHRINK_STEP;
-            f.set_len(len)?;
+            dir.truncate(name, len)?;
             std::thread::sleep(Duration::from_millis(1));
         }
     }
-    fs::remove_file(path)
+    dir.remove(name)
 }

@@ -1,33 +1,44 @@
-//! seqr's event store: write-ahead log with group commit, memtable, immutable segments, search.
+//! seqr's event store: write-ahead log with group commit, memtable, immutable columnar parts
+//! in per-day partitions, search.
 //!
 //! Data path: [`Store::append`] encodes the events on the caller's thread and queues them; one
 //! writer thread takes every waiting batch, writes one checksummed WAL record for the group,
 //! `fdatasync`s once, inserts the events into the memtable (visible to search from then on) and
 //! only then calls each batch's `done`. When the memtable passes [`StoreOptions::flush_events`]
 //! or [`StoreOptions::flush_bytes`] the writer starts a new WAL generation and freezes the
-//! memtable; a flusher thread writes it to an immutable segment (temp file, fsync, rename, fsync
-//! the directory) and then deletes the WAL generations the segment covers.
+//! memtable; a flusher thread writes it to columnar parts, one per UTC day (temp file, sync,
+//! rename, sync the directory), publishes them in a new manifest (the atomic step), and then
+//! deletes the WAL generations they cover.
 //!
 //! [`Store::shutdown`] acknowledges what is queued, then writes the remaining memtables to
-//! segments, so a cleanly stopped store holds segments and an empty WAL file; a crash leaves
-//! the WAL, which open replays.
+//! parts, so a cleanly stopped store holds parts and an empty WAL file; a crash leaves the WAL,
+//! which open replays. A store written by an older seqr (format-1 segments) is migrated to
+//! parts on open.
 //!
-//! On-disk format and recovery rules: `docs/FORMAT.md`. Plain threads, no async, no network.
+//! All file I/O goes through [`dir::Dir`], so tests can run the store in memory and simulate
+//! I/O errors and power loss. On-disk format and recovery rules: `docs/FORMAT.md`. Plain
+//! threads, no async, no network.
 //!
-//! Modules: `wal` (log files, replay), `writer` (the group-commit writer thread, WAL
-//! rotation), `memtable`, `flusher` (memtable -> segment), `segment` (segment files, block
-//! cache), `recovery` (what `open` does), `search`, `codec` (row encoding), `options`, `stats`.
+//! Modules: `dir` (file-system abstraction), `wal` (log files, replay), `writer` (the
+//! group-commit writer thread, WAL rotation), `memtable`, `flusher` (memtable -> parts),
+//! `part` (the columnar format), `sink` (events -> day parts), `manifest` (the live set),
+//! `cache` (decoded blocks), `recovery` (what `open` does), `legacy` (format-1 segments, for
+//! migration), `search`, `codec` (row encoding of WAL records), `options`, `stats`.
 
+mod cache;
 mod codec;
 pub mod dir;
 mod error;
 mod flusher;
+mod legacy;
+mod manifest;
 mod memtable;
 mod options;
 mod part;
+mod prune;
 mod recovery;
 mod search;
-mod segment;
+mod sink;
 mod stats;
 mod wal;
 mod writer;
@@ -43,20 +54,24 @@ use std::time::Instant;
 
 pub use error::{AppendError, CloseError, OpenError, ReadError};
 pub use options::{FaultInjector, StoreOptions};
+pub use seqr_query::pushdown::Predicate;
 pub use seqr_types::{Event, EventId, StoredEvent, Timestamp};
 pub use stats::{OpenReport, Quarantined, StoreStats};
 
+use cache::BlockCache;
+use dir::{Dir, FsDir};
 use flusher::FlushCtl;
+use manifest::Manifest;
 pub(crate) use memtable::{Enc, Memtable, State};
+use part::{Part, PartError};
 use recovery::io_err;
-use segment::{BlockCache, Segment};
 use writer::{Pending, Queue};
 
 /// Largest encoded batch accepted by one append.
 const MAX_BATCH_BYTES: usize = 1 << 30;
 /// Lock file name inside the data directory.
 pub const LOCK_FILE: &str = "LOCK";
-/// Subdirectory that damaged segments are moved to.
+/// Subdirectory that damaged parts (and format-1 segments) are moved to.
 pub const QUARANTINE_DIR: &str = "quarantine";
 
 /// One search request; see the crate docs of [`SearchResult`] for the paging contract.
@@ -80,6 +95,9 @@ pub struct SearchRequest<'a> {
     /// Only events for which this returns true are returned (every examined event counts
     /// towards `scan_limit`).
     pub filter: Option<&'a (dyn Fn(&StoredEvent) -> bool + Sync)>,
+    /// Conditions implied by `filter` ([`seqr_query::pushdown::predicates`]): blocks that
+    /// cannot satisfy them are skipped unread (their events are not examined).
+    pub predicates: &'a [Predicate],
 }
 
 /// How a search ended.
@@ -108,7 +126,9 @@ pub struct SearchResult {
 /// The callback of [`Store::append`].
 pub type AppendDone = Box<dyn FnOnce(Result<Vec<EventId>, AppendError>) + Send>;
 pub(crate) struct Shared {
-    dir: PathBuf,
+    dir: Arc<dyn Dir>,
+    /// The directory's path, for messages.
+    root: PathBuf,
     options: StoreOptions,
     queue: Mutex<Queue>,
     queue_cv: Condvar,
@@ -119,8 +139,15 @@ pub(crate) struct Shared {
     events: AtomicU64,
     cache: BlockCache,
     report: OpenReport,
+    /// Parts quarantined since open (read-time checksum failures).
+    quarantined: Mutex<Vec<Quarantined>>,
     flush_error: Mutex<Option<String>>,
-    next_segment_id: AtomicU64,
+    /// The manifest as last written; held while writing a new one.
+    manifest: Mutex<Manifest>,
+    next_part_id: AtomicU64,
+    /// Part blocks decoded for searches, and skipped by their headers and filters.
+    pub(crate) blocks_read: AtomicU64,
+    pub(crate) blocks_skipped: AtomicU64,
     /// Bytes of each live WAL generation (kept here so `stats` never touches the directory).
     wal_sizes: Mutex<BTreeMap<u64, u64>>,
 }
@@ -153,9 +180,63 @@ impl Shared {
         let _ = self.poison.set(detail);
     }
 
-    pub(crate) fn snapshot(&self) -> (Vec<Arc<Memtable>>, Vec<Arc<Segment>>) {
+    pub(crate) fn snapshot(&self) -> (Vec<Arc<Memtable>>, Vec<Arc<Part>>) {
         let st = read(&self.state);
-        (st.memtables.clone(), st.segments.clone())
+        (st.memtables.clone(), st.parts.clone())
+    }
+
+    /// A read failure in `part` as the caller sees it. Damage also quarantines the part:
+    /// it leaves the manifest and the live set, moves to `quarantine/`, and is reported in
+    /// stats and the log; everything else keeps serving.
+    pub(crate) fn part_read_error(&self, part: &Arc<Part>, e: PartError) -> ReadError {
+        let file = self.root.join(&part.name);
+        match e {
+            PartError::Io(source) => ReadError::Io { file, source },
+            PartError::Corrupt(detail) => {
+                self.quarantine_part(part, &detail);
+                ReadError::Corrupt { file, detail }
+            }
+        }
+    }
+
+    fn quarantine_part(&self, part: &Arc<Part>, detail: &str) {
+        let mut man = lock(&self.manifest);
+        if !man.parts.contains(&part.name) {
+            return;
+        }
+        let mut next = man.clone();
+        next.parts.retain(|p| p != &part.name);
+        if let Err(e) = next.write(&*self.dir) {
+            // Still never served: reads keep failing their checksum.
+            tracing::error!(
+                file = %self.root.join(&part.name).display(),
+                error = %e,
+                "store: could not quarantine a damaged part"
+            );
+            return;
+        }
+        *man = next;
+        write(&self.state).parts.retain(|p| !Arc::ptr_eq(p, part));
+        self.events.fetch_sub(part.info.events, Ordering::Relaxed);
+        let target = format!("{QUARANTINE_DIR}/{}", part.name.replace('/', "-"));
+        let moved = self
+            .dir
+            .create_dir(QUARANTINE_DIR)
+            .and_then(|()| self.dir.rename(&part.name, &target))
+            .and_then(|()| self.dir.sync_dir(QUARANTINE_DIR));
+        let file = match moved {
+            Ok(()) => self.root.join(&target),
+            Err(_) => self.root.join(&part.name),
+        };
+        tracing::error!(
+            file = %file.display(),
+            detail,
+            "store: a part is damaged; quarantined, the rest of the store keeps serving"
+        );
+        lock(&self.quarantined).push(Quarantined {
+            file,
+            detail: detail.to_owned(),
+        });
     }
 
     fn wake_flusher(&self) {
@@ -178,7 +259,8 @@ struct Close {
 struct Inner {
     shared: Arc<Shared>,
     close: Mutex<Close>,
-    _lock_file: File,
+    /// Held while open (real directories only).
+    _lock_file: Option<File>,
 }
 
 impl Drop for Inner {
@@ -195,15 +277,45 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (creating if missing) the store in `dir`: takes the lock file, checks segments
-    /// (quarantining damaged ones), replays the WAL (cutting off a torn tail) and starts the
-    /// writer and flusher threads.
+    /// Opens (creating if missing) the store in `dir`: takes the lock file, checks parts
+    /// (quarantining damaged ones), migrates an older format, replays the WAL (cutting off a
+    /// torn tail) and starts the writer and flusher threads.
     pub fn open(dir: &Path, options: StoreOptions) -> Result<Store, OpenError> {
-        let r = recovery::recover(dir, &options)?;
+        std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+        let lock_file = take_lock(dir)?;
+        Store::open_in(
+            Arc::new(FsDir::new(dir.to_owned())),
+            dir,
+            options,
+            Some(lock_file),
+        )
+    }
+
+    /// Opens a store in any [`Dir`] (an in-memory or fault-injecting one in tests). The
+    /// caller ensures no one else uses it; `root` names it in messages.
+    #[doc(hidden)]
+    pub fn open_dir(dir: Arc<dyn Dir>, options: StoreOptions) -> Result<Store, OpenError> {
+        Store::open_in(dir, Path::new("store"), options, None)
+    }
+
+    fn open_in(
+        dir: Arc<dyn Dir>,
+        root: &Path,
+        options: StoreOptions,
+        lock_file: Option<File>,
+    ) -> Result<Store, OpenError> {
+        let r = recovery::recover(&*dir, root, &options)?;
         let (mut wal, next_arrival) = (r.wal, r.next_arrival);
 
         let shared = Arc::new(Shared {
-            dir: dir.to_owned(),
+            next_part_id: AtomicU64::new(r.manifest.next_part_id),
+            blocks_read: AtomicU64::new(0),
+            blocks_skipped: AtomicU64::new(0),
+            manifest: Mutex::new(r.manifest),
+            quarantined: Mutex::new(Vec::new()),
+            cache: BlockCache::new(options.block_cache_blocks),
+            root: root.to_owned(),
+            dir,
             queue: Mutex::new(Queue {
                 pending: Vec::new(),
                 pending_bytes: 0,
@@ -213,16 +325,14 @@ impl Store {
             queue_cv: Condvar::new(),
             state: RwLock::new(State {
                 memtables: vec![Arc::new(r.active)],
-                segments: r.segments,
+                parts: r.parts,
             }),
             flush: Mutex::new(FlushCtl::default()),
             flush_cv: Condvar::new(),
             poison: OnceLock::new(),
             events: AtomicU64::new(r.events),
-            cache: r.cache,
             report: r.report,
             flush_error: Mutex::new(None),
-            next_segment_id: AtomicU64::new(r.next_segment_id + 1),
             wal_sizes: Mutex::new(r.wal_sizes),
             options,
         });
@@ -233,7 +343,7 @@ impl Store {
         let writer = thread::Builder::new()
             .name("seqr-store-writer".into())
             .spawn(move || writer::writer_loop(s, wal, next_arrival))
-            .map_err(io_err(dir))?;
+            .map_err(io_err(root))?;
         let s = Arc::clone(&shared);
         let flusher = match thread::Builder::new()
             .name("seqr-store-flusher".into())
@@ -244,7 +354,7 @@ impl Store {
                 lock(&shared.queue).accepting = false;
                 shared.queue_cv.notify_all();
                 let _ = writer.join();
-                return Err(io_err(dir)(e));
+                return Err(io_err(root)(e));
             }
         };
         let ids = [writer.thread().id(), flusher.thread().id()];
@@ -259,12 +369,12 @@ impl Store {
                     }),
                     result: None,
                 }),
-                _lock_file: r.lock_file,
+                _lock_file: lock_file,
             }),
         })
     }
 
-    /// What open found: replayed events, a cut torn tail, quarantined segments.
+    /// What open found: replayed events, a cut torn tail, quarantined parts.
     pub fn open_report(&self) -> OpenReport {
         self.inner.shared.report.clone()
     }
@@ -332,28 +442,30 @@ impl Store {
     /// Sizes and health.
     pub fn stats(&self) -> StoreStats {
         let shared = &self.inner.shared;
-        let (memtables, segments) = shared.snapshot();
+        let (memtables, parts) = shared.snapshot();
         let memtable_events = memtables
             .iter()
             .map(|m| read(&m.inner).map.len() as u64)
             .sum();
-        let segment_bytes: u64 = segments.iter().map(|s| s.file_len).sum();
+        let part_bytes: u64 = parts.iter().map(|p| p.file_len).sum();
         let wal_bytes = lock(&shared.wal_sizes).values().sum();
         StoreStats {
             events: shared.events.load(Ordering::Relaxed),
-            bytes_on_disk: wal_bytes + segment_bytes,
+            bytes_on_disk: wal_bytes + part_bytes,
             wal_bytes,
-            segment_bytes,
-            segments: segments.len(),
+            part_bytes,
+            parts: parts.len(),
             memtable_events,
-            quarantined: shared.report.quarantined.len(),
+            quarantined: shared.report.quarantined.len() + lock(&shared.quarantined).len(),
+            blocks_read: shared.blocks_read.load(Ordering::Relaxed),
+            blocks_skipped: shared.blocks_skipped.load(Ordering::Relaxed),
             poisoned: shared.poison.get().cloned(),
             flush_error: lock(&shared.flush_error).clone(),
         }
     }
 
     /// Stops accepting appends, finishes and acknowledges the queued ones, and stops the
-    /// threads; then writes the remaining memtables to segments and deletes the WAL they cover
+    /// threads; then writes the remaining memtables to parts and deletes the WAL they cover
     /// (on failure the WAL stays and is replayed on the next open; see
     /// [`StoreStats::flush_error`]). Idempotent. Skipping it (a crash, or dropping the last
     /// handle) loses nothing acknowledged.
@@ -362,7 +474,7 @@ impl Store {
     }
 }
 
-/// Stops the threads; with `flush`, then writes the memtables to segments.
+/// Stops the threads; with `flush`, then writes the memtables to parts.
 fn shutdown(shared: &Shared, close: &Mutex<Close>, flush: bool) -> Result<(), CloseError> {
     let mut c = lock(close);
     if let Some(t) = c.threads.take() {
@@ -396,4 +508,20 @@ fn shutdown(shared: &Shared, close: &Mutex<Close>, flush: bool) -> Result<(), Cl
         c.result = Some(result);
     }
     c.result.clone().unwrap_or(Ok(()))
+}
+
+/// Takes the directory's lock file (an advisory `flock`, released when the store closes).
+fn take_lock(dir: &Path) -> Result<File, OpenError> {
+    let lock_path = dir.join(LOCK_FILE);
+    let lock_file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(io_err(&lock_path))?;
+    match lock_file.try_lock() {
+        Ok(()) => Ok(lock_file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(OpenError::Locked { path: lock_path }),
+        Err(std::fs::TryLockError::Error(e)) => Err(io_err(&lock_path)(e)),
+    }
 }

@@ -1,13 +1,13 @@
-//! Memtables: events acknowledged but not yet in a segment, keyed by id.
+//! Memtables: events acknowledged but not yet in a part, keyed by id.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock, RwLock};
 
 use crate::EventId;
-use crate::segment::Segment;
+use crate::part::Part;
 
-/// A reference to one encoded row inside a shared buffer (a WAL record, a replayed WAL file
-/// or a decompressed segment block).
+/// A reference to one encoded row inside a shared buffer (a WAL record or a replayed WAL
+/// file).
 #[derive(Clone)]
 pub(crate) struct Enc {
     pub(crate) buf: Arc<Vec<u8>>,
@@ -27,7 +27,7 @@ pub(crate) struct MemInner {
     pub(crate) bytes: usize,
 }
 
-/// A memtable: the active one takes inserts; frozen ones wait for their segment.
+/// A memtable: the active one takes inserts; frozen ones wait for their parts.
 #[derive(Default)]
 pub(crate) struct Memtable {
     pub(crate) inner: RwLock<MemInner>,
@@ -38,5 +38,6 @@ pub(crate) struct Memtable {
 pub(crate) struct State {
     /// Oldest first; the last is the active one.
     pub(crate) memtables: Vec<Arc<Memtable>>,
-    pub(crate) segments: Vec<Arc<Segment>>,
+    /// Live parts, as the manifest lists them.
+    pub(crate) parts: Vec<Arc<Part>>,
 }

@@ -6,19 +6,17 @@ use std::sync::atomic::AtomicBool;
 /// Tuning knobs. Build with `StoreOptions { flush_events: 1000, ..Default::default() }`.
 #[derive(Clone, Debug)]
 pub struct StoreOptions {
-    /// Freeze the memtable and write a segment once it holds this many events.
+    /// Freeze the memtable and write it to parts once it holds this many events.
     pub flush_events: usize,
     /// ... or this many encoded bytes.
     pub flush_bytes: usize,
-    /// Events per segment block (at most).
+    /// Events per part block (at most).
     pub block_events: usize,
-    /// Uncompressed row bytes per segment block (about, at most).
-    pub block_bytes: usize,
-    /// zstd level for segment blocks.
+    /// zstd level for the columns of flushed parts.
     pub zstd_level: i32,
-    /// Check every block checksum of every segment on open (reads all segment data once);
-    /// footers and indexes are always checked.
-    pub verify_segments_on_open: bool,
+    /// Check every block of every part on open (reads and decodes all part data once);
+    /// footers, names and indexes are always checked.
+    pub verify_parts_on_open: bool,
     /// Decompressed blocks kept in memory for searches.
     pub block_cache_blocks: usize,
     /// Upper bound on one group commit's record (more waiting appends go in the next group).
@@ -33,10 +31,9 @@ impl Default for StoreOptions {
         StoreOptions {
             flush_events: 200_000,
             flush_bytes: 64 << 20,
-            block_events: 2048,
-            block_bytes: 1 << 20,
+            block_events: 4096,
             zstd_level: 1,
-            verify_segments_on_open: true,
+            verify_parts_on_open: true,
             block_cache_blocks: 32,
             max_group_bytes: 16 << 20,
             fault: None,

@@ -1,17 +1,21 @@
-//! Newest-first search: a k-way merge of memtables and segments by descending id.
+//! Newest-first search: a k-way merge of memtables and parts by descending id.
 
 use std::collections::{BinaryHeap, VecDeque};
 use std::ops::Bound;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use seqr_types::{EventId, StoredEvent};
+use seqr_types::{Event, EventId, StoredEvent};
 
-use crate::segment::{Block, BlockCache, Segment};
+use crate::cache::{BlockCache, Decoded};
+use crate::part::{Part, PartError};
+use crate::prune;
 use crate::{
     Enc, Memtable, ReadError, SearchRequest, SearchResult, SearchStatus, Shared, codec, read,
 };
+use seqr_query::pushdown::Predicate;
 
 /// Entries copied out of a memtable per read lock.
 const CHUNK: usize = 256;
@@ -53,49 +57,66 @@ impl MemCursor {
     }
 }
 
-struct SegCursor {
-    seg: Arc<Segment>,
+/// Rows rebuilt per step inside a part block: a first page of 100 does not rebuild 4096.
+const ROWS_PER_STEP: usize = 32;
+
+struct PartCursor<'r> {
+    part: Arc<Part>,
+    predicates: &'r [Predicate],
     lower: Option<EventId>,
     upper: Option<EventId>,
     /// Blocks `0..next_block` are still to be read (backwards).
     next_block: usize,
-    current: Option<(Block, usize)>,
+    /// The block being read and how many of its rows (from the start) are still unread.
+    current: Option<(usize, Arc<Decoded>, usize)>,
+    buf: VecDeque<(EventId, Event)>,
 }
 
-impl SegCursor {
-    fn new(seg: Arc<Segment>, lower: Option<EventId>, upper: Option<EventId>) -> SegCursor {
-        let next_block = seg
+impl<'r> PartCursor<'r> {
+    fn new(
+        part: Arc<Part>,
+        predicates: &'r [Predicate],
+        lower: Option<EventId>,
+        upper: Option<EventId>,
+    ) -> PartCursor<'r> {
+        let next_block = part
             .blocks
             .partition_point(|m| upper.is_none_or(|u| m.min < u));
-        SegCursor {
-            seg,
+        PartCursor {
+            part,
+            predicates,
             lower,
             upper,
             next_block,
             current: None,
+            buf: VecDeque::new(),
         }
     }
 
-    fn next(&mut self, cache: &BlockCache) -> Result<Option<(EventId, Enc)>, ReadError> {
+    fn next(
+        &mut self,
+        shared: &Shared,
+        cache: &BlockCache,
+    ) -> Result<Option<(EventId, Item)>, PartError> {
         loop {
-            if let Some((b, n)) = &mut self.current {
+            if let Some((id, e)) = self.buf.pop_front() {
+                if self.lower.is_some_and(|l| id < l) {
+                    self.buf.clear();
+                    self.current = None;
+                    self.next_block = 0;
+                    return Ok(None);
+                }
+                return Ok(Some((id, Item::Event(Box::new(e)))));
+            }
+            if let Some((b, d, n)) = &mut self.current {
                 if *n > 0 {
-                    *n -= 1;
-                    let id = b.id(*n);
-                    if self.lower.is_some_and(|l| id < l) {
-                        self.current = None;
-                        self.next_block = 0;
-                        return Ok(None);
-                    }
-                    let (start, len) = b.span(*n);
-                    return Ok(Some((
-                        id,
-                        Enc {
-                            buf: Arc::clone(&b.raw),
-                            start: start as u32,
-                            len: len as u32,
-                        },
-                    )));
+                    let from = n.saturating_sub(ROWS_PER_STEP);
+                    let mut evs = d.events(&self.part, from..*n)?;
+                    evs.reverse();
+                    self.buf.extend(evs);
+                    *n = from;
+                    let _ = b;
+                    continue;
                 }
                 self.current = None;
             }
@@ -103,50 +124,76 @@ impl SegCursor {
                 return Ok(None);
             }
             self.next_block -= 1;
-            let m = self.seg.blocks[self.next_block];
+            let m = self.part.blocks[self.next_block];
             if self.lower.is_some_and(|l| m.max < l) {
                 self.next_block = 0;
                 return Ok(None);
             }
-            let b = cache.get(&self.seg, self.next_block)?;
-            let n = self.upper.map_or(b.count, |u| b.rows_below(u));
-            self.current = Some((b, n));
+            let b = self.next_block;
+            let cached = cache.cached(&self.part, b);
+            let header = match &cached {
+                Some(_) => None,
+                None => Some(self.part.header(b)?),
+            };
+            let h = match (&cached, &header) {
+                (Some(d), _) => &d.header,
+                (None, Some(h)) => h,
+                (None, None) => unreachable!("a header was read"),
+            };
+            if !prune::may_match(&self.part, b, h, self.predicates)? {
+                shared.blocks_skipped.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            shared.blocks_read.fetch_add(1, Ordering::Relaxed);
+            let d = match (cached, header) {
+                (Some(d), _) => d,
+                (None, Some(h)) => cache.load(&self.part, b, h)?,
+                (None, None) => unreachable!("a header was read"),
+            };
+            let n = self.upper.map_or(d.rows.ids.len(), |u| {
+                d.rows.ids.partition_point(|id| *id < u)
+            });
+            self.current = Some((self.next_block, d, n));
         }
     }
 }
 
-enum Cursor {
+/// A cursor's next event: still encoded (memtable) or already rebuilt (part).
+enum Item {
+    Enc(Enc),
+    Event(Box<Event>),
+}
+
+enum Cursor<'r> {
     Mem(MemCursor),
-    Seg(SegCursor),
+    Part(PartCursor<'r>),
 }
 
-impl Cursor {
-    fn next(&mut self, cache: &BlockCache) -> Result<Option<(EventId, Enc)>, ReadError> {
+impl Cursor<'_> {
+    fn next(
+        &mut self,
+        shared: &Shared,
+        cache: &BlockCache,
+    ) -> Result<Option<(EventId, Item)>, ReadError> {
         match self {
-            Cursor::Mem(c) => Ok(c.next()),
-            Cursor::Seg(c) => c.next(cache),
-        }
-    }
-
-    fn file(&self) -> PathBuf {
-        match self {
-            Cursor::Mem(_) => PathBuf::from("memtable"),
-            Cursor::Seg(c) => c.seg.path.clone(),
+            Cursor::Mem(c) => Ok(c.next().map(|(id, e)| (id, Item::Enc(e)))),
+            Cursor::Part(c) => c
+                .next(shared, cache)
+                .map_err(|e| shared.part_read_error(&c.part, e)),
         }
     }
 }
 
-fn decode(
-    id: EventId,
-    enc: &Enc,
-    file: impl FnOnce() -> PathBuf,
-) -> Result<StoredEvent, ReadError> {
-    match codec::decode_event(enc.bytes()) {
-        Ok(event) => Ok(StoredEvent { id, event }),
-        Err(detail) => Err(ReadError::Corrupt {
-            file: file(),
-            detail: format!("event {id}: {detail}"),
-        }),
+fn decode(id: EventId, item: Item) -> Result<StoredEvent, ReadError> {
+    match item {
+        Item::Event(event) => Ok(StoredEvent { id, event: *event }),
+        Item::Enc(enc) => match codec::decode_event(enc.bytes()) {
+            Ok(event) => Ok(StoredEvent { id, event }),
+            Err(detail) => Err(ReadError::Corrupt {
+                file: PathBuf::from("memtable"),
+                detail: format!("event {id}: {detail}"),
+            }),
+        },
     }
 }
 
@@ -188,7 +235,7 @@ pub(crate) fn search(shared: &Shared, req: &SearchRequest<'_>) -> Result<SearchR
     }
     let lower = req.from.map(EventId::first_at);
 
-    let (memtables, segments) = shared.snapshot();
+    let (memtables, parts) = shared.snapshot();
     let mut cursors: Vec<Cursor> = memtables
         .into_iter()
         .map(|mt| {
@@ -200,19 +247,19 @@ pub(crate) fn search(shared: &Shared, req: &SearchRequest<'_>) -> Result<SearchR
                 exhausted: false,
             })
         })
-        .chain(segments.into_iter().filter_map(|seg| {
-            let (first, last) = (seg.blocks.first()?, seg.blocks.last()?);
-            let below = upper.is_some_and(|u| first.min >= u);
-            let above = lower.is_some_and(|l| last.max < l);
-            (!below && !above).then(|| Cursor::Seg(SegCursor::new(seg, lower, upper)))
+        .chain(parts.into_iter().filter_map(|part| {
+            let below = upper.is_some_and(|u| part.info.min >= u);
+            let above = lower.is_some_and(|l| part.info.max < l);
+            (!below && !above)
+                .then(|| Cursor::Part(PartCursor::new(part, req.predicates, lower, upper)))
         }))
         .collect();
 
     let cache = &shared.cache;
-    let mut heads: Vec<Option<Enc>> = Vec::with_capacity(cursors.len());
+    let mut heads: Vec<Option<Item>> = Vec::with_capacity(cursors.len());
     let mut heap = BinaryHeap::with_capacity(cursors.len());
     for (i, c) in cursors.iter_mut().enumerate() {
-        match c.next(cache)? {
+        match c.next(shared, cache)? {
             Some((id, enc)) => {
                 heap.push((id, i));
                 heads.push(Some(enc));
@@ -226,12 +273,12 @@ pub(crate) fn search(shared: &Shared, req: &SearchRequest<'_>) -> Result<SearchR
     let mut examined = 0usize;
     let mut last_read = None;
     while let Some((id, i)) = heap.pop() {
-        let enc = heads[i].take().expect("a head for every heap entry");
-        if let Some((nid, nenc)) = cursors[i].next(cache)? {
+        let item = heads[i].take().expect("a head for every heap entry");
+        if let Some((nid, next)) = cursors[i].next(shared, cache)? {
             heap.push((nid, i));
-            heads[i] = Some(nenc);
+            heads[i] = Some(next);
         }
-        let ev = decode(id, &enc, || cursors[i].file())?;
+        let ev = decode(id, item)?;
         examined += 1;
         last_read = Some(id);
         if req.filter.is_none_or(|f| f(&ev)) {
@@ -266,26 +313,29 @@ pub(crate) fn search(shared: &Shared, req: &SearchRequest<'_>) -> Result<SearchR
 }
 
 pub(crate) fn get(shared: &Shared, id: EventId) -> Result<Option<StoredEvent>, ReadError> {
-    let (memtables, segments) = shared.snapshot();
+    let (memtables, parts) = shared.snapshot();
     for mt in &memtables {
         let found = read(&mt.inner).map.get(&id).cloned();
         if let Some(enc) = found {
-            return decode(id, &enc, || PathBuf::from("memtable")).map(Some);
+            return decode(id, Item::Enc(enc)).map(Some);
         }
     }
-    for seg in &segments {
-        let i = seg.blocks.partition_point(|m| m.max < id);
-        if i < seg.blocks.len() && seg.blocks[i].min <= id {
-            let b = shared.cache.get(seg, i)?;
-            let n = b.rows_below(id);
-            if n < b.count && b.id(n) == id {
-                let (start, len) = b.span(n);
-                let enc = Enc {
-                    buf: Arc::clone(&b.raw),
-                    start: start as u32,
-                    len: len as u32,
-                };
-                return decode(id, &enc, || seg.path.clone()).map(Some);
+    for part in &parts {
+        if id < part.info.min || id > part.info.max {
+            continue;
+        }
+        let b = part.blocks.partition_point(|m| m.max < id);
+        if b < part.blocks.len() && part.blocks[b].min <= id {
+            let found = (|| {
+                let d = shared.cache.get(part, b)?;
+                match d.rows.ids.binary_search(&id) {
+                    Ok(row) => Ok(d.events(part, [row])?.pop()),
+                    Err(_) => Ok(None),
+                }
+            })()
+            .map_err(|e| shared.part_read_error(part, e))?;
+            if let Some((id, event)) = found {
+                return Ok(Some(StoredEvent { id, event }));
             }
         }
     }

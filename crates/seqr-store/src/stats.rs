@@ -6,23 +6,28 @@ use std::path::PathBuf;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct StoreStats {
-    /// Events stored (memtables + segments).
+    /// Events stored (memtables + parts).
     pub events: u64,
-    /// WAL + segment bytes.
+    /// WAL + part bytes.
     pub bytes_on_disk: u64,
     /// WAL bytes.
     pub wal_bytes: u64,
-    /// Segment bytes.
-    pub segment_bytes: u64,
-    /// Segment files in service.
-    pub segments: usize,
-    /// Events held in memtables (not yet in segments).
+    /// Part bytes.
+    pub part_bytes: u64,
+    /// Parts in service.
+    pub parts: usize,
+    /// Events held in memtables (not yet in parts).
     pub memtable_events: u64,
-    /// Segments moved to `quarantine/` when this store was opened.
+    /// Files moved to `quarantine/` since this store was opened (on open or when a read
+    /// found damage).
     pub quarantined: usize,
+    /// Part blocks decoded by searches since open.
+    pub blocks_read: u64,
+    /// Part blocks that searches skipped unread (header, min/max or filter ruled them out).
+    pub blocks_skipped: u64,
     /// Set once a WAL write or fsync failed: appends are refused until reopen.
     pub poisoned: Option<String>,
-    /// The last segment flush failure, if the latest attempt failed (it is retried).
+    /// The last flush failure, if the latest attempt failed (it is retried).
     pub flush_error: Option<String>,
 }
 
@@ -45,8 +50,11 @@ pub struct OpenReport {
     pub wal_files: usize,
     /// Bytes cut from the end of the last WAL file (a torn, never-acknowledged group commit).
     pub truncated_tail_bytes: u64,
-    /// Segments that failed their checks, moved to `quarantine/`, never served.
+    /// Parts (or format-1 segments) that failed their checks, moved to `quarantine/`, never
+    /// served.
     pub quarantined: Vec<Quarantined>,
-    /// Segments in service.
-    pub segments: usize,
+    /// Parts in service.
+    pub parts: usize,
+    /// Format-1 segments rewritten as parts.
+    pub migrated_segments: usize,
 }

@@ -6,13 +6,12 @@
 //! `row_len u32, row[row_len]` (see [`crate::codec`]). Event `i` of a record has arrival
 //! `first_arrival + i`.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::io;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use crate::FaultInjector;
+use crate::dir::{Dir, WriteFile};
 
 pub(crate) const MAGIC: &[u8; 8] = b"SEQRWAL1";
 pub(crate) const HEADER_LEN: usize = 28;
@@ -52,47 +51,39 @@ pub(crate) fn seal_record(buf: &mut [u8]) {
     buf[4..8].copy_from_slice(&crc.to_le_bytes());
 }
 
-/// Fsyncs a directory so that file creations, renames and deletions in it are durable.
-pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
-}
-
 /// The open, appendable log file of the current generation.
 pub(crate) struct WalWriter {
-    file: File,
+    file: Box<dyn WriteFile>,
     pub(crate) generation: u64,
-    pub(crate) path: PathBuf,
+    pub(crate) name: String,
     fault: Option<Arc<FaultInjector>>,
 }
 
 impl WalWriter {
-    /// Creates a new generation: writes and fsyncs the header, then fsyncs the directory.
+    /// Creates a new generation: writes and syncs the header, then syncs the directory.
     pub(crate) fn create(
-        dir: &Path,
+        dir: &dyn Dir,
         generation: u64,
         next_arrival: u64,
         fault: Option<Arc<FaultInjector>>,
     ) -> io::Result<WalWriter> {
-        let path = dir.join(file_name(generation));
+        let name = file_name(generation);
         let result = (|| {
-            let mut file = OpenOptions::new()
-                .create_new(true)
-                .append(true)
-                .open(&path)?;
+            let mut file = dir.create(&name)?;
             file.write_all(&header(generation, next_arrival))?;
-            file.sync_all()?;
-            sync_dir(dir)?;
+            file.sync()?;
+            dir.sync_dir("")?;
             Ok(file)
         })();
         match result {
             Ok(file) => Ok(WalWriter {
                 file,
                 generation,
-                path,
+                name,
                 fault,
             }),
             Err(e) => {
-                let _ = fs::remove_file(&path);
+                let _ = dir.remove(&name);
                 Err(e)
             }
         }
@@ -100,15 +91,16 @@ impl WalWriter {
 
     /// Reopens an existing, already validated (and truncated) generation for appending.
     pub(crate) fn reopen(
-        path: PathBuf,
+        dir: &dyn Dir,
         generation: u64,
         fault: Option<Arc<FaultInjector>>,
     ) -> io::Result<WalWriter> {
-        let file = OpenOptions::new().append(true).open(&path)?;
+        let name = file_name(generation);
+        let file = dir.open_append(&name)?;
         Ok(WalWriter {
             file,
             generation,
-            path,
+            name,
             fault,
         })
     }
@@ -128,7 +120,7 @@ impl WalWriter {
         {
             return Err(io::Error::other("injected fsync failure"));
         }
-        self.file.sync_data()
+        self.file.sync()
     }
 }
 

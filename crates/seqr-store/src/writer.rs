@@ -114,7 +114,7 @@ pub(crate) fn writer_loop(
         }
         wal::seal_record(&mut buf);
         if let Err(e) = wal.write(&buf).and_then(|()| wal.sync()) {
-            shared.set_poison(format!("{}: {e}", wal.path.display()));
+            shared.set_poison(format!("{}: {e}", shared.root.join(&wal.name).display()));
             let err = shared.poisoned().expect("just poisoned");
             for p in group {
                 call_done(p.done, Err(err.clone()));
@@ -199,7 +199,7 @@ pub(crate) fn rotate(
         }
     }
     let new = WalWriter::create(
-        &shared.dir,
+        &*shared.dir,
         wal.generation + 1,
         next_arrival,
         shared.options.fault.clone(),

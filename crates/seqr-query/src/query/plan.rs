@@ -50,6 +50,8 @@ pub struct Plan {
     pub(crate) mode: Mode,
     pub(crate) options: QueryOptions,
     filter: Option<Compiled>,
+    /// What `where` implies, for a store to skip data by.
+    predicates: Vec<crate::pushdown::Predicate>,
     /// `[from, to)` in ticks: the request's range narrowed by `where`.
     range: (Option<i64>, Option<i64>),
     pub(crate) keys: Vec<KeySpec>,
@@ -122,6 +124,12 @@ impl Plan {
     /// narrowed by the `where` clause's bounds. A store need only read this.
     pub fn time_range(&self) -> (Option<i64>, Option<i64>) {
         self.range
+    }
+
+    /// Conditions the `where` clause implies ([`crate::pushdown`]): a store may skip data
+    /// that cannot satisfy them.
+    pub fn predicates(&self) -> &[crate::pushdown::Predicate] {
+        &self.predicates
     }
 
     /// Whether the query reads events at all (scalar queries do not).
@@ -460,6 +468,11 @@ impl Planner<'_, '_, '_> {
             mode,
             options,
             filter,
+            predicates: q
+                .filter
+                .as_ref()
+                .map(crate::pushdown::predicates)
+                .unwrap_or_default(),
             range,
             any_ci_key: keys.iter().any(|k| k.ci),
             keys,
@@ -528,6 +541,7 @@ impl Planner<'_, '_, '_> {
             mode: Mode::Scalar,
             options,
             filter: None,
+            predicates: Vec::new(),
             range: (None, None),
             keys: Vec::new(),
             any_ci_key: false,

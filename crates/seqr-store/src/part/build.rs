@@ -19,9 +19,6 @@ use super::names::{self, Builtin, Names, R_EXT, R_PROPS, R_RESOURCE, R_SCOPE};
 const DEPTHS: [usize; 3] = [8, 1, 0];
 /// Columns per block before flattening gives up (maps keyed by ids would explode otherwise).
 const MAX_COLUMNS: usize = 1024;
-/// Plain string columns with fewer distinct values than this get no Bloom filter: a
-/// dictionary or min/max is then as good.
-const MIN_BLOOM_VALUES: usize = 16;
 
 /// Compression of column payloads.
 pub(crate) const CODEC_RAW: u8 = 0;
@@ -332,8 +329,8 @@ fn put_payload(h: &mut Vec<u8>, p: &Payload) {
     h.push(p.codec);
 }
 
-/// Hashes of a column's string values, when it is worth a filter: strings only, and enough
-/// distinct values that a dictionary would not answer as well.
+/// Hashes of a column's distinct string values, if it has any: the filter costs about a
+/// byte per distinct value, and lets an equality skip the block without decompressing it.
 fn string_hashes(cells: &[Cell<'_>]) -> Option<Vec<u64>> {
     let mut hashes = Vec::with_capacity(cells.len());
     for c in cells {
@@ -343,5 +340,5 @@ fn string_hashes(cells: &[Cell<'_>]) -> Option<Vec<u64>> {
     }
     hashes.sort_unstable();
     hashes.dedup();
-    (hashes.len() >= MIN_BLOOM_VALUES && hashes.len() * 2 > cells.len()).then_some(hashes)
+    (!hashes.is_empty()).then_some(hashes)
 }

@@ -35,11 +35,6 @@ pub(crate) fn unzigzag(v: u64) -> i64 {
     ((v >> 1) as i64) ^ -((v & 1) as i64)
 }
 
-pub(crate) fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
-    put_varint(out, b.len() as u64);
-    out.extend_from_slice(b);
-}
-
 /// A cursor over a byte slice.
 pub(crate) struct Reader<'a> {
     buf: &'a [u8],
@@ -113,12 +108,6 @@ impl<'a> Reader<'a> {
     pub(crate) fn str(&mut self) -> Result<&'a str, Corrupt> {
         let b = self.len_prefixed()?;
         std::str::from_utf8(b).or_else(|_| corrupt("string is not UTF-8"))
-    }
-
-    pub(crate) fn rest(&mut self) -> &'a [u8] {
-        let s = &self.buf[self.pos..];
-        self.pos = self.buf.len();
-        s
     }
 }
 

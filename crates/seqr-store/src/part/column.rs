@@ -215,14 +215,6 @@ pub(crate) enum Strings {
 }
 
 impl Strings {
-    pub(crate) fn len(&self) -> usize {
-        match self {
-            Strings::Plain { ends, .. } => ends.len(),
-            Strings::Dict { codes, .. } => codes.len(),
-            Strings::Hex { width, data } => data.len() / width,
-        }
-    }
-
     /// The string at `i` (hex is rendered into `buf`).
     pub(crate) fn get<'s>(&'s self, i: usize, buf: &'s mut String) -> &'s str {
         match self {
@@ -339,7 +331,6 @@ pub(crate) struct Column {
     pub(crate) dec_scales: Vec<i64>,
     pub(crate) bools: Vec<bool>,
     pub(crate) json: Option<Strings>,
-    pub(crate) len: usize,
     /// One stored value stands for every row (a constant column).
     pub(crate) constant: bool,
 }
@@ -429,7 +420,6 @@ impl Column {
             dec_scales,
             bools,
             json,
-            len: n,
             constant: false,
         })
     }

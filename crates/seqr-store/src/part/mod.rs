@@ -29,7 +29,7 @@ use seqr_types::{Event, EventId};
 use crate::dir::{Dir, ReadFile, WriteFile};
 use block::{BlockHeader, Rows};
 use build::Payload;
-use bytes::{Corrupt, Reader, corrupt};
+use bytes::{Corrupt, Reader};
 use column::Column;
 use names::Names;
 
@@ -72,89 +72,125 @@ pub(crate) struct WriteParams {
     pub(crate) zstd_level: i32,
 }
 
-/// Writes a part from events in ascending id order (all of one day) to `file`, then syncs
-/// it. The caller names it (temp name, rename, directory sync).
+/// Writes a part block by block (events in ascending id order, all of one day), so a
+/// flush or merge holds one block of decoded events at a time. The caller names the file
+/// (temp name, rename, directory sync).
+pub(crate) struct PartWriter {
+    file: Box<dyn WriteFile>,
+    info: PartInfo,
+    names: Names,
+    zstd: zstd::bulk::Compressor<'static>,
+    offset: u64,
+    index: Vec<u8>,
+}
+
+impl PartWriter {
+    pub(crate) fn new(
+        mut file: Box<dyn WriteFile>,
+        id: u64,
+        tier: u32,
+        day: u32,
+        params: WriteParams,
+    ) -> io::Result<PartWriter> {
+        file.write_all(HEAD_MAGIC)?;
+        Ok(PartWriter {
+            file,
+            info: PartInfo {
+                id,
+                tier,
+                day,
+                ..PartInfo::default()
+            },
+            names: Names::default(),
+            zstd: zstd::bulk::Compressor::new(params.zstd_level)?,
+            offset: HEAD_MAGIC.len() as u64,
+            index: Vec::new(),
+        })
+    }
+
+    /// Writes one block (at most `WriteParams::block_events` events, ids ascending and
+    /// above every earlier block's).
+    pub(crate) fn add_block(&mut self, ids: &[EventId], events: &[&Event]) -> io::Result<()> {
+        let b = build::build_block(&mut self.names, ids, events, &mut self.zstd);
+        let header = &b.bytes[b.header_at..];
+        put_entry(
+            &mut self.index,
+            &BlockEntry {
+                min: b.min,
+                max: b.max,
+                rows: b.rows,
+                data_offset: self.offset,
+                header_offset: self.offset + b.header_at as u64,
+                header_len: header.len() as u32,
+                header_crc: crc32fast::hash(header),
+            },
+        );
+        self.file.write_all(&b.bytes)?;
+        self.offset += b.bytes.len() as u64;
+        if self.info.events == 0 {
+            self.info.min = b.min;
+        }
+        self.info.max = b.max;
+        self.info.events += u64::from(b.rows);
+        self.info.max_arrival = ids
+            .iter()
+            .fold(self.info.max_arrival, |m, id| m.max(id.arrival));
+        Ok(())
+    }
+
+    /// Writes names, index and footer, and syncs the file.
+    pub(crate) fn finish(mut self) -> io::Result<PartInfo> {
+        assert!(self.info.events > 0, "a part holds at least one block");
+        let info = self.info;
+        let mut names_bytes = Vec::new();
+        self.names.encode(&mut names_bytes);
+        let names_offset = self.offset;
+        self.file.write_all(&names_bytes)?;
+        let index_offset = names_offset + names_bytes.len() as u64;
+        self.file.write_all(&self.index)?;
+        let mut f = Vec::with_capacity(FOOTER_LEN);
+        f.extend_from_slice(&VERSION.to_le_bytes());
+        f.extend_from_slice(&0u32.to_le_bytes());
+        f.extend_from_slice(&info.id.to_le_bytes());
+        f.extend_from_slice(&info.tier.to_le_bytes());
+        f.extend_from_slice(&info.day.to_le_bytes());
+        f.extend_from_slice(&info.events.to_le_bytes());
+        put_id(&mut f, info.min);
+        put_id(&mut f, info.max);
+        f.extend_from_slice(&info.max_arrival.to_le_bytes());
+        f.extend_from_slice(&names_offset.to_le_bytes());
+        f.extend_from_slice(&(names_bytes.len() as u32).to_le_bytes());
+        f.extend_from_slice(&crc32fast::hash(&names_bytes).to_le_bytes());
+        f.extend_from_slice(&index_offset.to_le_bytes());
+        f.extend_from_slice(&(self.index.len() as u32).to_le_bytes());
+        f.extend_from_slice(&crc32fast::hash(&self.index).to_le_bytes());
+        let crc = crc32fast::hash(&f);
+        f.extend_from_slice(&crc.to_le_bytes());
+        f.extend_from_slice(FOOT_MAGIC);
+        debug_assert_eq!(f.len(), FOOTER_LEN);
+        self.file.write_all(&f)?;
+        self.file.sync()?;
+        Ok(info)
+    }
+}
+
+/// Writes a whole part from events in memory (tests and small inputs).
+#[cfg(test)]
 pub(crate) fn write(
-    mut file: Box<dyn WriteFile>,
+    file: Box<dyn WriteFile>,
     id: u64,
     tier: u32,
     day: u32,
     events: &[(EventId, &Event)],
     params: &WriteParams,
 ) -> io::Result<PartInfo> {
-    assert!(!events.is_empty(), "a part holds at least one event");
-    let mut names = Names::default();
-    let mut zstd = zstd::bulk::Compressor::new(params.zstd_level)?;
-    let mut offset = HEAD_MAGIC.len() as u64;
-    file.write_all(HEAD_MAGIC)?;
-    let mut index = Vec::new();
-    let mut max_arrival = 0;
-    let mut ids = Vec::new();
-    let mut evs = Vec::new();
+    let mut w = PartWriter::new(file, id, tier, day, *params)?;
     for chunk in events.chunks(params.block_events.max(1)) {
-        ids.clear();
-        evs.clear();
-        for (id, e) in chunk {
-            ids.push(*id);
-            evs.push(*e);
-            max_arrival = max_arrival.max(id.arrival);
-        }
-        let b = build::build_block(&mut names, &ids, &evs, &mut zstd);
-        let header = &b.bytes[b.header_at..];
-        put_entry(
-            &mut index,
-            &BlockEntry {
-                min: b.min,
-                max: b.max,
-                rows: b.rows,
-                data_offset: offset,
-                header_offset: offset + b.header_at as u64,
-                header_len: header.len() as u32,
-                header_crc: crc32fast::hash(header),
-            },
-        );
-        file.write_all(&b.bytes)?;
-        offset += b.bytes.len() as u64;
+        let ids: Vec<EventId> = chunk.iter().map(|(id, _)| *id).collect();
+        let evs: Vec<&Event> = chunk.iter().map(|(_, e)| *e).collect();
+        w.add_block(&ids, &evs)?;
     }
-    let mut names_bytes = Vec::new();
-    names.encode(&mut names_bytes);
-    let names_offset = offset;
-    file.write_all(&names_bytes)?;
-    offset += names_bytes.len() as u64;
-    let index_offset = offset;
-    file.write_all(&index)?;
-    let info = PartInfo {
-        id,
-        tier,
-        day,
-        events: events.len() as u64,
-        min: events[0].0,
-        max: events[events.len() - 1].0,
-        max_arrival,
-    };
-    let mut f = Vec::with_capacity(FOOTER_LEN);
-    f.extend_from_slice(&VERSION.to_le_bytes());
-    f.extend_from_slice(&0u32.to_le_bytes());
-    f.extend_from_slice(&id.to_le_bytes());
-    f.extend_from_slice(&tier.to_le_bytes());
-    f.extend_from_slice(&day.to_le_bytes());
-    f.extend_from_slice(&info.events.to_le_bytes());
-    put_id(&mut f, info.min);
-    put_id(&mut f, info.max);
-    f.extend_from_slice(&max_arrival.to_le_bytes());
-    f.extend_from_slice(&names_offset.to_le_bytes());
-    f.extend_from_slice(&(names_bytes.len() as u32).to_le_bytes());
-    f.extend_from_slice(&crc32fast::hash(&names_bytes).to_le_bytes());
-    f.extend_from_slice(&index_offset.to_le_bytes());
-    f.extend_from_slice(&(index.len() as u32).to_le_bytes());
-    f.extend_from_slice(&crc32fast::hash(&index).to_le_bytes());
-    let crc = crc32fast::hash(&f);
-    f.extend_from_slice(&crc.to_le_bytes());
-    f.extend_from_slice(FOOT_MAGIC);
-    debug_assert_eq!(f.len(), FOOTER_LEN);
-    file.write_all(&f)?;
-    file.sync()?;
-    Ok(info)
+    w.finish()
 }
 
 fn put_id(out: &mut Vec<u8>, id: EventId) {
@@ -410,6 +446,7 @@ impl Part {
     }
 
     /// Whole events of block `b` at the given ascending row numbers.
+    #[cfg(test)]
     pub(crate) fn events(
         &self,
         b: usize,

@@ -30,7 +30,7 @@ fn sample(i: u64) -> Event {
     for (k, v) in props(&varying) {
         e.properties.insert(k, v);
     }
-    if i % 7 == 0 {
+    if i.is_multiple_of(7) {
         e.exception = Some(format!("System.TimeoutException: {i}\n   at X()"));
         e.trace_id = Some(format!("{:032x}", i));
         e.span_id = Some(format!("{:016x}", i));

@@ -71,9 +71,9 @@ pub fn all(store: &Store) -> Vec<(EventId, u64)> {
 }
 
 /// Waits until the flusher has written every frozen memtable.
-pub fn wait_flushed(store: &Store, segments: usize) {
+pub fn wait_flushed(store: &Store, parts: usize) {
     for _ in 0..2000 {
-        if store.stats().segments >= segments {
+        if store.stats().parts >= parts {
             return;
         }
         std::thread::sleep(std::time::Duration::from_millis(5));
@@ -92,13 +92,13 @@ pub fn rich(i: u64) -> Event {
         r#"{{"OrderId":"ORD-{i}","Total":{}.50,"User":{{"Name":"u{}","Tier":"Gold"}},"Tags":["a","b"],"Big":123456789012345678901234567890,"Ok":{},"Nothing":null}}"#,
         i * 3,
         i % 17,
-        i % 2 == 0
+        i.is_multiple_of(2)
     );
     let map: seqr_types::Properties = serde_json::from_str(&props).unwrap();
     for (k, v) in map {
         e.properties.insert(k, v);
     }
-    if i % 5 == 0 {
+    if i.is_multiple_of(5) {
         e.exception = Some(format!("System.TimeoutException: {i}\n   at Shop.Run()"));
         e.trace_id = Some(format!("{:032x}", i * 977));
         e.span_id = Some(format!("{:016x}", i));

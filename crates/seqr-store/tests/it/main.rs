@@ -3,7 +3,7 @@
 mod common;
 mod concurrency;
 mod paging;
+mod parts;
 mod recovery;
 mod roundtrip;
-mod segments;
 mod shutdown;

@@ -1,4 +1,4 @@
-//! The paging contract against a reference model, over memtable, segments and a mix.
+//! The paging contract against a reference model, over memtable, parts and a mix.
 
 use seqr_store::{EventId, SearchRequest, SearchStatus, Store, StoredEvent, Timestamp};
 
@@ -39,6 +39,7 @@ fn check(store: &Store, all: &[(EventId, u64)], rng: &mut Rng) {
         scan_limit: (rng.below(2) == 0).then(|| 1 + rng.below(30) as usize),
         deadline: None,
         filter: None,
+        predicates: &[],
     };
     if filtered {
         req.filter = Some(&filter_fn);
@@ -127,7 +128,7 @@ fn paging_contract_memtable() {
 }
 
 #[test]
-fn paging_contract_segments_and_memtable() {
+fn paging_contract_parts_and_memtable() {
     let dir = tempfile::tempdir().unwrap();
     let store = small(dir.path(), 90);
     let mut rng = Rng(0x5eed_0002);
@@ -140,7 +141,7 @@ fn paging_contract_segments_and_memtable() {
     for _ in 0..300 {
         check(&store, &all, &mut rng);
     }
-    // And after reopening: segments + replayed WAL.
+    // And after reopening: parts + replayed WAL.
     drop(store);
     let store = small(dir.path(), 90);
     assert_eq!(crate::common::all(&store), all);

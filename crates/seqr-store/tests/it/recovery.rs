@@ -24,6 +24,9 @@ fn copy_dir(from: &Path, to: &Path) {
         let e = e.unwrap();
         if e.file_type().unwrap().is_file() {
             fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        } else if e.file_type().unwrap().is_dir() {
+            fs::create_dir_all(to.join(e.file_name())).unwrap();
+            copy_dir(&e.path(), &to.join(e.file_name()));
         }
     }
 }

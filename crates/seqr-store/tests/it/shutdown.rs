@@ -1,4 +1,4 @@
-//! Graceful shutdown writes the memtables to segments; a failed flush leaves the WAL.
+//! Graceful shutdown writes the memtables to parts; a failed flush leaves the WAL.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -8,20 +8,29 @@ use seqr_store::{Store, StoreOptions};
 
 use crate::common::*;
 
-/// (WAL files, total WAL bytes, segment files)
+/// WAL files, their bytes, and part files (in the day partitions).
 fn files(dir: &Path) -> (usize, u64, usize) {
-    let (mut wal, mut wal_bytes, mut seg) = (0, 0, 0);
+    let (mut wal, mut wal_bytes, mut parts) = (0, 0, 0);
     for e in fs::read_dir(dir).unwrap() {
         let e = e.unwrap();
         let name = e.file_name().into_string().unwrap();
         if name.ends_with(".log") {
             wal += 1;
             wal_bytes += e.metadata().unwrap().len();
-        } else if name.ends_with(".seg") {
-            seg += 1;
+        } else if name.starts_with("p-") && e.path().is_dir() {
+            parts += fs::read_dir(e.path())
+                .unwrap()
+                .filter(|f| {
+                    f.as_ref()
+                        .unwrap()
+                        .path()
+                        .extension()
+                        .is_some_and(|x| x == "part")
+                })
+                .count();
         }
     }
-    (wal, wal_bytes, seg)
+    (wal, wal_bytes, parts)
 }
 
 fn assert_each_once(store: &seqr_store::Store, n: u64) {
@@ -51,7 +60,7 @@ fn shutdown_flushes_memtables_and_reopen_replays_nothing() {
     let st = store.stats();
     assert_eq!(st.memtable_events, 0, "{st:?}");
     assert_eq!(st.flush_error, None);
-    // Only an empty WAL file (its header) is left; the events are in segments.
+    // Only an empty WAL file (its header) is left; the events are in parts.
     let (wal, wal_bytes, segs) = files(dir.path());
     assert_eq!((wal, wal_bytes), (1, 28));
     assert!(segs >= 1);
@@ -99,9 +108,10 @@ fn a_failed_shutdown_flush_leaves_the_wal() {
     store
         .append_blocking((0..50).map(|i| ev(i, BASE + i as i64)).collect())
         .unwrap();
-    // The segment for WAL generation 1 cannot be created: its temp path is a directory.
-    let blocker = dir.path().join("seg-0000000000000001.seg.tmp");
-    fs::create_dir(&blocker).unwrap();
+    // The part cannot be created: its day partition's name is taken by a file.
+    let day = seqr_store::Timestamp::from_ticks(BASE).to_iso();
+    let blocker = dir.path().join(format!("p-{}", day[..10].replace('-', "")));
+    fs::write(&blocker, b"in the way").unwrap();
     store.shutdown().unwrap();
     let st = store.stats();
     assert!(st.flush_error.is_some(), "{st:?}");
@@ -111,7 +121,7 @@ fn a_failed_shutdown_flush_leaves_the_wal() {
     assert_eq!((wal, segs), (2, 0));
     assert!(wal_bytes > 2 * 28);
 
-    fs::remove_dir(&blocker).unwrap();
+    fs::remove_file(&blocker).unwrap();
     let store = open(dir.path());
     assert_eq!(store.open_report().replayed_events, 50);
     assert_each_once(&store, 50);

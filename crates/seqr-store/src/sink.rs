@@ -1,0 +1,135 @@
+//! Writing events (ascending ids) into new parts, one per UTC day: a flush, a merge and the
+//! format-1 migration all stream through this, holding one block of decoded events at a time.
+//!
+//! Parts are written under temporary names; [`PartSink::finish`] renames them and syncs the
+//! partition directories, after which the caller publishes them in a new manifest. Until
+//! then they are invisible, and open deletes them as leftovers.
+
+use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use seqr_types::{Event, EventId};
+
+use crate::dir::Dir;
+use crate::part::{self, PartInfo, PartWriter, WriteParams};
+
+pub(crate) fn part_name(day: u32, id: u64) -> String {
+    format!("{}/part-{id:016x}.part", part::day_dir(day))
+}
+
+pub(crate) const TMP_SUFFIX: &str = ".tmp";
+
+struct Open {
+    day: u32,
+    name: String,
+    writer: PartWriter,
+}
+
+pub(crate) struct PartSink<'d> {
+    dir: &'d dyn Dir,
+    params: WriteParams,
+    tier: u32,
+    next_id: &'d AtomicU64,
+    open: Option<Open>,
+    ids: Vec<EventId>,
+    events: Vec<Event>,
+    written: Vec<(String, PartInfo)>,
+}
+
+impl<'d> PartSink<'d> {
+    /// Parts take their ids from `next_id` (shared by everything that writes parts).
+    pub(crate) fn new(
+        dir: &'d dyn Dir,
+        params: WriteParams,
+        tier: u32,
+        next_id: &'d AtomicU64,
+    ) -> Self {
+        PartSink {
+            dir,
+            params,
+            tier,
+            next_id,
+            open: None,
+            ids: Vec::new(),
+            events: Vec::new(),
+            written: Vec::new(),
+        }
+    }
+
+    pub(crate) fn push(&mut self, id: EventId, event: Event) -> io::Result<()> {
+        let day = part::day_of(id.ticks);
+        if self.open.as_ref().is_some_and(|o| o.day != day) {
+            self.close()?;
+        }
+        if self.open.is_none() {
+            let pid = self.next_id.fetch_add(1, Ordering::Relaxed);
+            let name = part_name(day, pid);
+            self.dir.create_dir(&part::day_dir(day))?;
+            let file = self.dir.create(&format!("{name}{TMP_SUFFIX}"))?;
+            let writer = PartWriter::new(file, pid, self.tier, day, self.params)?;
+            self.open = Some(Open { day, name, writer });
+        }
+        self.ids.push(id);
+        self.events.push(event);
+        if self.ids.len() >= self.params.block_events.max(1) {
+            self.write_block()?;
+        }
+        Ok(())
+    }
+
+    fn write_block(&mut self) -> io::Result<()> {
+        if self.ids.is_empty() {
+            return Ok(());
+        }
+        let o = self.open.as_mut().expect("a part is open");
+        let refs: Vec<&Event> = self.events.iter().collect();
+        o.writer.add_block(&self.ids, &refs)?;
+        self.ids.clear();
+        self.events.clear();
+        Ok(())
+    }
+
+    fn close(&mut self) -> io::Result<()> {
+        self.write_block()?;
+        if let Some(o) = self.open.take() {
+            let info = o.writer.finish()?;
+            self.written.push((o.name, info));
+        }
+        Ok(())
+    }
+
+    /// Finishes the last part, renames every part to its final name and syncs the partition
+    /// directories (and the root, which may have new partitions). Returns the parts written.
+    pub(crate) fn finish(mut self) -> io::Result<Vec<(String, PartInfo)>> {
+        self.close()?;
+        let mut dirs = Vec::new();
+        for (name, info) in &self.written {
+            // Renamed ones are final files, no longer removed by drop.
+            self.dir.rename(&format!("{name}{TMP_SUFFIX}"), name)?;
+            if !dirs.contains(&info.day) {
+                dirs.push(info.day);
+            }
+        }
+        for day in dirs {
+            self.dir.sync_dir(&part::day_dir(day))?;
+        }
+        if !self.written.is_empty() {
+            self.dir.sync_dir("")?;
+        }
+        Ok(std::mem::take(&mut self.written))
+    }
+}
+
+impl Drop for PartSink<'_> {
+    /// A sink dropped before `finish` (a failed flush or merge) removes its temporary files,
+    /// so retries do not pile them up on a full disk.
+    fn drop(&mut self) {
+        let mut names: Vec<String> = self.written.drain(..).map(|(n, _)| n).collect();
+        if let Some(o) = self.open.take() {
+            names.push(o.name);
+        }
+        for n in names {
+            let _ = self.dir.remove(&format!("{n}{TMP_SUFFIX}"));
+        }
+    }
+}
