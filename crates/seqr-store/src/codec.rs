@@ -210,6 +210,88 @@ pub(crate) fn decode_event(buf: &[u8]) -> Result<Event, String> {
     Ok(e)
 }
 
+/// One encoded row, borrowed: the fields as slices of the row and the maps as JSON text, so
+/// a flush can split rows into columns without building `serde_json` values.
+#[derive(Debug, Default)]
+pub(crate) struct RowView<'a> {
+    pub(crate) event_type: u32,
+    pub(crate) level: Option<&'a str>,
+    pub(crate) message_template: Option<&'a str>,
+    pub(crate) message: Option<&'a str>,
+    pub(crate) exception: Option<&'a str>,
+    pub(crate) trace_id: Option<&'a str>,
+    pub(crate) span_id: Option<&'a str>,
+    pub(crate) parent_id: Option<&'a str>,
+    pub(crate) span_start: Option<i64>,
+    pub(crate) span_kind: Option<&'a str>,
+    pub(crate) renderings: Vec<&'a str>,
+    pub(crate) resource: Option<&'a str>,
+    pub(crate) scope: Option<&'a str>,
+    pub(crate) properties: Option<&'a str>,
+    pub(crate) extensions: Option<&'a str>,
+}
+
+impl<'a> Reader<'a> {
+    fn str_ref(&mut self) -> Result<&'a str, String> {
+        let n = usize::try_from(self.varint()?).map_err(|_| "bad length".to_string())?;
+        std::str::from_utf8(self.take(n)?).map_err(|_| "string is not UTF-8".into())
+    }
+    fn json_ref(&mut self) -> Result<&'a str, String> {
+        let n = self.u32()? as usize;
+        std::str::from_utf8(self.take(n)?).map_err(|_| "JSON map is not UTF-8".into())
+    }
+}
+
+fn opt<'a>(
+    r: &mut Reader<'a>,
+    present: bool,
+    read: fn(&mut Reader<'a>) -> Result<&'a str, String>,
+) -> Result<Option<&'a str>, String> {
+    if present { read(r).map(Some) } else { Ok(None) }
+}
+
+/// Views one row written by [`encode_event`] (the JSON maps are not checked here; the
+/// column builder parses them).
+pub(crate) fn view_event(buf: &[u8]) -> Result<RowView<'_>, String> {
+    let mut r = Reader { buf, pos: 0 };
+    let flags = r.u16()?;
+    if flags & !F_KNOWN != 0 {
+        return Err(format!("unknown row flags {flags:#06x}"));
+    }
+    let has = |f: u16| flags & f != 0;
+    let _ticks = r.i64()?; // also in the event id
+    let mut v = RowView {
+        event_type: r.u32()?,
+        ..RowView::default()
+    };
+    v.level = opt(&mut r, has(F_LEVEL), Reader::str_ref)?;
+    v.message_template = opt(&mut r, has(F_TEMPLATE), Reader::str_ref)?;
+    v.message = opt(&mut r, has(F_MESSAGE), Reader::str_ref)?;
+    v.exception = opt(&mut r, has(F_EXCEPTION), Reader::str_ref)?;
+    v.trace_id = opt(&mut r, has(F_TRACE), Reader::str_ref)?;
+    v.span_id = opt(&mut r, has(F_SPAN), Reader::str_ref)?;
+    v.parent_id = opt(&mut r, has(F_PARENT), Reader::str_ref)?;
+    if has(F_SPAN_START) {
+        v.span_start = Some(r.i64()?);
+    }
+    v.span_kind = opt(&mut r, has(F_SPAN_KIND), Reader::str_ref)?;
+    if has(F_RENDERINGS) {
+        let n = r.varint()?;
+        if n > buf.len() as u64 {
+            return Err("bad renderings count".into());
+        }
+        v.renderings = (0..n).map(|_| r.str_ref()).collect::<Result<_, _>>()?;
+    }
+    v.resource = opt(&mut r, has(F_RESOURCE), Reader::json_ref)?;
+    v.scope = opt(&mut r, has(F_SCOPE), Reader::json_ref)?;
+    v.properties = opt(&mut r, has(F_PROPERTIES), Reader::json_ref)?;
+    v.extensions = opt(&mut r, has(F_EXTENSIONS), Reader::json_ref)?;
+    if r.pos != buf.len() {
+        return Err(format!("{} trailing bytes after row", buf.len() - r.pos));
+    }
+    Ok(v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

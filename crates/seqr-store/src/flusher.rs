@@ -11,7 +11,7 @@ use crate::memtable::{Enc, Memtable};
 use crate::part::{Part, PartError, WriteParams};
 use crate::sink::PartSink;
 use crate::wal::{self, WalWriter};
-use crate::{EventId, Shared, codec, lock, read, write, writer};
+use crate::{EventId, Shared, lock, read, write, writer};
 
 #[derive(Default)]
 pub(crate) struct FlushCtl {
@@ -82,7 +82,10 @@ pub(crate) fn flusher_loop(shared: Arc<Shared>) {
             };
             let generation = *target.frozen_gen.get().expect("frozen");
             match flush_one(&shared, &target, generation, &params) {
-                Ok(()) => *lock(&shared.flush_error) = None,
+                Ok(()) => {
+                    *lock(&shared.flush_error) = None;
+                    shared.flushed_cv.notify_all();
+                }
                 Err(e) => {
                     *lock(&shared.flush_error) = Some(format!("writing parts: {e}"));
                     let f = lock(&shared.flush);
@@ -117,9 +120,7 @@ fn flush_one(
     let dir: &dyn Dir = &*shared.dir;
     let mut sink = PartSink::new(dir, *params, 0, &shared.next_part_id);
     for (id, enc) in &rows {
-        let event = codec::decode_event(enc.bytes())
-            .map_err(|d| io::Error::other(format!("memtable event {id}: {d}")))?;
-        sink.push(*id, event)?;
+        sink.push_row(*id, enc.bytes())?;
     }
     drop(rows);
     let written = sink.finish()?;

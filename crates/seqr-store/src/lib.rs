@@ -31,6 +31,7 @@ pub mod dir;
 mod error;
 mod flusher;
 mod legacy;
+mod maintenance;
 mod manifest;
 mod memtable;
 mod options;
@@ -53,6 +54,7 @@ use std::thread::{self, JoinHandle, ThreadId};
 use std::time::Instant;
 
 pub use error::{AppendError, CloseError, OpenError, ReadError};
+pub use maintenance::{DayUsage, DeleteReport, DeleteRequest, MaintenanceError};
 pub use options::{FaultInjector, StoreOptions};
 pub use seqr_query::pushdown::Predicate;
 pub use seqr_types::{Event, EventId, StoredEvent, Timestamp};
@@ -135,6 +137,8 @@ pub(crate) struct Shared {
     state: RwLock<State>,
     flush: Mutex<FlushCtl>,
     flush_cv: Condvar,
+    /// Notified after each flush (the writer waits on it when memtables are full).
+    flushed_cv: Condvar,
     poison: OnceLock<String>,
     events: AtomicU64,
     cache: BlockCache,
@@ -144,6 +148,8 @@ pub(crate) struct Shared {
     flush_error: Mutex<Option<String>>,
     /// The manifest as last written; held while writing a new one.
     manifest: Mutex<Manifest>,
+    /// Held by a delete for its whole run: one at a time.
+    maintenance: Mutex<()>,
     next_part_id: AtomicU64,
     /// Part blocks decoded for searches, and skipped by their headers and filters.
     pub(crate) blocks_read: AtomicU64,
@@ -312,6 +318,7 @@ impl Store {
             blocks_read: AtomicU64::new(0),
             blocks_skipped: AtomicU64::new(0),
             manifest: Mutex::new(r.manifest),
+            maintenance: Mutex::new(()),
             quarantined: Mutex::new(Vec::new()),
             cache: BlockCache::new(options.block_cache_blocks),
             root: root.to_owned(),
@@ -321,6 +328,7 @@ impl Store {
                 pending_bytes: 0,
                 accepting: true,
                 writer_alive: true,
+                rotate_requested: false,
             }),
             queue_cv: Condvar::new(),
             state: RwLock::new(State {
@@ -329,6 +337,7 @@ impl Store {
             }),
             flush: Mutex::new(FlushCtl::default()),
             flush_cv: Condvar::new(),
+            flushed_cv: Condvar::new(),
             poison: OnceLock::new(),
             events: AtomicU64::new(r.events),
             report: r.report,
@@ -439,6 +448,22 @@ impl Store {
         search::get(&self.inner.shared, id)
     }
 
+    /// Deletes the events a request selects (see [`DeleteRequest`]): flushes the memtables,
+    /// then drops or rewrites the parts that hold them. Blocks the caller for the duration.
+    pub fn delete(&self, request: &DeleteRequest<'_>) -> Result<DeleteReport, MaintenanceError> {
+        maintenance::delete(&self.inner.shared, request)
+    }
+
+    /// Writes every memtable holding events to parts (waiting up to `timeout`).
+    pub fn flush(&self, timeout: std::time::Duration) -> Result<(), MaintenanceError> {
+        maintenance::flush(&self.inner.shared, timeout)
+    }
+
+    /// Storage by day partition, oldest first (events still in memtables are not counted).
+    pub fn usage(&self) -> Vec<DayUsage> {
+        maintenance::usage(&self.inner.shared)
+    }
+
     /// Sizes and health.
     pub fn stats(&self) -> StoreStats {
         let shared = &self.inner.shared;
@@ -485,6 +510,7 @@ fn shutdown(shared: &Shared, close: &Mutex<Close>, flush: bool) -> Result<(), Cl
             f.stop = true;
         }
         shared.flush_cv.notify_all();
+        shared.flushed_cv.notify_all();
         let mut result = Ok(());
         // The last handle may be dropped inside a `done` callback on the writer thread:
         // a thread cannot join itself, so it just lets the loops end.

@@ -19,6 +19,10 @@ pub struct StoreOptions {
     pub verify_parts_on_open: bool,
     /// Decompressed blocks kept in memory for searches.
     pub block_cache_blocks: usize,
+    /// Frozen memtables waiting for the flusher before the writer stops taking appends (they
+    /// wait in the queue, and the server's in-flight limit then pushes back on clients):
+    /// memory stays bounded when ingestion outpaces flushing.
+    pub max_frozen_memtables: usize,
     /// Upper bound on one group commit's record (more waiting appends go in the next group).
     pub max_group_bytes: usize,
     /// Test hook: inject WAL write / fsync failures.
@@ -29,13 +33,14 @@ pub struct StoreOptions {
 impl Default for StoreOptions {
     fn default() -> Self {
         StoreOptions {
-            flush_events: 200_000,
-            flush_bytes: 64 << 20,
+            flush_events: 100_000,
+            flush_bytes: 32 << 20,
             block_events: 4096,
             zstd_level: 1,
             verify_parts_on_open: true,
             block_cache_blocks: 32,
             max_group_bytes: 16 << 20,
+            max_frozen_memtables: 1,
             fault: None,
         }
     }

@@ -67,7 +67,7 @@ fn string_may_be(part: &Part, b: usize, meta: &ColumnMeta, text: &str) -> Result
     if meta.constant.is_some() {
         let col = decode_column(meta, None)?;
         let mut buf = String::new();
-        return Ok(col.cell(0, &mut buf) == Cell::Str(text));
+        return Ok(col.cell(0, &mut buf) == Cell::Str(std::borrow::Cow::Borrowed(text)));
     }
     match &meta.bloom {
         Some(f) => Ok(bloom::may_contain(

@@ -178,7 +178,7 @@ pub(crate) fn recover(
                         Ok(evs) => {
                             for (id, e) in evs {
                                 next_arrival = next_arrival.max(id.arrival + 1);
-                                sink.push(id, e).map_err(io_err(&at(&name)))?;
+                                sink.push(id, &e).map_err(io_err(&at(&name)))?;
                             }
                         }
                         Err(c) => {

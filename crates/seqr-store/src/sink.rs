@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use seqr_types::{Event, EventId};
 
+use crate::codec;
 use crate::dir::Dir;
 use crate::part::{self, PartInfo, PartWriter, WriteParams};
 
@@ -32,7 +33,9 @@ pub(crate) struct PartSink<'d> {
     next_id: &'d AtomicU64,
     open: Option<Open>,
     ids: Vec<EventId>,
-    events: Vec<Event>,
+    /// Encoded rows of the block being gathered, end to end, and where each ends.
+    rows: Vec<u8>,
+    ends: Vec<usize>,
     written: Vec<(String, PartInfo)>,
 }
 
@@ -51,12 +54,21 @@ impl<'d> PartSink<'d> {
             next_id,
             open: None,
             ids: Vec::new(),
-            events: Vec::new(),
+            rows: Vec::new(),
+            ends: Vec::new(),
             written: Vec::new(),
         }
     }
 
-    pub(crate) fn push(&mut self, id: EventId, event: Event) -> io::Result<()> {
+    /// Adds an event (ids ascending).
+    pub(crate) fn push(&mut self, id: EventId, event: &Event) -> io::Result<()> {
+        let mut row = Vec::new();
+        codec::encode_event(&mut row, event);
+        self.push_row(id, &row)
+    }
+
+    /// Adds an event in the row encoding of WAL records (ids ascending).
+    pub(crate) fn push_row(&mut self, id: EventId, row: &[u8]) -> io::Result<()> {
         let day = part::day_of(id.ticks);
         if self.open.as_ref().is_some_and(|o| o.day != day) {
             self.close()?;
@@ -70,7 +82,8 @@ impl<'d> PartSink<'d> {
             self.open = Some(Open { day, name, writer });
         }
         self.ids.push(id);
-        self.events.push(event);
+        self.rows.extend_from_slice(row);
+        self.ends.push(self.rows.len());
         if self.ids.len() >= self.params.block_events.max(1) {
             self.write_block()?;
         }
@@ -82,10 +95,18 @@ impl<'d> PartSink<'d> {
             return Ok(());
         }
         let o = self.open.as_mut().expect("a part is open");
-        let refs: Vec<&Event> = self.events.iter().collect();
-        o.writer.add_block(&self.ids, &refs)?;
+        let mut views = Vec::with_capacity(self.ends.len());
+        let mut start = 0;
+        for &end in &self.ends {
+            let v = codec::view_event(&self.rows[start..end])
+                .map_err(|d| io::Error::other(format!("a stored event is malformed: {d}")))?;
+            views.push(v);
+            start = end;
+        }
+        o.writer.add_block(&self.ids, &views)?;
         self.ids.clear();
-        self.events.clear();
+        self.rows.clear();
+        self.ends.clear();
         Ok(())
     }
 

@@ -23,6 +23,8 @@ pub(crate) struct Queue {
     pub(crate) pending_bytes: usize,
     pub(crate) accepting: bool,
     pub(crate) writer_alive: bool,
+    /// [`crate::Store::flush`] asks the writer to freeze the active memtable now.
+    pub(crate) rotate_requested: bool,
 }
 
 /// On writer exit (normal or panic): refuse further appends and fail whatever is queued.
@@ -57,13 +59,22 @@ pub(crate) fn writer_loop(
     let mut last_rotate_failure: Option<Instant> = None;
     let max_group = shared.options.max_group_bytes.max(1);
     loop {
+        wait_for_flusher(&shared, &mut wal, next_arrival);
         let group: Vec<Pending> = {
             let mut q = lock(&shared.queue);
-            while q.pending.is_empty() && q.accepting {
+            while q.pending.is_empty() && q.accepting && !q.rotate_requested {
                 q = shared
                     .queue_cv
                     .wait(q)
                     .unwrap_or_else(PoisonError::into_inner);
+            }
+            if std::mem::take(&mut q.rotate_requested) {
+                drop(q);
+                if let Err(e) = rotate(&shared, &mut wal, next_arrival, true) {
+                    *lock(&shared.flush_error) = Some(format!("starting a new WAL file: {e}"));
+                }
+                shared.flushed_cv.notify_all();
+                continue;
             }
             if q.pending.is_empty() {
                 return (wal, next_arrival);
@@ -170,6 +181,39 @@ pub(crate) fn writer_loop(
     }
 }
 
+/// Whether the active memtable is over the flush thresholds.
+fn active_full(shared: &Shared) -> bool {
+    let st = read(&shared.state);
+    let m = read(&st.memtables.last().expect("an active memtable").inner);
+    m.map.len() >= shared.options.flush_events || m.bytes >= shared.options.flush_bytes
+}
+
+/// Back-pressure: while the active memtable is full and [`StoreOptions::max_frozen_memtables`]
+/// wait for the flusher, take no new appends (rotating as soon as one is flushed), so memory
+/// stays bounded. Gives up when the store is stopping.
+///
+/// [`StoreOptions::max_frozen_memtables`]: crate::StoreOptions::max_frozen_memtables
+fn wait_for_flusher(shared: &Shared, wal: &mut WalWriter, next_arrival: u64) {
+    let max = shared.options.max_frozen_memtables.max(1);
+    loop {
+        let frozen = read(&shared.state).memtables.len() - 1;
+        if frozen < max || !active_full(shared) {
+            return;
+        }
+        let f = lock(&shared.flush);
+        if f.stop {
+            return;
+        }
+        let _ = shared
+            .flushed_cv
+            .wait_timeout(f, Duration::from_millis(50))
+            .unwrap_or_else(PoisonError::into_inner);
+        if read(&shared.state).memtables.len() - 1 < max {
+            let _ = maybe_rotate(shared, wal, next_arrival);
+        }
+    }
+}
+
 /// Freezes the active memtable behind a new WAL generation when it is over the thresholds.
 pub(crate) fn maybe_rotate(
     shared: &Shared,
@@ -195,6 +239,10 @@ pub(crate) fn rotate(
                 && m.map.len() < shared.options.flush_events
                 && m.bytes < shared.options.flush_bytes)
         {
+            return Ok(());
+        }
+        // Back-pressure instead of an unbounded pile of frozen memtables.
+        if !force && st.memtables.len() > shared.options.max_frozen_memtables.max(1) {
             return Ok(());
         }
     }

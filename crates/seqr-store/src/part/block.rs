@@ -240,7 +240,7 @@ pub(crate) fn decode_column(meta: &ColumnMeta, payload: Option<&[u8]>) -> Result
 
 fn cell_value(c: Cell<'_>) -> Result<Value, Corrupt> {
     Ok(match c {
-        Cell::Str(s) => Value::String(s.to_owned()),
+        Cell::Str(s) => Value::String(s.into_owned()),
         Cell::Int(v) => cell::number(v.to_string()),
         Cell::Dec(m, s) => cell::number(cell::decimal_text(m, s)),
         Cell::Bool(b) => Value::Bool(b),
@@ -359,7 +359,7 @@ pub(crate) fn events(
 
 fn builtin(e: &mut Event, root: u8, cell: Cell<'_>) -> Result<(), Corrupt> {
     let text = |c: Cell<'_>| match c {
-        Cell::Str(s) => Ok(s.to_owned()),
+        Cell::Str(s) => Ok(s.into_owned()),
         other => corrupt(format!("a text field holds {other:?}")),
     };
     let int = |c: Cell<'_>| match c {

@@ -3,16 +3,18 @@
 //! list of columns it has in the order they appeared, so the event reads back with its
 //! properties in the order they were sent.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
 
-use seqr_types::{Event, EventId, Properties};
-use serde_json::Value;
+use foldhash::HashMap;
+use seqr_types::EventId;
 
 use super::bloom;
-use super::bytes::{put_varint, zigzag};
-use super::cell::{Cell, classify};
+use super::bytes::{Corrupt, put_varint, zigzag};
+use super::cell::{self, Cell};
 use super::column;
+use super::json::{Token, Walker};
 use super::names::{self, Builtin, Names, R_EXT, R_PROPS, R_RESOURCE, R_SCOPE};
+use crate::codec::RowView;
 
 /// Flattening depths tried in turn: a block whose paths would exceed [`MAX_COLUMNS`] is
 /// rebuilt with nested objects kept as JSON, then with whole property maps as JSON.
@@ -39,16 +41,21 @@ struct Builder<'e, 'n> {
     names: &'n mut Names,
     depth: usize,
     cols: Vec<ColBuild<'e>>,
-    /// Node -> column of this block.
-    col_of: HashMap<u32, u32>,
+    /// Node -> column of this block (`u32::MAX`: none yet).
+    col_of: Vec<u32>,
     shape: Vec<u32>,
 }
 
 impl<'e> Builder<'e, '_> {
     fn push(&mut self, node: u32, cell: Cell<'e>) {
-        let next = self.cols.len() as u32;
-        let c = *self.col_of.entry(node).or_insert(next);
-        if c == next {
+        let n = node as usize;
+        if n >= self.col_of.len() {
+            self.col_of.resize(self.names.len().max(n + 1), u32::MAX);
+        }
+        let mut c = self.col_of[n];
+        if c == u32::MAX {
+            c = self.cols.len() as u32;
+            self.col_of[n] = c;
             self.cols.push(ColBuild {
                 node,
                 cells: Vec::new(),
@@ -58,60 +65,76 @@ impl<'e> Builder<'e, '_> {
         self.shape.push(c);
     }
 
-    fn builtin(&mut self, b: Builtin, cell: Option<Cell<'e>>) {
-        if let Some(cell) = cell {
-            self.push(names::builtin_node(b), cell);
+    fn builtin(&mut self, b: Builtin, text: Option<&'e str>) {
+        if let Some(t) = text {
+            self.push(names::builtin_node(b), Cell::Str(Cow::Borrowed(t)));
         }
     }
 
-    fn object(&mut self, node: u32, map: &'e Properties, depth: usize) {
-        for (k, v) in map {
-            let child = self.names.child(node, k);
-            match v {
-                Value::Object(m) if !m.is_empty() && depth > 1 => self.object(child, m, depth - 1),
-                _ => self.push(child, classify(v)),
-            }
+    /// The members of the object whose `{` the walker has just consumed.
+    fn object(&mut self, node: u32, w: &mut Walker<'e>, depth: usize) -> Result<(), Corrupt> {
+        let mut first = true;
+        while let Some(k) = w.key(first)? {
+            first = false;
+            let child = self.names.child(node, &k);
+            let cell = match w.value(depth > 1)? {
+                Token::Object => {
+                    self.object(child, w, depth - 1)?;
+                    continue;
+                }
+                Token::Str(s) => Cell::Str(s),
+                Token::Num(t) => cell::number_or_json(t),
+                Token::Bool(b) => Cell::Bool(b),
+                Token::Null => Cell::Null,
+                Token::Raw(t) => Cell::Json(Cow::Borrowed(t)),
+            };
+            self.push(child, cell);
         }
+        Ok(())
     }
 
-    fn root(&mut self, root: u8, map: Option<&'e Properties>) {
-        let Some(map) = map else { return };
+    fn root(&mut self, root: u8, map: Option<&'e str>) -> Result<(), Corrupt> {
+        let Some(text) = map else { return Ok(()) };
         let node = names::root_node(root);
+        let mut w = Walker::new(text);
         // An empty resource or scope is kept (it differs from none); empty properties and
-        // extensions are the same as none.
-        if self.depth == 0 || (map.is_empty() && matches!(root, R_RESOURCE | R_SCOPE)) {
-            if !map.is_empty() || matches!(root, R_RESOURCE | R_SCOPE) {
-                self.push(node, Cell::Json(Value::Object(map.clone()).to_string()));
-            }
-            return;
+        // extensions are the same as none (rows never hold them).
+        if self.depth == 0 || !w.at_nonempty_object()? {
+            self.push(node, Cell::Json(Cow::Borrowed(text.trim())));
+            return Ok(());
         }
-        self.object(node, map, self.depth);
+        w.open()?;
+        self.object(node, &mut w, self.depth)?;
+        w.end()
     }
 
-    fn event(&mut self, e: &'e Event) {
-        let s = |o: &'e Option<String>| o.as_deref().map(Cell::Str);
-        self.builtin(Builtin::Level, s(&e.level));
-        self.builtin(Builtin::Template, s(&e.message_template));
-        self.builtin(Builtin::Message, s(&e.message));
-        self.builtin(Builtin::Exception, s(&e.exception));
-        self.builtin(Builtin::EventType, Some(Cell::Int(i64::from(e.event_type))));
+    fn event(&mut self, e: &RowView<'e>) -> Result<(), Corrupt> {
+        self.builtin(Builtin::Level, e.level);
+        self.builtin(Builtin::Template, e.message_template);
+        self.builtin(Builtin::Message, e.message);
+        self.builtin(Builtin::Exception, e.exception);
+        self.push(
+            names::builtin_node(Builtin::EventType),
+            Cell::Int(i64::from(e.event_type)),
+        );
         if !e.renderings.is_empty() {
             let json = serde_json::to_string(&e.renderings).expect("strings serialise");
-            self.builtin(Builtin::Renderings, Some(Cell::Json(json)));
+            self.push(
+                names::builtin_node(Builtin::Renderings),
+                Cell::Json(Cow::Owned(json)),
+            );
         }
-        self.builtin(Builtin::TraceId, s(&e.trace_id));
-        self.builtin(Builtin::SpanId, s(&e.span_id));
-        self.builtin(Builtin::ParentId, s(&e.parent_id));
-        self.builtin(
-            Builtin::SpanStart,
-            e.span_start.map(|t| Cell::Int(t.ticks())),
-        );
-        self.builtin(Builtin::SpanKind, s(&e.span_kind));
-        let nonempty = |m: &'e Properties| (!m.is_empty()).then_some(m);
-        self.root(R_PROPS, nonempty(&e.properties));
-        self.root(R_RESOURCE, e.resource.as_ref());
-        self.root(R_SCOPE, e.scope.as_ref());
-        self.root(R_EXT, nonempty(&e.extensions));
+        self.builtin(Builtin::TraceId, e.trace_id);
+        self.builtin(Builtin::SpanId, e.span_id);
+        self.builtin(Builtin::ParentId, e.parent_id);
+        if let Some(t) = e.span_start {
+            self.push(names::builtin_node(Builtin::SpanStart), Cell::Int(t));
+        }
+        self.builtin(Builtin::SpanKind, e.span_kind);
+        self.root(R_PROPS, e.properties)?;
+        self.root(R_RESOURCE, e.resource)?;
+        self.root(R_SCOPE, e.scope)?;
+        self.root(R_EXT, e.extensions)
     }
 }
 
@@ -164,13 +187,14 @@ fn store(out: &mut Vec<u8>, raw: &[u8], zstd: Option<&mut zstd::bulk::Compressor
     }
 }
 
-/// Builds one block from events in ascending id order (`ids[i]` is `events[i]`'s id).
+/// Builds one block from rows in ascending id order (`ids[i]` is `rows[i]`'s id). Fails only
+/// if a row's JSON is malformed.
 pub(crate) fn build_block(
     names: &mut Names,
     ids: &[EventId],
-    events: &[&Event],
+    events: &[RowView<'_>],
     zstd: &mut zstd::bulk::Compressor<'_>,
-) -> BlockOut {
+) -> Result<BlockOut, Corrupt> {
     assert!(!ids.is_empty() && ids.len() == events.len());
     let mut attempt = 0;
     let (cols, shapes) = loop {
@@ -179,17 +203,17 @@ pub(crate) fn build_block(
             names,
             depth,
             cols: Vec::new(),
-            col_of: HashMap::new(),
+            col_of: Vec::new(),
             shape: Vec::new(),
         };
         let mut shapes = Shapes {
-            map: HashMap::new(),
+            map: HashMap::default(),
             list: Vec::new(),
             codes: Vec::with_capacity(events.len()),
         };
         for e in events {
             b.shape.clear();
-            b.event(e);
+            b.event(e)?;
             let code = match shapes.map.get(b.shape.as_slice()) {
                 Some(&c) => c,
                 None => {
@@ -312,13 +336,13 @@ pub(crate) fn build_block(
     }
     put_payload(&mut h, &rows_payload);
     bytes.extend_from_slice(&h);
-    BlockOut {
+    Ok(BlockOut {
         bytes,
         header_at,
         rows: ids.len() as u32,
         min: ids[0],
         max: *ids.last().expect("not empty"),
-    }
+    })
 }
 
 fn put_payload(h: &mut Vec<u8>, p: &Payload) {

@@ -1,6 +1,8 @@
 //! Leaf values of a column, typed so that each type gets its own encoding, and read back as
 //! exactly the JSON that was sent (number text included).
 
+use std::borrow::Cow;
+
 use serde_json::{Number, Value};
 
 /// Type codes, also the bit positions of a column's type mask.
@@ -17,14 +19,14 @@ pub(crate) const TYPES: u8 = 6;
 /// One leaf value.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Cell<'a> {
-    Str(&'a str),
+    Str(Cow<'a, str>),
     Int(i64),
     /// `mantissa / 10^scale`, with the scale kept so `1.50` reads back as `1.50`.
     Dec(i64, u8),
     Bool(bool),
     Null,
     /// JSON text.
-    Json(String),
+    Json(Cow<'a, str>),
 }
 
 impl Cell<'_> {
@@ -41,14 +43,20 @@ impl Cell<'_> {
 }
 
 /// Classifies a leaf (never called with an object that is to be flattened).
+#[cfg(test)]
 pub(crate) fn classify(v: &Value) -> Cell<'_> {
     match v {
-        Value::String(s) => Cell::Str(s),
+        Value::String(s) => Cell::Str(Cow::Borrowed(s)),
         Value::Bool(b) => Cell::Bool(*b),
         Value::Null => Cell::Null,
-        Value::Number(n) => number_cell(n.as_str()).unwrap_or_else(|| Cell::Json(n.to_string())),
-        other => Cell::Json(other.to_string()),
+        Value::Number(n) => number_or_json(n.as_str()),
+        other => Cell::Json(Cow::Owned(other.to_string())),
     }
+}
+
+/// A number's text as an integer or decimal cell, or kept as JSON text.
+pub(crate) fn number_or_json(text: &str) -> Cell<'_> {
+    number_cell(text).unwrap_or(Cell::Json(Cow::Borrowed(text)))
 }
 
 /// Mantissas stay within 18 digits, so they fit an `i64` with room for the sign.
@@ -68,19 +76,21 @@ pub(crate) fn number_cell(text: &str) -> Option<Cell<'static>> {
     if !plain(int) || (int.len() > 1 && int.starts_with('0')) {
         return None;
     }
+    // At most 18 digits: the accumulation cannot overflow.
+    let digits_value = |s: &str, acc: i64| s.bytes().fold(acc, |a, b| a * 10 + i64::from(b - b'0'));
     match frac {
         None => {
             if int.len() > MAX_DIGITS || (neg && int == "0") {
                 return None;
             }
-            let v: i64 = int.parse().ok()?;
+            let v = digits_value(int, 0);
             Some(Cell::Int(if neg { -v } else { v }))
         }
         Some(f) => {
-            if !plain(f) || int.len() + f.len() > MAX_DIGITS || f.len() > u8::MAX as usize {
+            if !plain(f) || int.len() + f.len() > MAX_DIGITS {
                 return None;
             }
-            let m: i64 = format!("{int}{f}").parse().ok()?;
+            let m = digits_value(f, digits_value(int, 0));
             if neg && m == 0 {
                 return None;
             }
@@ -163,11 +173,11 @@ mod tests {
         let v: Value = serde_json::from_str("[1e3, 123456789012345678901234567890]").unwrap();
         let Value::Array(items) = &v else { panic!() };
         // serde_json keeps the exponent as it normalises it; the cell keeps that text.
-        assert_eq!(classify(&items[0]), Cell::Json(items[0].to_string()));
+        assert_eq!(classify(&items[0]), Cell::Json(items[0].to_string().into()));
         assert_eq!(
             classify(&items[1]),
             Cell::Json("123456789012345678901234567890".into())
         );
-        assert_eq!(classify(&v), Cell::Json(v.to_string()));
+        assert_eq!(classify(&v), Cell::Json(v.to_string().into()));
     }
 }

@@ -19,13 +19,17 @@ pub(crate) mod build;
 pub(crate) mod bytes;
 pub(crate) mod cell;
 pub(crate) mod column;
+pub(crate) mod json;
 pub(crate) mod names;
 
 use std::io;
 use std::sync::Arc;
 
-use seqr_types::{Event, EventId};
+#[cfg(test)]
+use seqr_types::Event;
+use seqr_types::EventId;
 
+use crate::codec::RowView;
 use crate::dir::{Dir, ReadFile, WriteFile};
 use block::{BlockHeader, Rows};
 use build::Payload;
@@ -110,8 +114,9 @@ impl PartWriter {
 
     /// Writes one block (at most `WriteParams::block_events` events, ids ascending and
     /// above every earlier block's).
-    pub(crate) fn add_block(&mut self, ids: &[EventId], events: &[&Event]) -> io::Result<()> {
-        let b = build::build_block(&mut self.names, ids, events, &mut self.zstd);
+    pub(crate) fn add_block(&mut self, ids: &[EventId], rows: &[RowView<'_>]) -> io::Result<()> {
+        let b = build::build_block(&mut self.names, ids, rows, &mut self.zstd)
+            .map_err(|c| io::Error::other(format!("an event's JSON is malformed: {c}")))?;
         let header = &b.bytes[b.header_at..];
         put_entry(
             &mut self.index,
@@ -187,8 +192,19 @@ pub(crate) fn write(
     let mut w = PartWriter::new(file, id, tier, day, *params)?;
     for chunk in events.chunks(params.block_events.max(1)) {
         let ids: Vec<EventId> = chunk.iter().map(|(id, _)| *id).collect();
-        let evs: Vec<&Event> = chunk.iter().map(|(_, e)| *e).collect();
-        w.add_block(&ids, &evs)?;
+        let encoded: Vec<Vec<u8>> = chunk
+            .iter()
+            .map(|(_, e)| {
+                let mut buf = Vec::new();
+                crate::codec::encode_event(&mut buf, e);
+                buf
+            })
+            .collect();
+        let rows: Vec<RowView<'_>> = encoded
+            .iter()
+            .map(|b| crate::codec::view_event(b).expect("just encoded"))
+            .collect();
+        w.add_block(&ids, &rows)?;
     }
     w.finish()
 }

@@ -1,7 +1,7 @@
 //! Column names of a part: a trie of property paths under a few roots, plus the built-in
 //! fields. Blocks refer to columns by node number, so a path is stored once per part.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use super::bytes::{Corrupt, Reader, corrupt, put_varint};
 
@@ -80,7 +80,7 @@ impl Default for Names {
                 root,
                 parent: u32::MAX,
                 segment: "".into(),
-                children: HashMap::new(),
+                children: HashMap::default(),
             });
         }
         for b in BUILTINS {
@@ -88,7 +88,7 @@ impl Default for Names {
                 root: b as u8,
                 parent: u32::MAX,
                 segment: "".into(),
-                children: HashMap::new(),
+                children: HashMap::default(),
             });
         }
         Names { nodes }
@@ -114,7 +114,7 @@ impl Names {
             root,
             parent,
             segment: segment.into(),
-            children: HashMap::new(),
+            children: HashMap::default(),
         });
         n
     }

@@ -19,7 +19,7 @@ fn sample(i: u64) -> Event {
         0 => r#"{"Elapsed":"3"}"#.to_string(),
         1 => r#"{"Elapsed":1.50,"Client":{"Ip":"10.0.0.1","UA":"x"},"Roles":["a","b"]}"#.into(),
         2 => r#"{"Client":{},"Big":123456789012345678901234567890,"Exp":1e3,"Neg":-0.0}"#.into(),
-        3 => r#"{"Nested":{"A":{"B":{"C":1}},"D":null},"Flag":true}"#.into(),
+        3 => r#"{"Nested":{"A":{"B":{"C":1}},"D":null},"Flag":true,"Esc\"k":"tab\tq\"\u0000é","Sp":{ "x" : [ 1 , {"y":2} ] }}"#.into(),
         _ => r#"{}"#.into(),
     };
     e.properties = props(&format!(

@@ -2,6 +2,7 @@
 
 mod common;
 mod concurrency;
+mod maintenance;
 mod paging;
 mod parts;
 mod recovery;
