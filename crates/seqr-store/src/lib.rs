@@ -30,6 +30,8 @@ mod codec;
 pub mod dir;
 mod error;
 mod flusher;
+#[doc(hidden)]
+pub mod fuzzing;
 mod legacy;
 mod maintenance;
 mod manifest;
