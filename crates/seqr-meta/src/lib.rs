@@ -1,7 +1,7 @@
 //! seqr's metadata and its cryptography.
 //!
 //! - SQLite database in the data directory (WAL mode, one writer, numbered migrations):
-//!   users, roles, API keys, sessions, settings, the hash-chained audit log.
+//!   users, roles, API keys, sessions, settings, retention policies, the hash-chained audit log.
 //! - [`password`]: argon2id hashing and the password policy.
 //! - [`token`]: API key and session token generation, salted digests, constant-time checks.
 //! - [`secret`]: the instance secret key and AEAD sealing of sensitive stored values;
@@ -18,6 +18,7 @@ pub mod db;
 pub mod error;
 pub mod migrations;
 pub mod permission;
+pub mod retention;
 pub mod roles;
 pub mod sessions;
 pub mod settings;

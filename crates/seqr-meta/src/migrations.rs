@@ -12,7 +12,10 @@ use rusqlite::Connection;
 use crate::error::OpenError;
 
 /// The migrations, in order. Index 0 is schema version 1.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_initial.sql"),
+    include_str!("migrations/0002_retention_policies.sql"),
+];
 
 /// The newest schema version this binary knows.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;

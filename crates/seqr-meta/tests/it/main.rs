@@ -3,6 +3,7 @@
 mod apikeys;
 mod audit;
 mod db;
+mod retention;
 mod secret_rotation;
 mod sessions;
 mod settings;
