@@ -127,6 +127,10 @@ pub(crate) fn flush(shared: &Shared, timeout: Duration) -> Result<(), Maintenanc
         if shared.poison.get().is_some() {
             return Err(MaintenanceError::Closed);
         }
+        // The flusher tried and failed (it retries on its own): report rather than wait.
+        if let Some(e) = lock(&shared.flush_error).clone() {
+            return Err(MaintenanceError::Io(e));
+        }
         let now = Instant::now();
         if now >= deadline {
             return Err(MaintenanceError::FlushTimeout);

@@ -2,9 +2,11 @@
 
 mod common;
 mod concurrency;
+mod fuzz_corpus;
 mod maintenance;
 mod paging;
 mod parts;
+mod power_loss;
 mod recovery;
 mod roundtrip;
 mod shutdown;
