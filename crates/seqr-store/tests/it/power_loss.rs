@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use seqr_store::dir::{Dir, FaultyDir, MemDir};
+use seqr_store::dir::{FaultyDir, MemDir};
 use seqr_store::{DeleteRequest, SearchRequest, Store, StoreOptions};
 
 use crate::common::*;
