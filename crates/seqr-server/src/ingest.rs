@@ -384,6 +384,19 @@ async fn append(state: &AppState, events: Vec<Event>) -> Result<(), ApiError> {
                 30,
             ))
         }
+        Ok(Err(AppendError::DiskFull { free, minimum })) => {
+            tracing::warn!(
+                free,
+                minimum,
+                "append refused: the storage volume is nearly full"
+            );
+            Err(ApiError::unavailable(
+                "The storage volume is nearly full, so the events were not stored; ingestion \
+                 resumes by itself once space is freed (or the minimum free space setting is \
+                 lowered). Retry later.",
+                30,
+            ))
+        }
         Ok(Err(other)) => {
             tracing::error!(error = %other, "append failed");
             Err(ApiError::unavailable(

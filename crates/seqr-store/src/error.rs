@@ -98,6 +98,15 @@ pub enum AppendError {
         /// Encoded size of the batch.
         bytes: usize,
     },
+    /// The volume has less free space than the minimum the store keeps (or a write ran out
+    /// of space): nothing of this batch was stored, earlier batches are safe, and appends
+    /// succeed again once space is freed.
+    DiskFull {
+        /// Free bytes on the volume when checked.
+        free: u64,
+        /// The minimum the store keeps free.
+        minimum: u64,
+    },
 }
 
 impl fmt::Display for AppendError {
@@ -111,6 +120,11 @@ impl fmt::Display for AppendError {
             AppendError::TooLarge { bytes } => {
                 write!(f, "store: batch of {bytes} encoded bytes is too large")
             }
+            AppendError::DiskFull { free, minimum } => write!(
+                f,
+                "store: the volume has {free} bytes free, below the {minimum} bytes kept free; \
+                 events are refused until space is freed"
+            ),
         }
     }
 }

@@ -152,6 +152,8 @@ pub(crate) struct Shared {
     manifest: Mutex<Manifest>,
     /// Held by a delete for its whole run: one at a time.
     maintenance: Mutex<()>,
+    /// [`StoreOptions::min_free_bytes`], changeable at runtime (`u64::MAX`: the default rule).
+    min_free: AtomicU64,
     next_part_id: AtomicU64,
     /// Part blocks decoded for searches, and skipped by their headers and filters.
     pub(crate) blocks_read: AtomicU64,
@@ -186,6 +188,25 @@ impl Shared {
 
     fn set_poison(&self, detail: String) {
         let _ = self.poison.set(detail);
+    }
+
+    /// The free space to keep on a volume of `total` bytes.
+    fn minimum_free(&self, total: u64) -> u64 {
+        match self.min_free.load(Ordering::Relaxed) {
+            u64::MAX => (1u64 << 30).min(total / 50),
+            n => n,
+        }
+    }
+
+    /// `DiskFull` when the volume is below the minimum free space. A volume whose space
+    /// cannot be read is not refused (the WAL write would still report a full disk).
+    pub(crate) fn space_error(&self) -> Option<AppendError> {
+        let space = self.dir.space().ok()?;
+        let minimum = self.minimum_free(space.total);
+        (space.free < minimum).then_some(AppendError::DiskFull {
+            free: space.free,
+            minimum,
+        })
     }
 
     pub(crate) fn snapshot(&self) -> (Vec<Arc<Memtable>>, Vec<Arc<Part>>) {
@@ -321,6 +342,7 @@ impl Store {
             blocks_skipped: AtomicU64::new(0),
             manifest: Mutex::new(r.manifest),
             maintenance: Mutex::new(()),
+            min_free: AtomicU64::new(options.min_free_bytes.unwrap_or(u64::MAX)),
             quarantined: Mutex::new(Vec::new()),
             cache: BlockCache::new(options.block_cache_blocks),
             root: root.to_owned(),
@@ -398,6 +420,9 @@ impl Store {
         if let Some(e) = shared.poisoned() {
             return call_done(done, Err(e));
         }
+        if let Some(e) = shared.space_error() {
+            return call_done(done, Err(e));
+        }
         let mut enc = Vec::with_capacity(events.len() * 320);
         let mut ticks = Vec::with_capacity(events.len());
         for e in &events {
@@ -454,6 +479,13 @@ impl Store {
     /// then drops or rewrites the parts that hold them. Blocks the caller for the duration.
     pub fn delete(&self, request: &DeleteRequest<'_>) -> Result<DeleteReport, MaintenanceError> {
         maintenance::delete(&self.inner.shared, request)
+    }
+
+    /// Sets the free space to keep on the volume (`None`: the default rule of
+    /// [`StoreOptions::min_free_bytes`]); takes effect for the next append.
+    pub fn set_min_free_bytes(&self, bytes: Option<u64>) {
+        let v = bytes.map_or(u64::MAX, |b| b.min(u64::MAX - 1));
+        self.inner.shared.min_free.store(v, Ordering::Relaxed);
     }
 
     /// Writes every memtable holding events to parts (waiting up to `timeout`).

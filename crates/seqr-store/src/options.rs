@@ -23,6 +23,11 @@ pub struct StoreOptions {
     /// wait in the queue, and the server's in-flight limit then pushes back on clients):
     /// memory stays bounded when ingestion outpaces flushing.
     pub max_frozen_memtables: usize,
+    /// Free space the store keeps on its volume: appends are refused (`DiskFull`) below it,
+    /// and accepted again as soon as space is freed. `None`: the smaller of 1 GiB and 2% of
+    /// the volume (Seq's `MinimumFreeStorageSpace` default), so a small volume still fills
+    /// before it refuses. Changeable at runtime with `Store::set_min_free_bytes`.
+    pub min_free_bytes: Option<u64>,
     /// Upper bound on one group commit's record (more waiting appends go in the next group).
     pub max_group_bytes: usize,
     /// Test hook: inject WAL write / fsync failures.
@@ -41,6 +46,7 @@ impl Default for StoreOptions {
             block_cache_blocks: 32,
             max_group_bytes: 16 << 20,
             max_frozen_memtables: 1,
+            min_free_bytes: None,
             fault: None,
         }
     }

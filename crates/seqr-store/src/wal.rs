@@ -105,6 +105,22 @@ impl WalWriter {
         })
     }
 
+    /// Bytes in the file.
+    pub(crate) fn len(&self) -> u64 {
+        self.file.len()
+    }
+
+    /// After a write that ran out of space: cuts the file back to `len` (dropping the partial
+    /// record, which was never acknowledged), syncs it and reopens it for appending, so later
+    /// records follow the last good one.
+    pub(crate) fn cut_back(&mut self, dir: &dyn Dir, len: u64) -> io::Result<()> {
+        dir.truncate(&self.name, len)?;
+        let mut file = dir.open_append(&self.name)?;
+        file.sync()?;
+        self.file = file;
+        Ok(())
+    }
+
     pub(crate) fn write(&mut self, buf: &[u8]) -> io::Result<()> {
         if let Some(f) = &self.fault
             && f.fail_write.load(Ordering::SeqCst)

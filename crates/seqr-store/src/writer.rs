@@ -11,6 +11,9 @@ use crate::memtable::{Enc, Memtable};
 use crate::wal::{self, WalWriter};
 use crate::{AppendDone, AppendError, EventId, Shared, call_done, lock, read, write};
 
+/// `errno` for "no space left on device".
+const ENOSPC: i32 = 28;
+
 pub(crate) struct Pending {
     pub(crate) ticks: Vec<i64>,
     /// `len u32, row` per event.
@@ -124,7 +127,24 @@ pub(crate) fn writer_loop(
             buf.extend_from_slice(&p.enc);
         }
         wal::seal_record(&mut buf);
-        if let Err(e) = wal.write(&buf).and_then(|()| wal.sync()) {
+        let before = wal.len();
+        let written = wal.write(&buf);
+        if let Err(e) = &written
+            && e.raw_os_error() == Some(ENOSPC)
+            && wal.cut_back(&*shared.dir, before).is_ok()
+        {
+            // Out of space mid-record: the partial record is gone and nothing else was
+            // touched, so this group is refused without poisoning the store.
+            let err = shared.space_error().unwrap_or(AppendError::DiskFull {
+                free: 0,
+                minimum: 0,
+            });
+            for p in group {
+                call_done(p.done, Err(err.clone()));
+            }
+            continue;
+        }
+        if let Err(e) = written.and_then(|()| wal.sync()) {
             shared.set_poison(format!("{}: {e}", shared.root.join(&wal.name).display()));
             let err = shared.poisoned().expect("just poisoned");
             for p in group {

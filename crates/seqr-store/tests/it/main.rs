@@ -2,6 +2,7 @@
 
 mod common;
 mod concurrency;
+mod disk_full;
 mod fuzz_corpus;
 mod maintenance;
 mod paging;
