@@ -3,6 +3,7 @@
 
 mod cli;
 mod crash;
+mod disk_full;
 mod fixtures;
 mod ingest_http;
 mod secret_rotate;
