@@ -33,6 +33,7 @@ pub(crate) async fn events_resources() -> Json<Value> {
         "Links": {
             "Item": "api/events/{id}{?render,permalinkId,background,trace}",
             "InSignal": "api/events/signal{?count,signal,filter,startAtId,afterId,render,fromDateUtc,toDateUtc,shortCircuitAfter,permalinkId,background,trace}",
+            "DeleteInSignal": "api/events/signal{?signal,filter,fromDateUtc,toDateUtc}",
             "Raw": "api/events/raw{?clef,apiKey}",
         }
     }))

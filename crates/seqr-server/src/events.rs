@@ -1,5 +1,5 @@
 //! Reading events back: `api/events/signal` (Seq's search with its paging contract), the legacy
-//! `api/events` array and `api/events/{id}`.
+//! `api/events` array and `api/events/{id}`; and deleting them: `DELETE api/events/signal`.
 
 use std::time::{Duration, Instant};
 
@@ -7,13 +7,14 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use seqr_meta::audit::AuditOutcome;
 use seqr_store::{Predicate, SearchRequest, SearchResult, SearchStatus};
 use seqr_types::{EventId, StoredEvent, Timestamp};
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::AppState;
-use crate::auth::enforce::Principal;
+use crate::auth::enforce::{ClientAddress, Principal, record};
 use crate::auth::rules::Caller;
 use crate::entity::EventEntity;
 use crate::error::ApiError;
@@ -308,6 +309,149 @@ pub(crate) async fn by_id(
     }
 }
 
+/// What `DELETE api/events/signal` removes: Seq's `DeleteInSignal` parameters.
+#[derive(Debug, Default)]
+struct DeleteParams {
+    from: Option<Timestamp>,
+    to: Option<Timestamp>,
+    filter: Option<String>,
+}
+
+impl DeleteParams {
+    fn parse(raw: Option<&str>) -> Result<DeleteParams, ApiError> {
+        let mut p = DeleteParams::default();
+        for (key, value) in query::pairs(raw.unwrap_or("")) {
+            let value = value.trim();
+            match key.to_ascii_lowercase().as_str() {
+                "fromdateutc" => p.from = parse_date(&key, value)?,
+                "todateutc" => p.to = parse_date(&key, value)?,
+                "filter" => p.filter = Some(value.to_string()).filter(|f| !f.is_empty()),
+                "signal" if !value.is_empty() => {
+                    return Err(ApiError::bad_request(
+                        "The `signal` parameter is not supported by this seqr build yet: signals \
+                         arrive in a later version. Pass the signal's expression as `filter` instead.",
+                    ));
+                }
+                // These page a search; a delete removes every matching event, so a caller who
+                // sends them expects something else than would happen.
+                "count" | "afterid" | "startatid" | "shortcircuitafter" if !value.is_empty() => {
+                    return Err(ApiError::bad_request(format!(
+                        "`{key}` narrows a search, not a delete: `DELETE api/events/signal` removes \
+                         every event matching `filter` between `fromDateUtc` and `toDateUtc`."
+                    )));
+                }
+                _ => {}
+            }
+        }
+        Ok(p)
+    }
+}
+
+/// The body of a delete: Seq.Api sends an `EvaluationContextPart` (`{"Signal":null}`) or, in
+/// older versions, an empty `SignalEntity`. An unsaved signal's filters are refused rather than
+/// ignored, since ignoring them would delete more than was asked.
+fn check_delete_body(body: &[u8]) -> Result<(), ApiError> {
+    check_evaluation_context(body)?;
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    let context: Value = serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "The body must be an evaluation context such as {{\"Signal\":null}}: {e}."
+        ))
+    })?;
+    let filters = context.get("Filters").or_else(|| context.get("filters"));
+    if filters
+        .and_then(Value::as_array)
+        .is_some_and(|f| !f.is_empty())
+    {
+        return Err(ApiError::bad_request(
+            "Unsaved signals are not supported by this seqr build yet; pass the events to delete \
+             as a strict expression in the `filter` parameter.",
+        ));
+    }
+    Ok(())
+}
+
+/// `DELETE api/events/signal{?signal,filter,fromDateUtc,toDateUtc}` (Project): deletes the
+/// matching events for good and answers Seq's empty `DeleteResultPart`, `{}`. The caller's view
+/// filter is AND-ed in, so nobody deletes what they cannot see. Audited with the count.
+pub(crate) async fn delete(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    client: ClientAddress,
+    RawQuery(raw): RawQuery,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let params = DeleteParams::parse(raw.as_deref())?;
+    check_delete_body(&body)?;
+    let request_filter = match &params.filter {
+        Some(text) => filters::parse_request_filter("filter", text)?,
+        None => None,
+    };
+    let filter = ReadFilter::new(&caller, request_filter)?;
+    let mut detail = serde_json::json!({
+        "Filter": params.filter,
+        "ViewFilter": caller.view_filter(),
+        "FromDateUtc": params.from.map(Timestamp::to_iso),
+        "ToDateUtc": params.to.map(Timestamp::to_iso),
+    });
+    let outcome = crate::maintenance::delete_events(
+        &state.store,
+        &state.maintenance,
+        params.from,
+        params.to,
+        filter,
+    )
+    .await;
+    let report = match outcome {
+        Ok(report) => report,
+        Err(e) => {
+            tracing::error!(error = %e, "deleting events failed");
+            detail["Error"] = e.to_string().into();
+            record(
+                &state.meta,
+                caller.audit_id(),
+                client.0,
+                "events.delete",
+                None,
+                AuditOutcome::Failure,
+                detail,
+            );
+            return Err(match e {
+                crate::maintenance::DeleteFailure::Store(
+                    seqr_store::MaintenanceError::FlushTimeout,
+                ) => ApiError::unavailable(
+                    "The store is busy writing recent events; retry the delete shortly.",
+                    30,
+                ),
+                _ => ApiError::internal(
+                    "The events could not be deleted; nothing was removed. See the server log.",
+                ),
+            });
+        }
+    };
+    detail["Events"] = report.events.into();
+    detail["PartsDropped"] = report.parts_dropped.into();
+    detail["PartsRewritten"] = report.parts_rewritten.into();
+    record(
+        &state.meta,
+        caller.audit_id(),
+        client.0,
+        "events.delete",
+        None,
+        AuditOutcome::Success,
+        detail,
+    );
+    tracing::info!(
+        principal = caller.audit_id(),
+        filter = params.filter.as_deref(),
+        events = report.events,
+        "deleted events"
+    );
+    Ok(json_response(b"{}".to_vec()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -343,5 +487,39 @@ mod tests {
             assert_eq!(e.status(), axum::http::StatusCode::BAD_REQUEST, "{q}");
         }
         assert!(SearchParams::parse(Some("filter=&signal=")).is_ok());
+    }
+
+    #[test]
+    fn delete_parameters_and_bodies() {
+        let p = DeleteParams::parse(Some(
+            "filter=A%20%3D%201&fromDateUtc=2026-01-01T00:00:00Z&toDateUtc=2026-01-02T00:00:00Z&signal=",
+        ))
+        .unwrap();
+        assert_eq!(p.filter.as_deref(), Some("A = 1"));
+        assert!(p.from.is_some() && p.to.is_some());
+        for q in [
+            "signal=signal-1",
+            "count=10",
+            "afterId=event-1",
+            "toDateUtc=later",
+        ] {
+            let e = DeleteParams::parse(Some(q)).unwrap_err();
+            assert_eq!(e.status(), axum::http::StatusCode::BAD_REQUEST, "{q}");
+        }
+        for ok in [
+            "",
+            " ",
+            r#"{"Signal":null,"Variables":{}}"#,
+            r#"{"Title":"New Signal","Filters":[]}"#,
+        ] {
+            assert!(check_delete_body(ok.as_bytes()).is_ok(), "{ok}");
+        }
+        for bad in [
+            r#"{"Signal":{"Filters":[]}}"#,
+            r#"{"Filters":[{"Filter":"A = 1"}]}"#,
+            "not json",
+        ] {
+            assert!(check_delete_body(bad.as_bytes()).is_err(), "{bad}");
+        }
     }
 }

@@ -20,6 +20,7 @@ mod health;
 mod ingest;
 mod ingest_counters;
 pub mod listen;
+mod maintenance;
 mod metadata;
 pub mod permission;
 mod query;
@@ -68,6 +69,8 @@ pub(crate) struct AppState {
     counters: Arc<ingest_counters::IngestCounters>,
     /// Held while a user account is checked and changed (see `users::accounts`).
     accounts: Arc<tokio::sync::Mutex<()>>,
+    /// Held by every event delete; shutdown takes it before closing the store.
+    maintenance: maintenance::Gate,
 }
 
 /// Builds the application over an open store.

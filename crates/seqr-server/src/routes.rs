@@ -87,7 +87,7 @@ impl Registrar {
 }
 
 fn declare() -> Registrar {
-    use Permission::{Ingest, Organization, Public, Read, System, Write};
+    use Permission::{Ingest, Organization, Project, Public, Read, System, Write};
     let mut r = Registrar {
         specs: Vec::new(),
         router: Router::new(),
@@ -214,6 +214,13 @@ fn declare() -> Registrar {
         Read,
         "Search events (evaluation context body)",
         events::search_post,
+    );
+    r.add(
+        Method::DELETE,
+        "/api/events/signal",
+        Project,
+        "Delete the matching events (the caller's view filter AND-ed in)",
+        events::delete,
     );
     r.add(
         Method::GET,
@@ -488,10 +495,12 @@ mod tests {
     }
 
     #[test]
-    fn ingestion_demands_ingest_and_reads_demand_read() {
+    fn ingestion_demands_ingest_reads_demand_read_and_deleting_demands_project() {
         for r in route_table() {
             if r.path.starts_with("/ingest") || r.path == "/api/events/raw" {
                 assert_eq!(r.permission, Permission::Ingest, "{}", r.path);
+            } else if r.path.starts_with("/api/events") && r.method == Method::DELETE {
+                assert_eq!(r.permission, Permission::Project, "{}", r.path);
             } else if r.path.starts_with("/api/events") && !r.path.ends_with("/resources") {
                 assert_eq!(r.permission, Permission::Read, "{}", r.path);
             }

@@ -269,11 +269,13 @@ pub async fn serve(
         secret_key: Arc::new(metadata.secret_key),
         counters: counters.clone(),
         accounts: Arc::new(tokio::sync::Mutex::new(())),
+        maintenance: Arc::new(tokio::sync::Mutex::new(())),
     };
     let flusher = tokio::spawn(flush_counters_periodically(
         counters.clone(),
         metadata.db.clone(),
     ));
+    let maintenance = state.maintenance.clone();
     let router = app(state);
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -317,6 +319,15 @@ pub async fn serve(
         servers.abort_all();
     }
     flusher.abort();
+    // A delete already running (from a request that was cut off) holds the gate until the store
+    // has finished it.
+    let _no_more_deletes = match maintenance.clone().try_lock_owned() {
+        Ok(held) => held,
+        Err(_) => {
+            tracing::info!("shutting down: waiting for a delete of events to finish");
+            maintenance.lock_owned().await
+        }
+    };
     let db = metadata.db.clone();
     tokio::task::spawn_blocking(move || {
         if let Err(e) = counters.flush(&db) {

@@ -144,7 +144,6 @@ pub(crate) fn flush(shared: &Shared, timeout: Duration) -> Result<(), Maintenanc
 
 /// Which rows of a part a delete removes: `None` when none.
 fn doomed_rows(
-    shared: &Shared,
     part: &Part,
     req: &DeleteRequest<'_>,
     lower: Option<EventId>,
@@ -180,7 +179,6 @@ fn doomed_rows(
         }
         out.push(doomed);
     }
-    let _ = shared;
     Ok(any.then_some(out))
 }
 
@@ -213,7 +211,7 @@ pub(crate) fn delete(
             removed.push(part);
             continue;
         }
-        let Some(doomed) = doomed_rows(shared, &part, req, lower, upper)? else {
+        let Some(doomed) = doomed_rows(&part, req, lower, upper)? else {
             continue;
         };
         let mut sink = PartSink::new(dir, params, part.info.tier, &shared.next_part_id);

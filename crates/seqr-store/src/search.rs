@@ -68,7 +68,7 @@ struct PartCursor<'r> {
     /// Blocks `0..next_block` are still to be read (backwards).
     next_block: usize,
     /// The block being read and how many of its rows (from the start) are still unread.
-    current: Option<(usize, Arc<Decoded>, usize)>,
+    current: Option<(Arc<Decoded>, usize)>,
     buf: VecDeque<(EventId, Event)>,
 }
 
@@ -108,14 +108,13 @@ impl<'r> PartCursor<'r> {
                 }
                 return Ok(Some((id, Item::Event(Box::new(e)))));
             }
-            if let Some((b, d, n)) = &mut self.current {
+            if let Some((d, n)) = &mut self.current {
                 if *n > 0 {
                     let from = n.saturating_sub(ROWS_PER_STEP);
                     let mut evs = d.events(&self.part, from..*n)?;
                     evs.reverse();
                     self.buf.extend(evs);
                     *n = from;
-                    let _ = b;
                     continue;
                 }
                 self.current = None;
@@ -153,7 +152,7 @@ impl<'r> PartCursor<'r> {
             let n = self.upper.map_or(d.rows.ids.len(), |u| {
                 d.rows.ids.partition_point(|id| *id < u)
             });
-            self.current = Some((self.next_block, d, n));
+            self.current = Some((d, n));
         }
     }
 }
