@@ -2,7 +2,7 @@
 CARGO ?= cargo
 ARGS ?=
 
-.PHONY: all build run test deps lint test-rust test-clients test-crash-long bench clean
+.PHONY: all build run test deps lint test-rust test-clients test-crash-long fuzz bench clean
 
 all: build
 
@@ -38,6 +38,16 @@ test-clients:
 CRASH_CYCLES ?= 200
 test-crash-long:
 	SEQR_CRASH_CYCLES=$(CRASH_CYCLES) $(CARGO) test -p seqr --test it crash::kill_9_at_random_moments -- --nocapture
+
+## Every fuzz target for FUZZ_SECONDS each (default 60), no sanitizer, on stable; needs
+## `cargo install cargo-fuzz`. New inputs go to each target's corpus/, crashes to artifacts/.
+FUZZ_SECONDS ?= 60
+fuzz:
+	cd crates/seqr-query/fuzz && $(CARGO) fuzz run -s none parse -- -max_total_time=$(FUZZ_SECONDS)
+	cd crates/seqr-store/fuzz && $(CARGO) fuzz run -s none part -- -max_total_time=$(FUZZ_SECONDS) -timeout=10
+	cd crates/seqr-store/fuzz && $(CARGO) fuzz run -s none wal -- -max_total_time=$(FUZZ_SECONDS) -timeout=10
+	cd crates/seqr-store/fuzz && $(CARGO) fuzz run -s none row -- -max_total_time=$(FUZZ_SECONDS) -timeout=10
+	cd crates/seqr-store/fuzz && $(CARGO) fuzz run -s none manifest -- -max_total_time=$(FUZZ_SECONDS) -timeout=10
 
 ## Ingestion benchmark: 1M generated events over HTTP (BENCH_EVENTS=N to change).
 bench: build
