@@ -21,7 +21,10 @@ pub(crate) struct FlushCtl {
 
 pub(crate) fn write_params(shared: &Shared) -> WriteParams {
     WriteParams {
-        block_events: shared.options.block_events.max(1),
+        block_events: shared
+            .options
+            .block_events
+            .clamp(1, crate::part::block::MAX_BLOCK_ROWS as usize),
         zstd_level: shared.options.zstd_level,
     }
 }

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use seqr_types::{EventId, StoredEvent, Timestamp};
 
 use crate::cache::Decoded;
-use crate::part::{self, Part, PartError, WriteParams};
+use crate::part::{self, Part, PartError};
 use crate::prune;
 use crate::sink::PartSink;
 use crate::{Predicate, Shared, lock, read, write};
@@ -192,10 +192,7 @@ pub(crate) fn delete(
     let upper = req.to.map(EventId::first_at);
     let parts = read(&shared.state).parts.clone();
     let dir = &*shared.dir;
-    let params = WriteParams {
-        block_events: shared.options.block_events.max(1),
-        zstd_level: shared.options.zstd_level,
-    };
+    let params = crate::flusher::write_params(shared);
     let mut report = DeleteReport::default();
     let mut removed: Vec<Arc<Part>> = Vec::new();
     let mut added: Vec<Arc<Part>> = Vec::new();

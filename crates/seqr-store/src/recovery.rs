@@ -154,7 +154,9 @@ pub(crate) fn recover(
     let mut migrated = Vec::new();
     let mut migrated_covered = manifest.covered_wal;
     let params = crate::part::WriteParams {
-        block_events: options.block_events.max(1),
+        block_events: options
+            .block_events
+            .clamp(1, crate::part::block::MAX_BLOCK_ROWS as usize),
         zstd_level: options.zstd_level,
     };
     let mut written = Vec::new();

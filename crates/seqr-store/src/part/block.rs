@@ -48,6 +48,11 @@ fn read_payload(r: &mut Reader<'_>, data_len: u64) -> Result<Payload, Corrupt> {
     if codec == CODEC_RAW && raw_len != len {
         return corrupt("raw payload length mismatch");
     }
+    if raw_len > MAX_RAW_LEN {
+        return corrupt(format!(
+            "payload of {raw_len} bytes (at most {MAX_RAW_LEN})"
+        ));
+    }
     Ok(Payload {
         offset,
         len,
@@ -56,6 +61,12 @@ fn read_payload(r: &mut Reader<'_>, data_len: u64) -> Result<Payload, Corrupt> {
         codec,
     })
 }
+
+/// Rows per block a reader accepts: writers stay far below it, and it bounds what a damaged
+/// header can make a reader allocate.
+pub(crate) const MAX_BLOCK_ROWS: u32 = 1 << 16;
+/// Decompressed bytes per payload a reader accepts, for the same reason.
+const MAX_RAW_LEN: u32 = 1 << 30;
 
 impl BlockHeader {
     /// Decodes and checks a header; `data_len` is the size of the block data before it and
@@ -67,6 +78,9 @@ impl BlockHeader {
     ) -> Result<BlockHeader, Corrupt> {
         let mut r = Reader::new(buf);
         let rows = u32::try_from(r.varint()?).or_else(|_| corrupt("row count"))?;
+        if rows > MAX_BLOCK_ROWS {
+            return corrupt(format!("{rows} rows in a block (at most {MAX_BLOCK_ROWS})"));
+        }
         let ncols = r.count(3)?;
         let mut columns = Vec::with_capacity(ncols);
         for _ in 0..ncols {
@@ -167,6 +181,11 @@ impl Rows {
     /// Decodes the row streams; `first` is the block's first id (from the part index).
     pub(crate) fn decode(raw: &[u8], h: &BlockHeader, first: EventId) -> Result<Rows, Corrupt> {
         let n = h.rows as usize;
+        // Every row takes at least two bytes (its id deltas): a header claiming more rows
+        // than the payload can hold is damage, found before anything is allocated.
+        if raw.len() < 1 + 2 * n {
+            return corrupt(format!("{} bytes cannot hold {n} rows", raw.len()));
+        }
         let mut r = Reader::new(raw);
         let width = r.u8()? as usize;
         let shape_codes = match width {

@@ -115,6 +115,7 @@ impl PartWriter {
     /// Writes one block (at most `WriteParams::block_events` events, ids ascending and
     /// above every earlier block's).
     pub(crate) fn add_block(&mut self, ids: &[EventId], rows: &[RowView<'_>]) -> io::Result<()> {
+        debug_assert!(ids.len() <= block::MAX_BLOCK_ROWS as usize);
         let b = build::build_block(&mut self.names, ids, rows, &mut self.zstd)
             .map_err(|c| io::Error::other(format!("an event's JSON is malformed: {c}")))?;
         let header = &b.bytes[b.header_at..];
