@@ -20,6 +20,7 @@ pub(crate) async fn root(State(state): State<AppState>) -> Json<Value> {
             "DataResources": "api/data/resources",
             "EventsResources": "api/events/resources",
             "ExpressionsResources": "api/expressions/resources",
+            "RetentionPoliciesResources": "api/retentionpolicies/resources",
             "RolesResources": "api/roles/resources",
             "SettingsResources": "api/settings/resources",
             "UsersResources": "api/users/resources",

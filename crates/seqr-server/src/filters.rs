@@ -59,6 +59,14 @@ impl ReadFilter {
         })
     }
 
+    /// Exactly these filters, for work done on nobody's behalf (retention policies).
+    pub(crate) fn of(filters: Vec<Filter>) -> ReadFilter {
+        ReadFilter {
+            filters,
+            now_ticks: Timestamp::now().ticks(),
+        }
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.filters.is_empty()
     }

@@ -10,8 +10,8 @@ use axum::routing::{MethodFilter, on};
 use crate::auth::rules::EntityRule;
 use crate::permission::Permission;
 use crate::{
-    AppState, api_root, apikeys, auditlog, data, events, expressions, health, ingest, roles,
-    settings, users,
+    AppState, api_root, apikeys, auditlog, data, events, expressions, health, ingest, retention,
+    roles, settings, users,
 };
 
 /// One declared route, as listed by [`route_table`].
@@ -440,6 +440,57 @@ fn declare() -> Registrar {
     );
     r.add(
         Method::GET,
+        "/api/retentionpolicies/resources",
+        Public,
+        "Retention policies resource links",
+        retention::resources,
+    );
+    for path in ["/api/retentionpolicies", "/api/retentionpolicies/"] {
+        r.add(
+            Method::GET,
+            path,
+            Project,
+            "Retention policies",
+            retention::list,
+        );
+        r.add(
+            Method::POST,
+            path,
+            Project,
+            "Create a retention policy",
+            retention::create,
+        );
+    }
+    r.add(
+        Method::GET,
+        "/api/retentionpolicies/template",
+        Project,
+        "A new retention policy to fill in",
+        retention::template,
+    );
+    r.add(
+        Method::GET,
+        "/api/retentionpolicies/{id}",
+        Project,
+        "One retention policy",
+        retention::by_id,
+    );
+    r.add(
+        Method::PUT,
+        "/api/retentionpolicies/{id}",
+        Project,
+        "Change a retention policy",
+        retention::update,
+    );
+    r.add(
+        Method::DELETE,
+        "/api/retentionpolicies/{id}",
+        Project,
+        "Delete a retention policy",
+        retention::delete,
+    );
+    r.add(
+        Method::GET,
         "/api/auditlog",
         System,
         "The audit log, oldest first (seqr addition)",
@@ -490,6 +541,7 @@ mod tests {
                 "GET /health",
                 "GET /api/data/resources",
                 "GET /api/expressions/resources",
+                "GET /api/retentionpolicies/resources",
             ]
         );
     }
@@ -504,6 +556,19 @@ mod tests {
             } else if r.path.starts_with("/api/events") && !r.path.ends_with("/resources") {
                 assert_eq!(r.permission, Permission::Read, "{}", r.path);
             }
+        }
+    }
+
+    #[test]
+    fn retention_policies_demand_project() {
+        let retention: Vec<_> = route_table()
+            .into_iter()
+            .filter(|r| r.path.starts_with("/api/retentionpolicies"))
+            .filter(|r| !r.path.ends_with("/resources"))
+            .collect();
+        assert_eq!(retention.len(), 8);
+        for r in retention {
+            assert_eq!(r.permission, Permission::Project, "{} {}", r.method, r.path);
         }
     }
 }

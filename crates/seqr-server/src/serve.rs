@@ -21,6 +21,7 @@ use crate::bootstrap::{self, BootstrapError, Bootstrapped, FirstRun};
 use crate::ingest_counters::IngestCounters;
 use crate::listen::{ListenAddr, Scheme};
 use crate::metadata::{MetadataError, SecretKeySource};
+use crate::retention::RetentionSchedule;
 use crate::{AppState, app};
 
 /// Everything `seqr serve` needs, already validated by the CLI.
@@ -51,6 +52,8 @@ pub struct ServeConfig {
     pub authentication: bool,
     /// First-run settings, applied while the data directory has no users.
     pub first_run: FirstRun,
+    /// When retention policies are applied.
+    pub retention: RetentionSchedule,
 }
 
 /// Why the server could not start or stopped uncleanly.
@@ -276,6 +279,7 @@ pub async fn serve(
         metadata.db.clone(),
     ));
     let maintenance = state.maintenance.clone();
+    let retention_state = state.clone();
     let router = app(state);
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -305,6 +309,12 @@ pub async fn serve(
         });
     }
 
+    let retention = tokio::spawn(crate::retention::run_periodically(
+        retention_state,
+        config.retention.clone(),
+        stop_rx.clone(),
+    ));
+
     shutdown.await;
     tracing::info!("shutting down: finishing requests in flight");
     let _ = stop_tx.send(true);
@@ -319,8 +329,11 @@ pub async fn serve(
         servers.abort_all();
     }
     flusher.abort();
-    // A delete already running (from a request that was cut off) holds the gate until the store
-    // has finished it.
+    // The retention task stops after the policy in hand; a delete already running (from it or
+    // from a request that was cut off) holds the gate until the store has finished it.
+    if retention.await.is_err() {
+        tracing::error!("the retention task failed");
+    }
     let _no_more_deletes = match maintenance.clone().try_lock_owned() {
         Ok(held) => held,
         Err(_) => {

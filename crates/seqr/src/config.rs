@@ -16,6 +16,7 @@ const DEFAULT_STORAGE: &str = "./seqr-data";
 const DEFAULT_MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 const DEFAULT_MAX_EVENT_BYTES: usize = 256 * 1024;
 const DEFAULT_SEARCH_TIMEOUT_MS: u64 = 10_000;
+const DEFAULT_RETENTION_INTERVAL_SECS: u64 = 600;
 
 /// seqr: a self-hosted structured log server. Existing Seq clients (Serilog, seq-logging,
 /// pino-seq, winston-seq, seqlog, ...) send events to it unchanged; people search them through
@@ -259,6 +260,11 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "SEQR_SEARCH_TIMEOUT_MS", value_name = "MS")]
     search_timeout_ms: Option<u64>,
 
+    /// How often retention policies (api/retentionpolicies) are applied, deleting the events
+    /// they select; the first run comes a minute after start. [default: 600]
+    #[arg(long, env = "SEQR_RETENTION_INTERVAL_SECS", value_name = "SECONDS")]
+    retention_interval_secs: Option<u64>,
+
     /// Name of this instance, shown by GET /api and the sign-in page. Seeds the InstanceTitle
     /// runtime setting: an administrator's value wins.
     #[arg(long, env = "SEQR_INSTANCE_NAME", value_name = "NAME")]
@@ -318,6 +324,7 @@ struct FileConfig {
     max_body_bytes: Option<usize>,
     max_event_bytes: Option<usize>,
     search_timeout_ms: Option<u64>,
+    retention_interval_secs: Option<u64>,
     instance_name: Option<String>,
     canonical_uri: Option<String>,
     secret_key_file: Option<PathBuf>,
@@ -388,6 +395,13 @@ fn resolve_with(
         .search_timeout_ms
         .or(file.search_timeout_ms)
         .unwrap_or(DEFAULT_SEARCH_TIMEOUT_MS);
+    let retention_interval_secs = args
+        .retention_interval_secs
+        .or(file.retention_interval_secs)
+        .unwrap_or(DEFAULT_RETENTION_INTERVAL_SECS);
+    if retention_interval_secs == 0 {
+        return Err("retention_interval_secs must be at least 1".into());
+    }
 
     let canonical_uri = args
         .canonical_uri
@@ -452,6 +466,10 @@ fn resolve_with(
         sign_in_throttle: Default::default(),
         authentication: !no_authentication,
         first_run,
+        retention: seqr_server::RetentionSchedule {
+            interval: Duration::from_secs(retention_interval_secs),
+            trigger: None,
+        },
     })
 }
 
@@ -512,6 +530,28 @@ mod tests {
         assert_eq!(c.storage, PathBuf::from("./seqr-data"));
         assert_eq!(c.limits.max_body_bytes, 10 * 1024 * 1024);
         assert_eq!(c.limits.max_event_bytes, 256 * 1024);
+        assert_eq!(
+            c.retention.interval,
+            seqr_server::DEFAULT_RETENTION_INTERVAL
+        );
+    }
+
+    #[test]
+    fn retention_interval_from_flag_or_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("seqr.toml");
+        std::fs::write(&file, "retention_interval_secs = 60\n").unwrap();
+        let f = file.to_str().unwrap();
+        let c = resolve_with(args(&["--config", f]), no_env).unwrap();
+        assert_eq!(c.retention.interval, Duration::from_secs(60));
+        let c = resolve_with(
+            args(&["--config", f, "--retention-interval-secs", "5"]),
+            no_env,
+        )
+        .unwrap();
+        assert_eq!(c.retention.interval, Duration::from_secs(5));
+        let e = resolve_with(args(&["--retention-interval-secs", "0"]), no_env).unwrap_err();
+        assert!(e.contains("retention_interval_secs"), "{e}");
     }
 
     #[test]

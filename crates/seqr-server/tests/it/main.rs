@@ -104,6 +104,7 @@ impl TestServer {
             },
             authentication: false,
             first_run: Default::default(),
+            retention: Default::default(),
         };
         configure(&mut config);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

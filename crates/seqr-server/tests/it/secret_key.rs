@@ -19,6 +19,7 @@ fn start_and_stop(dir: &std::path::Path, secret_key: SecretKeySource) -> Result<
         sign_in_throttle: Default::default(),
         authentication: false,
         first_run: Default::default(),
+        retention: Default::default(),
     };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
