@@ -18,6 +18,7 @@ pub(crate) async fn root(State(state): State<AppState>) -> Json<Value> {
             "Self": "api/",
             "ApiKeysResources": "api/apikeys/resources",
             "DataResources": "api/data/resources",
+            "DiagnosticsResources": "api/diagnostics/resources",
             "EventsResources": "api/events/resources",
             "ExpressionsResources": "api/expressions/resources",
             "RetentionPoliciesResources": "api/retentionpolicies/resources",

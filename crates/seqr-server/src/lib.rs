@@ -9,6 +9,7 @@ mod auditlog;
 pub mod auth;
 pub mod bootstrap;
 mod data;
+mod diagnostics;
 mod entity;
 mod error;
 mod events;

@@ -10,8 +10,8 @@ use axum::routing::{MethodFilter, on};
 use crate::auth::rules::EntityRule;
 use crate::permission::Permission;
 use crate::{
-    AppState, api_root, apikeys, auditlog, data, events, expressions, health, ingest, retention,
-    roles, settings, users,
+    AppState, api_root, apikeys, auditlog, data, diagnostics, events, expressions, health, ingest,
+    retention, roles, settings, users,
 };
 
 /// One declared route, as listed by [`route_table`].
@@ -491,6 +491,20 @@ fn declare() -> Registrar {
     );
     r.add(
         Method::GET,
+        "/api/diagnostics/resources",
+        Public,
+        "Diagnostics resource links",
+        diagnostics::resources,
+    );
+    r.add(
+        Method::GET,
+        "/api/diagnostics/storage",
+        System,
+        "Storage used per day, with store totals",
+        diagnostics::storage,
+    );
+    r.add(
+        Method::GET,
         "/api/auditlog",
         System,
         "The audit log, oldest first (seqr addition)",
@@ -542,6 +556,7 @@ mod tests {
                 "GET /api/data/resources",
                 "GET /api/expressions/resources",
                 "GET /api/retentionpolicies/resources",
+                "GET /api/diagnostics/resources",
             ]
         );
     }
@@ -570,5 +585,14 @@ mod tests {
         for r in retention {
             assert_eq!(r.permission, Permission::Project, "{} {}", r.method, r.path);
         }
+    }
+
+    #[test]
+    fn storage_diagnostics_demand_system() {
+        let storage = route_table()
+            .into_iter()
+            .find(|r| r.path == "/api/diagnostics/storage")
+            .unwrap();
+        assert_eq!(storage.permission, Permission::System);
     }
 }
