@@ -10,11 +10,13 @@ use super::cell::{self, Cell};
 use super::column::Column;
 use super::names::{self, Builtin, Names, R_BUILTIN};
 
-/// What the header says about one column.
+/// What the header says about one column (built by `build`, read back here).
 #[derive(Clone, Debug)]
 pub(crate) struct ColumnMeta {
     pub(crate) node: u32,
+    /// Rows that have the column.
     pub(crate) present: u32,
+    /// The single value of a constant column, as a one-value payload (uncompressed).
     pub(crate) constant: Option<Vec<u8>>,
     pub(crate) payload: Option<Payload>,
     pub(crate) int_range: Option<(i64, i64)>,

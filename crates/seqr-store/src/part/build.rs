@@ -8,6 +8,7 @@ use std::borrow::Cow;
 use foldhash::HashMap;
 use seqr_types::EventId;
 
+use super::block::ColumnMeta;
 use super::bloom;
 use super::bytes::{Corrupt, put_varint, zigzag};
 use super::cell::{self, Cell};
@@ -138,17 +139,6 @@ impl<'e> Builder<'e, '_> {
     }
 }
 
-/// One column as written: where its payload and filter are, relative to the block start.
-pub(crate) struct ColumnOut {
-    pub(crate) node: u32,
-    pub(crate) present: u32,
-    /// The single value of a constant column, as a one-value payload (uncompressed).
-    pub(crate) constant: Option<Vec<u8>>,
-    pub(crate) payload: Option<Payload>,
-    pub(crate) int_range: Option<(i64, i64)>,
-    pub(crate) bloom: Option<Payload>,
-}
-
 /// A stored byte range.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Payload {
@@ -252,7 +242,7 @@ pub(crate) fn build_block(
         raw.clear();
         if col.cells.iter().all(|c| c == first) {
             column::encode(std::slice::from_ref(first), &mut raw);
-            outs.push(ColumnOut {
+            outs.push(ColumnMeta {
                 node: col.node,
                 present,
                 constant: Some(raw.clone()),
@@ -268,7 +258,7 @@ pub(crate) fn build_block(
         });
         column::encode(&col.cells, &mut raw);
         let payload = store(&mut bytes, &raw, Some(zstd));
-        outs.push(ColumnOut {
+        outs.push(ColumnMeta {
             node: col.node,
             present,
             constant: None,
