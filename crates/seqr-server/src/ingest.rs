@@ -102,33 +102,30 @@ fn input_key(
     state.auth.keys.default_key().map_err(unavailable)
 }
 
-/// Refuses (503, retried by clients) while the data directory's disk has less free space than
-/// `MinimumFreeStorageSpace`, so the disk never fills up mid-write.
-fn check_free_space(state: &AppState, minimum: u64) -> Result<(), ApiError> {
-    if minimum == 0 {
-        return Ok(());
+/// Refuses (503, retried by clients) while the storage volume has less free space than the
+/// store keeps (`MinimumFreeStorageSpace`, or its default), before the body is even read.
+fn check_free_space(state: &AppState, minimum: Option<u64>) -> Result<(), ApiError> {
+    state.store.set_min_free_bytes(minimum);
+    match state.store.check_space() {
+        Err(AppendError::DiskFull { free, minimum }) => Err(disk_full(free, minimum)),
+        _ => Ok(()),
     }
-    match crate::runtime::free_bytes(&state.runtime.storage) {
-        Ok(free) if free < minimum => {
-            tracing::warn!(
-                free,
-                minimum,
-                "refusing events: free storage below the minimum"
-            );
-            Err(ApiError::unavailable(
-                format!(
-                    "The server is low on storage ({free} bytes free, {minimum} required by \
-                     MinimumFreeStorageSpace); events are not accepted until space is freed."
-                ),
-                LOW_DISK_RETRY_SECONDS,
-            ))
-        }
-        Ok(_) => Ok(()),
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot read the free storage space; accepting events");
-            Ok(())
-        }
-    }
+}
+
+fn disk_full(free: u64, minimum: u64) -> ApiError {
+    tracing::warn!(
+        free,
+        minimum,
+        "refusing events: the storage volume is nearly full"
+    );
+    ApiError::unavailable(
+        format!(
+            "The storage volume is nearly full ({free} bytes free; {minimum} are kept free, see \
+             the MinimumFreeStorageSpace setting), so the events were not stored. Ingestion \
+             resumes by itself once space is freed or the setting is lowered."
+        ),
+        LOW_DISK_RETRY_SECONDS,
+    )
 }
 
 async fn ingest(

@@ -6,7 +6,6 @@
 //! replaced whole after every change, so requests never query SQLite for them.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -24,8 +23,9 @@ pub(crate) struct RuntimeValues {
     pub(crate) require_api_key: Option<bool>,
     /// `InstanceTitle`.
     pub(crate) instance_title: Option<String>,
-    /// `MinimumFreeStorageSpace` in bytes; 0 disables the check.
-    pub(crate) minimum_free_storage: u64,
+    /// `MinimumFreeStorageSpace` in bytes, when an administrator set it (0 disables the
+    /// check); unset, the store keeps the smaller of 1 GiB and 2% of the volume free.
+    pub(crate) minimum_free_storage: Option<u64>,
 }
 
 /// The live runtime settings, shared by every request.
@@ -35,24 +35,17 @@ pub(crate) struct Runtime {
     anonymous_ingest: AtomicBool,
     /// The bound listener addresses (they decide anonymous ingestion while the setting is unset).
     listeners: Vec<SocketAddr>,
-    /// Where the events are stored (its file system's free space is checked).
-    pub(crate) storage: PathBuf,
     /// Serializes [`Runtime::reload`], so a slow reload never installs values older than a
     /// concurrent one's.
     reload_lock: Mutex<()>,
 }
 
 impl Runtime {
-    pub(crate) fn new(
-        values: RuntimeValues,
-        listeners: Vec<SocketAddr>,
-        storage: PathBuf,
-    ) -> Runtime {
+    pub(crate) fn new(values: RuntimeValues, listeners: Vec<SocketAddr>) -> Runtime {
         let runtime = Runtime {
             values: RwLock::new(Arc::new(values.clone())),
             anonymous_ingest: AtomicBool::new(false),
             listeners,
-            storage,
             reload_lock: Mutex::new(()),
         };
         runtime.replace(values);
@@ -163,18 +156,12 @@ pub(crate) fn load(db: &MetaDb) -> Result<RuntimeValues, DbError> {
         .and_then(|(v, _)| v.as_str().map(str::to_owned))
         .filter(|t| !t.is_empty());
     let minimum_free_storage = stored_json(db, SettingName::MinimumFreeStorageSpace)?
-        .and_then(|(v, _)| v.as_u64())
-        .unwrap_or(0);
+        .filter(|(_, explicit)| *explicit)
+        .and_then(|(v, _)| v.as_u64());
     Ok(RuntimeValues {
         limits,
         require_api_key,
         instance_title,
         minimum_free_storage,
     })
-}
-
-/// Free bytes available to this process on the file system holding `path`.
-pub(crate) fn free_bytes(path: &std::path::Path) -> std::io::Result<u64> {
-    let stat = rustix::fs::statvfs(path)?;
-    Ok(stat.f_bavail.saturating_mul(stat.f_frsize))
 }

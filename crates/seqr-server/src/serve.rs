@@ -246,11 +246,7 @@ pub async fn serve(
     .await
     .expect("settings load does not panic")
     .map_err(ServeError::Settings)?;
-    let runtime = Arc::new(crate::runtime::Runtime::new(
-        values,
-        bound,
-        config.storage.clone(),
-    ));
+    let runtime = Arc::new(crate::runtime::Runtime::new(values, bound));
     if config.authentication {
         tracing::info!(
             anonymous_ingest = runtime.anonymous_ingest(),

@@ -488,6 +488,12 @@ impl Store {
         self.inner.shared.min_free.store(v, Ordering::Relaxed);
     }
 
+    /// `Err(DiskFull)` while the volume is below the minimum free space (appends would be
+    /// refused), so a caller can refuse before doing any work.
+    pub fn check_space(&self) -> Result<(), AppendError> {
+        self.inner.shared.space_error().map_or(Ok(()), Err)
+    }
+
     /// Writes every memtable holding events to parts (waiting up to `timeout`).
     pub fn flush(&self, timeout: std::time::Duration) -> Result<(), MaintenanceError> {
         maintenance::flush(&self.inner.shared, timeout)
