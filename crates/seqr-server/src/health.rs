@@ -8,12 +8,17 @@ use serde_json::{Value, json};
 use crate::AppState;
 
 pub(crate) async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    if state.store.stats().poisoned.is_some() {
+    let unavailable = |status: &str| {
         (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(
-                json!({ "status": "The seqr node has stopped accepting events after a storage failure." }),
-            ),
+            Json(json!({ "status": status })),
+        )
+    };
+    if state.store.stats().poisoned.is_some() {
+        unavailable("The seqr node has stopped accepting events after a storage failure.")
+    } else if state.store.check_space().is_err() {
+        unavailable(
+            "The seqr node is refusing events: its storage volume is below the minimum free space.",
         )
     } else {
         (

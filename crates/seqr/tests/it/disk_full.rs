@@ -103,6 +103,13 @@ fn full_disk_answers_503_keeps_acknowledged_events_and_recovers() {
     assert!(resp.header("retry-after").is_some(), "no Retry-After");
     let msg = resp.error_message();
     assert!(msg.contains("nearly full"), "{msg}");
+    let health = crate::support::get(server.port, "/health").unwrap();
+    assert_eq!(health.status, 503, "{}", health.text());
+    assert!(
+        health.text().contains("minimum free space"),
+        "{}",
+        health.text()
+    );
     // Everything acknowledged is there, once.
     assert_eq!(read_all(server.port, 5000, "").len() as u64, acked);
 
@@ -117,6 +124,10 @@ fn full_disk_answers_503_keeps_acknowledged_events_and_recovers() {
     )
     .unwrap();
     assert_eq!(resp.status, 201, "{}", resp.text());
+    assert_eq!(
+        crate::support::get(server.port, "/health").unwrap().status,
+        200
+    );
     assert_eq!(read_all(server.port, 5000, "").len() as u64, acked + 50);
     drop(server);
 }
