@@ -54,10 +54,7 @@ impl SearchParams {
                 "shortcircuitafter" => p.short_circuit_after = Some(parse_number(&key, value)?),
                 "filter" => p.filter = Some(value.to_string()),
                 "signal" if !value.is_empty() => {
-                    return Err(ApiError::bad_request(
-                        "The `signal` parameter is not supported by this seqr build yet: signals \
-                         arrive in a later version. Pass the signal's expression as `filter` instead.",
-                    ));
+                    return Err(signal_unsupported());
                 }
                 // Accepted for compatibility; they change nothing a caller can observe here.
                 _ => {}
@@ -84,6 +81,14 @@ impl SearchParams {
             predicates,
         }
     }
+}
+
+/// Signals do not exist yet: a request naming one is refused rather than run unfiltered.
+fn signal_unsupported() -> ApiError {
+    ApiError::bad_request(
+        "The `signal` parameter is not supported by this seqr build yet: signals arrive in a \
+         later version. Pass the signal's expression as `filter` instead.",
+    )
 }
 
 fn parse_number(key: &str, value: &str) -> Result<usize, ApiError> {
@@ -327,10 +332,7 @@ impl DeleteParams {
                 "todateutc" => p.to = parse_date(&key, value)?,
                 "filter" => p.filter = Some(value.to_string()).filter(|f| !f.is_empty()),
                 "signal" if !value.is_empty() => {
-                    return Err(ApiError::bad_request(
-                        "The `signal` parameter is not supported by this seqr build yet: signals \
-                         arrive in a later version. Pass the signal's expression as `filter` instead.",
-                    ));
+                    return Err(signal_unsupported());
                 }
                 // These page a search; a delete removes every matching event, so a caller who
                 // sends them expects something else than would happen.

@@ -169,7 +169,7 @@ fn wide_maps_fall_back_to_json() {
 /// Size breakdown of a part built from a CLEF file: `SEQR_PART_SIZE_FILE=events.clef cargo
 /// test -p seqr-store --release --lib part::tests::size_report -- --ignored --nocapture`.
 #[test]
-#[ignore]
+#[ignore = "a size and speed report over a CLEF file named by SEQR_PART_SIZE_FILE, not a check"]
 fn size_report() {
     let path = std::env::var("SEQR_PART_SIZE_FILE").expect("SEQR_PART_SIZE_FILE");
     let block: usize = std::env::var("SEQR_BLOCK").map_or(4096, |v| v.parse().unwrap());
