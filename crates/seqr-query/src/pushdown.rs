@@ -1,15 +1,22 @@
 //! Predicates a store can use to skip data without evaluating the filter per event.
 //!
-//! Each predicate returned is *implied* by the filter: an event the predicate rejects can
-//! never match the filter. The store may use any subset of them to skip blocks, and still
-//! evaluates the compiled filter on what it reads, so a store that ignores them all is
-//! correct, only slower.
+//! Each predicate [`predicates`] returns is *implied* by the filter: an event the predicate
+//! rejects can never match the filter. The store may use any subset of them to skip blocks,
+//! and still evaluates the compiled filter on what it reads, so a store that ignores them all
+//! is correct, only slower.
+//!
+//! [`exact`] is stronger: when it answers, the filter is *equivalent* to the conjunction of
+//! its predicates as tested by [`Matcher`], so a store can decide matches from columns
+//! without rebuilding events (counting, for instance). [`Field`] names the values a store
+//! can group by in the same way.
 
 use rust_decimal::Decimal;
 
 use crate::ast::*;
+use crate::compile::contains_pattern;
+use crate::functions::search::{self, Needle};
 use crate::like::LikePattern;
-use crate::value::Value;
+use crate::value::{Value, eq_ignore_case};
 
 /// One necessary condition of a filter.
 #[derive(Clone, Debug, PartialEq)]
@@ -70,6 +77,127 @@ pub fn predicates(filter: &Expr) -> Vec<Predicate> {
         out.insert(0, Predicate::TimeRange { from, to });
     }
     out
+}
+
+/// The filter as predicates whose conjunction means exactly what the filter means, when it
+/// has that form: every top-level conjunct is a whole-tick `@Timestamp` bound or one of the
+/// exact forms (`@Level = 'x'`, `@Level in [...]`, `@TraceId = 'x'`, `@SpanId = 'x'`,
+/// `Prop = constant`, `StartsWith(Prop, 'x')`, a free-text search, or the search bar's
+/// `@Message like '%x%' or @Exception like '%x%'`). `None` when any conjunct is something
+/// else: the caller must then evaluate the filter itself.
+pub fn exact(filter: &Expr) -> Option<Vec<Predicate>> {
+    let mut conjuncts = Vec::new();
+    flatten_and(filter, &mut conjuncts);
+    let mut out = Vec::new();
+    let mut from: Option<i64> = None;
+    let mut to: Option<i64> = None;
+    for c in conjuncts {
+        if let Some((lo, hi)) = time_bound(c) {
+            // A fractional bound is rounded outwards: implied, not exact.
+            let integral = c.children().iter().all(|e| match &e.kind {
+                ExprKind::Number { value, .. } => value.fract().is_zero(),
+                _ => true,
+            });
+            if !integral {
+                return None;
+            }
+            if let Some(lo) = lo {
+                from = Some(from.map_or(lo, |f| f.max(lo)));
+            }
+            if let Some(hi) = hi {
+                to = Some(to.map_or(hi, |t| t.min(hi)));
+            }
+            continue;
+        }
+        // `like` on a property only implies its literal prefix.
+        if matches!(
+            c.kind,
+            ExprKind::Binary {
+                op: BinaryOp::Like,
+                ..
+            }
+        ) {
+            return None;
+        }
+        out.push(predicate(c)?);
+    }
+    if from.is_some() || to.is_some() {
+        out.insert(0, Predicate::TimeRange { from, to });
+    }
+    Some(out)
+}
+
+/// A value a store can read from its columns, for grouping.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Field {
+    /// `@Level`: as sent, `Information` when the event has none.
+    Level,
+    /// A top-level user property, as `Value::from_json` converts it.
+    Property(String),
+}
+
+impl Field {
+    /// The field an expression reads, when it is nothing but a field.
+    pub fn of(e: &Expr) -> Option<Field> {
+        match &e.kind {
+            ExprKind::Builtin(Builtin::Level) => Some(Field::Level),
+            ExprKind::Property(name) => Some(Field::Property(name.clone())),
+            _ => None,
+        }
+    }
+}
+
+/// A predicate prepared for testing many values, with exactly the filter's semantics.
+pub struct Matcher<'p> {
+    predicate: &'p Predicate,
+    like: Option<LikePattern>,
+}
+
+impl Predicate {
+    pub fn matcher(&self) -> Matcher<'_> {
+        let like = match self {
+            Predicate::Text { text, ci } => Some(LikePattern::new(&contains_pattern(text), *ci)),
+            _ => None,
+        };
+        Matcher {
+            predicate: self,
+            like,
+        }
+    }
+}
+
+impl Matcher<'_> {
+    /// Whether a string value of the predicate's field satisfies it. For
+    /// [`Predicate::Text`], whether the rendered message or the exception (either) contains
+    /// the text; for [`Predicate::TimeRange`], always true (ranges are tested on ids).
+    pub fn test_str(&self, s: &str) -> bool {
+        match self.predicate {
+            Predicate::TimeRange { .. } => true,
+            Predicate::LevelIn { levels, ci } => levels
+                .iter()
+                .any(|l| if *ci { eq_ignore_case(s, l) } else { s == l }),
+            Predicate::PropertyEquals { value, ci, .. } => match value {
+                Value::String(v) if *ci => eq_ignore_case(s, v),
+                Value::String(v) => s == v,
+                _ => false,
+            },
+            Predicate::PropertyPrefix { prefix, ci, .. } => {
+                search::starts_with(s, &Needle::Text(prefix), *ci)
+            }
+            Predicate::Text { .. } => self.like.as_ref().is_some_and(|p| p.matches(s)),
+            Predicate::TraceId(t) | Predicate::SpanId(t) => s == t,
+        }
+    }
+
+    /// Whether a value of the predicate's field (`None`: the event has none) satisfies it.
+    pub fn test_value(&self, v: Option<&Value>) -> bool {
+        match (self.predicate, v) {
+            (Predicate::TimeRange { .. }, _) => true,
+            (Predicate::PropertyEquals { value, ci, .. }, Some(v)) => v.equals(value, *ci),
+            (_, Some(Value::String(s))) => self.test_str(s),
+            _ => false,
+        }
+    }
 }
 
 fn flatten_and<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
@@ -328,6 +456,59 @@ mod tests {
                 Predicate::TraceId("abc".into())
             ]
         );
+    }
+
+    #[test]
+    fn exact_forms() {
+        let exact = |src: &str| exact(&parse_expression(src).unwrap());
+        assert_eq!(
+            exact("@Level in ['Error', 'Fatal'] and @Timestamp >= 10"),
+            Some(vec![
+                Predicate::TimeRange {
+                    from: Some(10),
+                    to: None
+                },
+                Predicate::LevelIn {
+                    levels: vec!["Error".into(), "Fatal".into()],
+                    ci: false
+                }
+            ])
+        );
+        assert!(exact("StartsWith(RequestPath, '/api') and StatusCode = 200").is_some());
+        assert_eq!(exact("true").as_deref(), None);
+        for inexact in [
+            "RequestPath like '/api%'",
+            "@Level = 'Error' or A = 1",
+            "@Timestamp >= 10.5",
+            "A > 1",
+            "not (A = 1)",
+        ] {
+            assert_eq!(exact(inexact), None, "{inexact}");
+        }
+    }
+
+    #[test]
+    fn matchers_agree_with_the_filter_semantics() {
+        let level = Predicate::LevelIn {
+            levels: vec!["Error".into()],
+            ci: true,
+        };
+        assert!(level.matcher().test_str("error"));
+        let eq = Predicate::PropertyEquals {
+            name: "A".into(),
+            value: Value::from_i64(200),
+            ci: false,
+        };
+        let m = eq.matcher();
+        assert!(m.test_value(Some(&Value::Number("200.0".parse().unwrap()))));
+        assert!(!m.test_value(Some(&Value::String("200".into()))));
+        assert!(!m.test_value(None));
+        let text = Predicate::Text {
+            text: "timeout".into(),
+            ci: true,
+        };
+        assert!(text.matcher().test_str("CommandTimeout='30'"));
+        assert!(!text.matcher().test_str("timed out"));
     }
 
     #[test]

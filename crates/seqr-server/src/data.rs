@@ -16,6 +16,7 @@
 //!   away the request future is dropped, which sets the query's cancellation flag, and the
 //!   scan stops at its next check.
 
+use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -29,7 +30,7 @@ use seqr_query::Variables;
 use seqr_query::query::{
     Execution, Flow, Plan, QueryError, QueryErrorKind, QueryOptions, QueryResult,
 };
-use seqr_store::{Predicate, SearchRequest, SearchStatus, Store};
+use seqr_store::{CountError, CountRequest, Predicate, SearchRequest, SearchStatus, Store};
 use seqr_types::{StoredEvent, Timestamp};
 use serde_json::{Value, json};
 
@@ -316,7 +317,10 @@ fn scan(store: &Store, plan: &Plan, view: &ReadFilter) -> Result<Outcome, Failur
         };
         let mut predicates = view.predicates();
         predicates.extend_from_slice(plan.predicates());
-        if !empty {
+        if !empty && let Some(exact) = counting_predicates(plan, view) {
+            let decided = count(store, plan, &mut execution, (from, to), &exact, &matches)?;
+            scanned.fetch_add(decided, Ordering::Relaxed);
+        } else if !empty {
             page_through(
                 store,
                 plan,
@@ -334,6 +338,68 @@ fn scan(store: &Store, plan: &Plan, view: &ReadFilter) -> Result<Outcome, Failur
         scanned: scanned.into_inner(),
         matched,
     })
+}
+
+/// The view filter and the query's `where` as one exact conjunction, when the query can be
+/// answered by counting (see [`Plan::counting`]).
+fn counting_predicates(plan: &Plan, view: &ReadFilter) -> Option<Vec<Predicate>> {
+    let shape = plan.counting()?;
+    let mut all = view.exact_predicates()?;
+    all.extend_from_slice(&shape.predicates);
+    Some(all)
+}
+
+/// Answers a counting query: the store counts what its columns decide, and the events they
+/// cannot are fed to the execution as a scan would.
+fn count(
+    store: &Store,
+    plan: &Plan,
+    execution: &mut Execution<'_>,
+    (from, to): (Option<i64>, Option<i64>),
+    predicates: &[Predicate],
+    matches: &(dyn Fn(&StoredEvent) -> bool + Sync),
+) -> Result<u64, Failure> {
+    let shape = plan.counting().expect("a counting plan");
+    let cancel = plan.options().cancel.clone();
+    let request = CountRequest {
+        from: from.map(Timestamp::from_ticks),
+        to: to.map(Timestamp::from_ticks),
+        predicates,
+        keys: &shape.keys,
+        slice: shape.time_slice,
+        deadline: plan.options().deadline,
+        cancel: cancel.as_deref(),
+    };
+    let mut failed: Option<QueryError> = None;
+    let outcome = store.count(&request, &mut |e| {
+        if matches(&e)
+            && let Err(err) = execution.feed(&e)
+        {
+            failed = Some(err);
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(())
+    });
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
+    let report = match outcome {
+        Ok(r) => r,
+        Err(CountError::Stopped) => {
+            execution.check()?;
+            return Err(Failure::Api(ApiError::internal("The query stopped early.")));
+        }
+        Err(CountError::Read(e)) => {
+            tracing::error!(error = %e, "query count failed");
+            return Err(Failure::Api(ApiError::internal(
+                "The query failed reading stored events; see the server log.",
+            )));
+        }
+    };
+    for g in report.groups {
+        execution.add_count(g.slice, g.keys, g.count)?;
+    }
+    Ok(report.decided)
 }
 
 /// Feeds the events of `[from, to)` that `matches` accepts, newest first, until the store has

@@ -99,6 +99,15 @@ impl ReadFilter {
             .collect()
     }
 
+    /// The filters as one exact conjunction, when each is one ([`seqr_query::pushdown::exact`]).
+    pub(crate) fn exact_predicates(&self) -> Option<Vec<seqr_query::pushdown::Predicate>> {
+        let mut all = Vec::new();
+        for f in &self.filters {
+            all.extend(seqr_query::pushdown::exact(&f.expr)?);
+        }
+        Some(all)
+    }
+
     pub(crate) fn matches(&self, event: &StoredEvent) -> bool {
         self.filters
             .iter()

@@ -27,6 +27,7 @@
 
 mod cache;
 mod codec;
+mod count;
 pub mod dir;
 mod error;
 mod flusher;
@@ -55,6 +56,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
 use std::thread::{self, JoinHandle, ThreadId};
 use std::time::Instant;
 
+pub use count::{CountError, CountReport, CountRequest, GroupCount};
 pub use error::{AppendError, CloseError, OpenError, ReadError};
 pub use maintenance::{DayUsage, DeleteReport, DeleteRequest, MaintenanceError};
 pub use options::{FaultInjector, StoreOptions};
@@ -468,6 +470,17 @@ impl Store {
     /// Events newest first; see [`SearchResult`] for the paging contract.
     pub fn search(&self, request: &SearchRequest<'_>) -> Result<SearchResult, ReadError> {
         search::search(&self.inner.shared, request)
+    }
+
+    /// Counts the events matching an exact filter per group, from columns where they can
+    /// decide; the events they cannot decide are handed to `undecided` (which may break
+    /// off), so the caller evaluates its filter on those. See [`CountRequest`].
+    pub fn count(
+        &self,
+        request: &CountRequest<'_>,
+        undecided: &mut dyn FnMut(StoredEvent) -> std::ops::ControlFlow<()>,
+    ) -> Result<CountReport, CountError> {
+        count::count(&self.inner.shared, request, undecided)
     }
 
     /// One event by id.

@@ -20,7 +20,7 @@ use crate::value::{Eval, Value};
 mod collections;
 mod json;
 mod numbers;
-mod search;
+pub(crate) mod search;
 mod strings;
 mod time;
 

@@ -14,7 +14,7 @@ use regex::Regex;
 use super::{Arg, value};
 
 /// What to look for: text, or a regex (already case-insensitive under `ci`).
-pub(super) enum Needle<'a> {
+pub(crate) enum Needle<'a> {
     Text(&'a str),
     Regex(&'a Regex),
 }
@@ -131,7 +131,7 @@ pub(super) fn text_matches(text: &str, n: &str, ci: bool) -> Vec<Range<usize>> {
     out
 }
 
-pub(super) fn starts_with(text: &str, needle: &Needle<'_>, ci: bool) -> bool {
+pub(crate) fn starts_with(text: &str, needle: &Needle<'_>, ci: bool) -> bool {
     match needle {
         // The leftmost match starts at 0 whenever any match does.
         Needle::Regex(re) => re.find(text).is_some_and(|m| m.start() == 0),

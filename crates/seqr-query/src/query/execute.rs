@@ -212,6 +212,50 @@ impl<'p> Execution<'p> {
         result
     }
 
+    /// Adds `count` events of one group, counted by a store for a plan with a
+    /// [`counting`](Plan::counting) shape: `slice` is the start of the event's time slice
+    /// (`None` without `group by time()`), `keys` the values of the shape's fields.
+    pub fn add_count(
+        &mut self,
+        slice: Option<i64>,
+        keys: Vec<Eval>,
+        count: u64,
+    ) -> Result<(), QueryError> {
+        let plan = self.plan;
+        debug_assert!(plan.counting().is_some(), "a counting plan");
+        self.fed += count;
+        self.key_buf.clear();
+        if let Some(s) = slice {
+            let _ = write!(self.key_buf, "{s}|");
+        }
+        for (k, v) in plan.keys.iter().zip(&keys) {
+            keys::encode(v, k.ci, &mut self.key_buf);
+        }
+        let index = match self.index.get(&self.key_buf) {
+            Some(i) => *i,
+            None => {
+                if self.groups.len() >= plan.options.limits.max_groups {
+                    return Err(QueryError::budget());
+                }
+                self.groups.push(Group {
+                    slice,
+                    keys,
+                    earliest: EventId::default(),
+                    accs: plan.aggs.iter().map(|a| Acc::new(&a.kind)).collect(),
+                });
+                self.index
+                    .insert(self.key_buf.clone(), self.groups.len() - 1);
+                self.groups.len() - 1
+            }
+        };
+        for acc in &mut self.groups[index].accs {
+            if let Acc::Count(n) = acc {
+                *n += count;
+            }
+        }
+        Ok(())
+    }
+
     /// Computes the result.
     pub fn finish(mut self) -> Result<QueryResult, QueryError> {
         let plan = self.plan;

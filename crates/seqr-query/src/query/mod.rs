@@ -72,7 +72,7 @@ use crate::compile::Variables;
 use crate::error::ParseError;
 
 pub use execute::{Execution, Flow};
-pub use plan::Plan;
+pub use plan::{CountShape, Plan};
 pub use result::{QueryResult, ResultData, Series, Slice};
 
 /// Rows returned when a query has no `limit`.

@@ -45,6 +45,20 @@ pub(crate) enum OrderTarget {
     Column(usize),
 }
 
+/// A query a store can answer by counting matching events per group, reading only
+/// columns: every aggregate is `count(*)` (or `interval()`), every group key a
+/// [`Field`](crate::pushdown::Field) (none `ci`), and `where` an
+/// [exact](crate::pushdown::exact) conjunction. Counts go to [`Execution::add_count`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct CountShape {
+    /// Exactly the `where` clause (the request's range is [`Plan::time_range`]).
+    pub predicates: Vec<crate::pushdown::Predicate>,
+    /// The group keys, in order.
+    pub keys: Vec<crate::pushdown::Field>,
+    /// `group by time(d)`: the slice width in ticks.
+    pub time_slice: Option<i64>,
+}
+
 /// A query compiled once, ready to run over events.
 pub struct Plan {
     pub(crate) mode: Mode,
@@ -52,6 +66,8 @@ pub struct Plan {
     filter: Option<Compiled>,
     /// What `where` implies, for a store to skip data by.
     predicates: Vec<crate::pushdown::Predicate>,
+    /// How a store can answer the query by counting, when it can.
+    counting: Option<CountShape>,
     /// `[from, to)` in ticks: the request's range narrowed by `where`.
     range: (Option<i64>, Option<i64>),
     pub(crate) keys: Vec<KeySpec>,
@@ -130,6 +146,11 @@ impl Plan {
     /// that cannot satisfy them.
     pub fn predicates(&self) -> &[crate::pushdown::Predicate] {
         &self.predicates
+    }
+
+    /// How a store can answer this query by counting alone, if it can.
+    pub fn counting(&self) -> Option<&CountShape> {
+        self.counting.as_ref()
     }
 
     /// Whether the query reads events at all (scalar queries do not).
@@ -464,10 +485,33 @@ impl Planner<'_, '_, '_> {
             });
         }
 
+        let counting = (mode == Mode::Aggregate
+            && rowset.is_none()
+            && aggs
+                .iter()
+                .all(|a| matches!(a.kind, AggKind::CountStar | AggKind::Interval))
+            && q.group_by.iter().all(|g| !g.ci))
+        .then(|| {
+            Some(CountShape {
+                predicates: match &q.filter {
+                    Some(f) => crate::pushdown::exact(f)?,
+                    None => Vec::new(),
+                },
+                keys: q
+                    .group_by
+                    .iter()
+                    .map(|g| crate::pushdown::Field::of(&g.expr))
+                    .collect::<Option<_>>()?,
+                time_slice,
+            })
+        })
+        .flatten();
+
         Ok(Plan {
             mode,
             options,
             filter,
+            counting,
             predicates: q
                 .filter
                 .as_ref()
@@ -542,6 +586,7 @@ impl Planner<'_, '_, '_> {
             options,
             filter: None,
             predicates: Vec::new(),
+            counting: None,
             range: (None, None),
             keys: Vec::new(),
             any_ci_key: false,

@@ -259,7 +259,7 @@ pub(crate) fn decode_column(meta: &ColumnMeta, payload: Option<&[u8]>) -> Result
     }
 }
 
-fn cell_value(c: Cell<'_>) -> Result<Value, Corrupt> {
+pub(crate) fn cell_value(c: Cell<'_>) -> Result<Value, Corrupt> {
     Ok(match c {
         Cell::Str(s) => Value::String(s.into_owned()),
         Cell::Int(v) => cell::number(v.to_string()),

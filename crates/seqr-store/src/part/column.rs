@@ -217,6 +217,27 @@ pub(crate) enum Strings {
 }
 
 impl Strings {
+    /// How many strings.
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Strings::Plain { ends, .. } => ends.len(),
+            Strings::Dict { codes, .. } => codes.len(),
+            Strings::Hex { width, data } => data.len() / width,
+        }
+    }
+
+    /// The string at `i`, when it is stored as text (not hex).
+    pub(crate) fn borrowed(&self, i: usize) -> Option<&str> {
+        match self {
+            Strings::Plain { data, ends } => {
+                let start = if i == 0 { 0 } else { ends[i - 1] as usize };
+                std::str::from_utf8(&data[start..ends[i] as usize]).ok()
+            }
+            Strings::Dict { dict, codes } => dict.borrowed(codes[i] as usize),
+            Strings::Hex { .. } => None,
+        }
+    }
+
     /// The string at `i` (hex is rendered into `buf`).
     pub(crate) fn get<'s>(&'s self, i: usize, buf: &'s mut String) -> &'s str {
         match self {

@@ -128,6 +128,21 @@ impl Names {
             .copied()
     }
 
+    /// Whether `node` lies strictly below `ancestor`.
+    pub(crate) fn is_below(&self, node: u32, ancestor: u32) -> bool {
+        let mut n = node;
+        while let Some(x) = self.nodes.get(n as usize) {
+            if x.parent == u32::MAX {
+                return false;
+            }
+            if x.parent == ancestor {
+                return true;
+            }
+            n = x.parent;
+        }
+        false
+    }
+
     pub(crate) fn root(&self, node: u32) -> u8 {
         self.nodes[node as usize].root
     }

@@ -2,6 +2,7 @@
 
 mod common;
 mod concurrency;
+mod counting;
 mod disk_full;
 mod fuzz_corpus;
 mod maintenance;

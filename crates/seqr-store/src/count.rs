@@ -1,0 +1,767 @@
+//! Counting matching events per group from columns alone: `select count(*) from stream
+//! where … group by …` without rebuilding events.
+//!
+//! The filter arrives as an exact conjunction of predicates ([`seqr_query::pushdown::exact`]).
+//! Each block is evaluated a predicate at a time into a per-row state (no, maybe, yes),
+//! reading only the columns the predicates and keys name; string predicates run once per
+//! dictionary value, not once per row. Rows the columns decide (`yes`) are counted into
+//! groups; rows they cannot decide (`maybe`: a message template with holes, a property that
+//! is an object) are rebuilt as events and handed to the caller, who evaluates its filter on
+//! them as a search would. Blocks are counted in parallel on all cores; memtable events,
+//! still row-encoded, are always handed over.
+
+use std::collections::HashMap;
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
+use std::time::Instant;
+
+use rust_decimal::Decimal;
+use seqr_query::Value;
+use seqr_query::pushdown::{Field, Matcher, Predicate};
+use seqr_query::value::Eval;
+use seqr_types::template::{self, Token};
+use seqr_types::{EventId, StoredEvent, Timestamp};
+
+use crate::cache::BlockCache;
+use crate::part::block::{BlockHeader, Rows, cell_value};
+use crate::part::cell::{T_INT, T_STR};
+use crate::part::column::{Column, Strings};
+use crate::part::names::{self, Builtin, R_PROPS};
+use crate::part::{Part, PartError};
+use crate::{ReadError, Shared, codec, prune, read};
+
+/// One count: the events of `[from, to)` satisfying every predicate, per group.
+pub struct CountRequest<'r> {
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+    /// The filter, exactly: an event matches if and only if it satisfies all of them.
+    pub predicates: &'r [Predicate],
+    /// Group keys, in order.
+    pub keys: &'r [Field],
+    /// Width of `group by time()` slices in ticks (slices start at multiples of it).
+    pub slice: Option<i64>,
+    /// Stop (with [`CountError::Stopped`]) once past this instant.
+    pub deadline: Option<Instant>,
+    /// Stop when set.
+    pub cancel: Option<&'r AtomicBool>,
+}
+
+/// The events counted in one group.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupCount {
+    /// The slice's start, with `group by time()`.
+    pub slice: Option<i64>,
+    /// One value per key (`None`: undefined).
+    pub keys: Vec<Eval>,
+    pub count: u64,
+}
+
+/// What a count found.
+#[derive(Debug, Default)]
+pub struct CountReport {
+    /// Groups of events decided from columns (in no particular order).
+    pub groups: Vec<GroupCount>,
+    /// Events decided from columns, matching or not.
+    pub decided: u64,
+    /// Events handed to the caller to decide.
+    pub handed_over: u64,
+}
+
+/// Why a count did not finish.
+#[derive(Debug)]
+pub enum CountError {
+    Read(ReadError),
+    /// The deadline passed, the cancellation flag was set, or the caller broke off.
+    Stopped,
+}
+
+impl From<ReadError> for CountError {
+    fn from(e: ReadError) -> CountError {
+        CountError::Read(e)
+    }
+}
+
+/// Row states, ordered so that AND is `min`.
+const NO: u8 = 0;
+const MAYBE: u8 = 1;
+const YES: u8 = 2;
+
+/// Events rebuilt per message to the calling thread.
+const HANDOVER_BATCH: usize = 512;
+
+pub(crate) fn count(
+    shared: &Shared,
+    req: &CountRequest<'_>,
+    undecided: &mut dyn FnMut(StoredEvent) -> ControlFlow<()>,
+) -> Result<CountReport, CountError> {
+    let lower = req.from.map(EventId::first_at);
+    let upper = req.to.map(EventId::first_at);
+    let mut report = CountReport::default();
+    if matches!((lower, upper), (Some(l), Some(u)) if l >= u) {
+        return Ok(report);
+    }
+    let prepared = Prepared::new(req, lower, upper);
+    let (memtables, parts) = shared.snapshot();
+
+    // Memtable events are row-encoded: the caller decides them all.
+    for mt in &memtables {
+        let mut hi = upper;
+        loop {
+            let chunk: Vec<_> = {
+                let g = read(&mt.inner);
+                let lo = lower.map_or(std::ops::Bound::Unbounded, std::ops::Bound::Included);
+                let up = hi.map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded);
+                g.map
+                    .range((lo, up))
+                    .rev()
+                    .take(HANDOVER_BATCH)
+                    .map(|(id, e)| (*id, e.clone()))
+                    .collect()
+            };
+            let Some(&(last, _)) = chunk.last() else {
+                break;
+            };
+            for (id, enc) in chunk {
+                let event =
+                    codec::decode_event(enc.bytes()).map_err(|detail| ReadError::Corrupt {
+                        file: PathBuf::from("memtable"),
+                        detail: format!("event {id}: {detail}"),
+                    })?;
+                report.handed_over += 1;
+                if undecided(StoredEvent { id, event }).is_break() {
+                    return Err(CountError::Stopped);
+                }
+            }
+            if prepared.stopped() {
+                return Err(CountError::Stopped);
+            }
+            hi = Some(last);
+        }
+    }
+
+    let blocks: Vec<(Arc<Part>, usize)> = parts
+        .iter()
+        .filter(|p| upper.is_none_or(|u| p.info.min < u) && lower.is_none_or(|l| p.info.max >= l))
+        .flat_map(|p| {
+            p.blocks
+                .iter()
+                .enumerate()
+                .filter(|(_, m)| {
+                    upper.is_none_or(|u| m.min < u) && lower.is_none_or(|l| m.max >= l)
+                })
+                .map(|(b, _)| (Arc::clone(p), b))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(blocks.len().div_ceil(4))
+        .max(1);
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let (tx, rx) = mpsc::sync_channel::<Vec<StoredEvent>>(workers * 2);
+    let cache = &shared.cache;
+    let results: Vec<Result<Worker, (Arc<Part>, PartError)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                let tx = tx.clone();
+                let (blocks, next, failed, prepared) = (&blocks, &next, &failed, &prepared);
+                s.spawn(move || {
+                    let mut w = Worker::default();
+                    loop {
+                        if failed.load(Ordering::Relaxed) || prepared.stopped() {
+                            w.stopped = true;
+                            break;
+                        }
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some((part, b)) = blocks.get(i) else {
+                            break;
+                        };
+                        if let Err(e) = w.block(shared, cache, part, *b, prepared) {
+                            failed.store(true, Ordering::Relaxed);
+                            return Err((Arc::clone(part), e));
+                        }
+                        if w.undecided.len() >= HANDOVER_BATCH
+                            && tx.send(std::mem::take(&mut w.undecided)).is_err()
+                        {
+                            w.stopped = true;
+                            break;
+                        }
+                    }
+                    if !w.undecided.is_empty() {
+                        let _ = tx.send(std::mem::take(&mut w.undecided));
+                    }
+                    Ok(w)
+                })
+            })
+            .collect();
+        drop(tx);
+        let mut broke = false;
+        for batch in rx {
+            if broke {
+                continue;
+            }
+            for e in batch {
+                report.handed_over += 1;
+                if undecided(e).is_break() {
+                    broke = true;
+                    failed.store(true, Ordering::Relaxed);
+                    break;
+                }
+            }
+        }
+        let mut out: Vec<_> = handles
+            .into_iter()
+            .map(|h| h.join().expect("a count worker panicked"))
+            .collect();
+        if broke {
+            out.push(Ok(Worker {
+                stopped: true,
+                ..Worker::default()
+            }));
+        }
+        out
+    });
+
+    let mut merged: HashMap<Vec<KeyOwned>, u64> = HashMap::new();
+    let mut stopped = false;
+    for r in results {
+        let w = r.map_err(|(part, e)| shared.part_read_error(&part, e))?;
+        stopped |= w.stopped;
+        report.decided += w.decided;
+        for (k, n) in w.groups {
+            *merged.entry(k).or_default() += n;
+        }
+    }
+    if stopped {
+        return Err(CountError::Stopped);
+    }
+    report.groups = merged
+        .into_iter()
+        .map(|(k, count)| {
+            let mut k = k.into_iter();
+            let slice = match req.slice {
+                Some(_) => match k.next() {
+                    Some(KeyOwned::Int(s)) => Some(s),
+                    _ => None,
+                },
+                None => None,
+            };
+            GroupCount {
+                slice,
+                keys: k.map(KeyOwned::into_eval).collect(),
+                count,
+            }
+        })
+        .collect();
+    Ok(report)
+}
+
+/// The request, prepared once for every block.
+struct Prepared<'r> {
+    lower: Option<EventId>,
+    upper: Option<EventId>,
+    predicates: &'r [Predicate],
+    matchers: Vec<Matcher<'r>>,
+    keys: &'r [Field],
+    slice: Option<i64>,
+    deadline: Option<Instant>,
+    cancel: Option<&'r AtomicBool>,
+}
+
+impl<'r> Prepared<'r> {
+    fn new(req: &CountRequest<'r>, lower: Option<EventId>, upper: Option<EventId>) -> Self {
+        Prepared {
+            lower,
+            upper,
+            predicates: req.predicates,
+            matchers: req.predicates.iter().map(Predicate::matcher).collect(),
+            keys: req.keys,
+            slice: req.slice,
+            deadline: req.deadline,
+            cancel: req.cancel,
+        }
+    }
+
+    fn stopped(&self) -> bool {
+        self.cancel.is_some_and(|c| c.load(Ordering::Relaxed))
+            || self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+}
+
+/// A group key value read from a column, borrowing strings from it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum KeyRef<'c> {
+    Undefined,
+    Int(i64),
+    Str(&'c str),
+    /// Anything else, converted already.
+    Other(KeyOwned),
+}
+
+/// An owned group key value; numbers other than integers and JSON values are kept as the
+/// canonical text of their converted value, so equal values are one group.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum KeyOwned {
+    Undefined,
+    Int(i64),
+    Str(String),
+    /// A converted value and its JSON text (the hash key).
+    Value(String),
+}
+
+impl KeyOwned {
+    fn from_value(v: Eval) -> KeyOwned {
+        match v {
+            None => KeyOwned::Undefined,
+            Some(Value::String(s)) => KeyOwned::Str(s),
+            Some(v) => KeyOwned::Value(v.to_json().to_string()),
+        }
+    }
+
+    fn into_eval(self) -> Eval {
+        match self {
+            KeyOwned::Undefined => None,
+            KeyOwned::Int(i) => Some(Value::Number(Decimal::from(i))),
+            KeyOwned::Str(s) => Some(Value::String(s)),
+            KeyOwned::Value(json) => serde_json::from_str(&json)
+                .ok()
+                .and_then(|j| Value::from_json(&j)),
+        }
+    }
+}
+
+impl KeyRef<'_> {
+    fn to_owned_key(&self) -> KeyOwned {
+        match self {
+            KeyRef::Undefined => KeyOwned::Undefined,
+            KeyRef::Int(i) => KeyOwned::Int(*i),
+            KeyRef::Str(s) => KeyOwned::Str((*s).to_owned()),
+            KeyRef::Other(k) => k.clone(),
+        }
+    }
+}
+
+/// One thread's share of the work.
+#[derive(Default)]
+struct Worker {
+    groups: HashMap<Vec<KeyOwned>, u64>,
+    undecided: Vec<StoredEvent>,
+    decided: u64,
+    stopped: bool,
+}
+
+/// How a field reads in one block.
+enum Reader {
+    /// No row has the column.
+    Absent,
+    /// Values by row: `rank[row]` indexes the column (`u32::MAX`: the row has none).
+    Column { col: Box<Column>, rank: Vec<u32> },
+}
+
+impl Reader {
+    /// The cell of `row`, as a string when it is one.
+    fn str_at<'c>(&'c self, row: usize, buf: &'c mut String) -> Option<Result<&'c str, Value>> {
+        let Reader::Column { col, rank } = self else {
+            return None;
+        };
+        let r = rank[row];
+        if r == u32::MAX {
+            return None;
+        }
+        let (t, i) = col.locate(r as usize);
+        if t == T_STR {
+            return Some(Ok(col.strs.as_ref().expect("strings").get(i, buf)));
+        }
+        let mut scratch = String::new();
+        let v = cell_value(col.cell(r as usize, &mut scratch))
+            .ok()
+            .and_then(|j| Value::from_json(&j))
+            .unwrap_or(Value::Null);
+        Some(Err(v))
+    }
+
+    /// The dictionary code of `row`'s string, when the column is one dictionary of strings.
+    fn dict(&self) -> Option<(&Strings, &[u32], &[u32])> {
+        match self {
+            Reader::Column { col, rank } if col.tags.is_none() && col.only == T_STR => {
+                match col.strs.as_ref()? {
+                    Strings::Dict { dict, codes } => Some((dict, codes, rank)),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+}
+
+impl Worker {
+    fn block(
+        &mut self,
+        shared: &Shared,
+        cache: &BlockCache,
+        part: &Part,
+        b: usize,
+        p: &Prepared<'_>,
+    ) -> Result<(), PartError> {
+        let h = part.header(b)?;
+        if !prune::may_match(part, b, &h, p.predicates)? {
+            shared.blocks_skipped.fetch_add(1, Ordering::Relaxed);
+            self.decided += u64::from(h.rows);
+            return Ok(());
+        }
+        shared.blocks_read.fetch_add(1, Ordering::Relaxed);
+        let rows = part.rows(b, &h)?;
+        let n = rows.ids.len();
+        let mut state = vec![YES; n];
+        for (row, id) in rows.ids.iter().enumerate() {
+            if p.lower.is_some_and(|l| *id < l) || p.upper.is_some_and(|u| *id >= u) {
+                state[row] = NO;
+            }
+        }
+        let mut readers: HashMap<u32, Reader> = HashMap::new();
+        let reader = |readers: &mut HashMap<u32, Reader>, node: u32| {
+            if let std::collections::hash_map::Entry::Vacant(e) = readers.entry(node) {
+                e.insert(read_field(part, b, &h, &rows, node)?);
+            }
+            Ok::<(), PartError>(())
+        };
+        for (pred, m) in p.predicates.iter().zip(&p.matchers) {
+            if state.iter().all(|&s| s == NO) {
+                break;
+            }
+            match pred {
+                Predicate::TimeRange { from, to } => {
+                    for (row, id) in rows.ids.iter().enumerate() {
+                        if from.is_some_and(|f| id.ticks < f) || to.is_some_and(|t| id.ticks >= t) {
+                            state[row] = NO;
+                        }
+                    }
+                }
+                Predicate::LevelIn { .. } => {
+                    let node = names::builtin_node(Builtin::Level);
+                    reader(&mut readers, node)?;
+                    test_strings(&readers[&node], m, Some("Information"), &mut state);
+                }
+                Predicate::TraceId(_) | Predicate::SpanId(_) => {
+                    let bt = if matches!(pred, Predicate::TraceId(_)) {
+                        Builtin::TraceId
+                    } else {
+                        Builtin::SpanId
+                    };
+                    let node = names::builtin_node(bt);
+                    reader(&mut readers, node)?;
+                    test_strings(&readers[&node], m, None, &mut state);
+                }
+                Predicate::PropertyEquals { name, .. } | Predicate::PropertyPrefix { name, .. } => {
+                    match property_node(part, &h, name) {
+                        PropertyColumn::None => state.fill(NO),
+                        PropertyColumn::Unreadable => cap(&mut state, MAYBE),
+                        PropertyColumn::Leaf(node) => {
+                            reader(&mut readers, node)?;
+                            test_strings(&readers[&node], m, None, &mut state);
+                        }
+                    }
+                }
+                Predicate::Text { .. } => {
+                    let nodes = [Builtin::Message, Builtin::Template, Builtin::Exception]
+                        .map(names::builtin_node);
+                    for node in nodes {
+                        reader(&mut readers, node)?;
+                    }
+                    test_text(
+                        [
+                            &readers[&nodes[0]],
+                            &readers[&nodes[1]],
+                            &readers[&nodes[2]],
+                        ],
+                        m,
+                        &mut state,
+                    );
+                }
+            }
+        }
+        if state.iter().all(|&s| s == NO) {
+            self.decided += n as u64;
+            return Ok(());
+        }
+
+        // Keys of the rows decided to match.
+        let mut key_readers = Vec::with_capacity(p.keys.len());
+        for k in p.keys {
+            let node = match k {
+                Field::Level => Some(names::builtin_node(Builtin::Level)),
+                Field::Property(name) => match property_node(part, &h, name) {
+                    PropertyColumn::None => None,
+                    PropertyColumn::Unreadable => {
+                        // An object-valued property: the caller builds the key.
+                        for s in state.iter_mut() {
+                            if *s == YES {
+                                *s = MAYBE;
+                            }
+                        }
+                        None
+                    }
+                    PropertyColumn::Leaf(node) => Some(node),
+                },
+            };
+            if let Some(node) = node {
+                reader(&mut readers, node)?;
+            }
+            key_readers.push((node, matches!(k, Field::Level)));
+        }
+        let mut block_groups: HashMap<Vec<KeyRef<'_>>, u64> = HashMap::new();
+        let mut key: Vec<KeyRef<'_>> = Vec::with_capacity(p.keys.len() + 1);
+        let mut decided = 0u64;
+        let mut maybe = Vec::new();
+        let mut buf = String::new();
+        for (row, &st) in state.iter().enumerate() {
+            match st {
+                NO => {
+                    decided += 1;
+                    continue;
+                }
+                MAYBE => {
+                    maybe.push(row);
+                    continue;
+                }
+                _ => {}
+            }
+            decided += 1;
+            key.clear();
+            if let Some(w) = p.slice {
+                key.push(KeyRef::Int(rows.ids[row].ticks.div_euclid(w) * w));
+            }
+            for (node, is_level) in &key_readers {
+                let k = match node.map(|nd| &readers[&nd]) {
+                    None | Some(Reader::Absent) if *is_level => KeyRef::Str("Information"),
+                    None | Some(Reader::Absent) => KeyRef::Undefined,
+                    Some(r) => key_at(r, row, *is_level, &mut buf),
+                };
+                key.push(k);
+            }
+            match block_groups.get_mut(key.as_slice()) {
+                Some(c) => *c += 1,
+                None => {
+                    block_groups.insert(key.clone(), 1);
+                }
+            }
+        }
+        for (k, c) in block_groups {
+            *self
+                .groups
+                .entry(k.iter().map(KeyRef::to_owned_key).collect())
+                .or_default() += c;
+        }
+        self.decided += decided;
+        if !maybe.is_empty() {
+            let d = cache.get(part, b)?;
+            for (id, event) in d.events(part, maybe)? {
+                self.undecided.push(StoredEvent { id, event });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A key's value at `row` of a column reader.
+fn key_at<'c>(r: &'c Reader, row: usize, is_level: bool, buf: &mut String) -> KeyRef<'c> {
+    let Reader::Column { col, rank } = r else {
+        return KeyRef::Undefined;
+    };
+    let rk = rank[row];
+    if rk == u32::MAX {
+        return if is_level {
+            KeyRef::Str("Information")
+        } else {
+            KeyRef::Undefined
+        };
+    }
+    let (t, i) = col.locate(rk as usize);
+    match t {
+        T_STR => {
+            let strs = col.strs.as_ref().expect("strings");
+            match strs.borrowed(i) {
+                Some(v) => KeyRef::Str(v),
+                None => KeyRef::Other(KeyOwned::Str(strs.get(i, buf).to_owned())),
+            }
+        }
+        T_INT => KeyRef::Int(col.ints[i]),
+        _ => {
+            let mut scratch = String::new();
+            let v = cell_value(col.cell(rk as usize, &mut scratch))
+                .ok()
+                .and_then(|j| Value::from_json(&j));
+            KeyRef::Other(KeyOwned::from_value(v))
+        }
+    }
+}
+
+/// Where a top-level property's values are in a block.
+enum PropertyColumn {
+    /// No row has it.
+    None,
+    /// Some rows hold it as an object (or inside a whole-map column): not one column.
+    Unreadable,
+    Leaf(u32),
+}
+
+fn property_node(part: &Part, h: &BlockHeader, name: &str) -> PropertyColumn {
+    let root = names::root_node(R_PROPS);
+    if h.column_of(root).is_some() {
+        return PropertyColumn::Unreadable;
+    }
+    let Some(node) = part.names.find(root, name) else {
+        return PropertyColumn::None;
+    };
+    if h.columns.iter().any(|c| part.names.is_below(c.node, node)) {
+        return PropertyColumn::Unreadable;
+    }
+    match h.column_of(node) {
+        Some(_) => PropertyColumn::Leaf(node),
+        None => PropertyColumn::None,
+    }
+}
+
+/// Reads the column of `node` with each row's rank into it.
+fn read_field(
+    part: &Part,
+    b: usize,
+    h: &BlockHeader,
+    rows: &Rows,
+    node: u32,
+) -> Result<Reader, PartError> {
+    let Some(c) = h.column_of(node) else {
+        return Ok(Reader::Absent);
+    };
+    let col = part.column(b, h, c)?;
+    let n = rows.ids.len();
+    let rank = if h.columns[c].present as usize == n {
+        (0..n as u32).collect()
+    } else {
+        let has: Vec<bool> = h.shapes.iter().map(|s| s.contains(&(c as u32))).collect();
+        let mut next = 0u32;
+        rows.shape_codes
+            .iter()
+            .map(|&s| {
+                if has[s as usize] {
+                    next += 1;
+                    next - 1
+                } else {
+                    u32::MAX
+                }
+            })
+            .collect()
+    };
+    Ok(Reader::Column {
+        col: Box::new(col),
+        rank,
+    })
+}
+
+/// Lowers every state above `to` to `to`.
+fn cap(state: &mut [u8], to: u8) {
+    for s in state {
+        *s = (*s).min(to);
+    }
+}
+
+/// ANDs a string predicate on one field into `state`; `default` is the field's value where a
+/// row has none (`@Level`'s `Information`), else such rows fail.
+fn test_strings(r: &Reader, m: &Matcher<'_>, default: Option<&str>, state: &mut [u8]) {
+    let absent = default.is_some_and(|d| m.test_str(d));
+    if let Some((dict, codes, rank)) = r.dict() {
+        // One test per distinct value.
+        let mut memo: Vec<u8> = vec![u8::MAX; dict.len()];
+        let mut buf = String::new();
+        for (row, s) in state.iter_mut().enumerate() {
+            if *s == NO {
+                continue;
+            }
+            let rk = rank[row];
+            let ok = if rk == u32::MAX {
+                absent
+            } else {
+                let code = codes[rk as usize] as usize;
+                if memo[code] == u8::MAX {
+                    memo[code] = u8::from(m.test_str(dict.get(code, &mut buf)));
+                }
+                memo[code] == 1
+            };
+            if !ok {
+                *s = NO;
+            }
+        }
+        return;
+    }
+    let mut buf = String::new();
+    for (row, s) in state.iter_mut().enumerate() {
+        if *s == NO {
+            continue;
+        }
+        let ok = match r.str_at(row, &mut buf) {
+            None => absent,
+            Some(Ok(text)) => m.test_str(text),
+            Some(Err(v)) => m.test_value(Some(&v)),
+        };
+        if !ok {
+            *s = NO;
+        }
+    }
+}
+
+/// ANDs a text search (rendered message or exception contains) into `state`. The message is
+/// `@m` where sent; otherwise a template without holes is its own rendering, and one with
+/// holes leaves the row undecided unless the exception matches.
+fn test_text(r: [&Reader; 3], m: &Matcher<'_>, state: &mut [u8]) {
+    let [message, template, exception] = r;
+    let mut templates: HashMap<String, u8> = HashMap::new();
+    let mut buf = String::new();
+    for (row, s) in state.iter_mut().enumerate() {
+        if *s == NO {
+            continue;
+        }
+        let in_exception = match exception.str_at(row, &mut buf) {
+            Some(Ok(x)) => m.test_str(x),
+            _ => false,
+        };
+        if in_exception {
+            continue;
+        }
+        let in_message = match message.str_at(row, &mut buf) {
+            Some(Ok(msg)) => u8::from(m.test_str(msg)) * YES,
+            Some(Err(_)) => MAYBE,
+            None => {
+                let t = match template.str_at(row, &mut buf) {
+                    Some(Ok(t)) => t,
+                    Some(Err(_)) => {
+                        *s = (*s).min(MAYBE);
+                        continue;
+                    }
+                    None => "",
+                };
+                match templates.get(t) {
+                    Some(v) => *v,
+                    None => {
+                        let v = template_state(t, m);
+                        templates.insert(t.to_owned(), v);
+                        v
+                    }
+                }
+            }
+        };
+        *s = (*s).min(in_message);
+    }
+}
+
+/// Whether a template's rendering contains the text: decided only when it has no holes.
+fn template_state(t: &str, m: &Matcher<'_>) -> u8 {
+    let tokens = template::parse(t);
+    if tokens.iter().any(|t| matches!(t, Token::Hole(_))) {
+        return MAYBE;
+    }
+    let rendered = template::render(&tokens, &Default::default(), &[]);
+    if m.test_str(&rendered) { YES } else { NO }
+}

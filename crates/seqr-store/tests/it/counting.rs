@@ -1,0 +1,240 @@
+//! Counting from columns (`Store::count`) gives exactly what evaluating the query on every
+//! event gives, for varied data: missing levels, `@m` messages, templates with and without
+//! holes, properties whose type changes from event to event (integers, decimals, strings,
+//! objects, arrays, null), exceptions; over parts and the memtable.
+
+use std::ops::ControlFlow;
+
+use seqr_query::Variables;
+use seqr_query::query::{Flow, Plan, QueryOptions};
+use seqr_store::{CountRequest, Event, SearchRequest, Store, StoreOptions, StoredEvent, Timestamp};
+
+use crate::common::{BASE, Rng};
+
+const HOUR: i64 = 36_000_000_000;
+
+fn varied(rng: &mut Rng, i: u64) -> Event {
+    let mut e = Event {
+        timestamp: Timestamp::from_ticks(BASE + i as i64 * 7_000_000_000 + rng.below(1000) as i64),
+        ..Event::default()
+    };
+    e.level = match rng.below(6) {
+        0 => None,
+        1 => Some("Error".into()),
+        2 => Some("error".into()),
+        3 => Some("Fatal".into()),
+        4 => Some("Warning".into()),
+        _ => Some("Information".into()),
+    };
+    match rng.below(5) {
+        0 => e.message = Some(format!("client rendered {} timeout", rng.below(3))),
+        1 => e.message_template = Some("Command timeout after {Elapsed} ms".into()),
+        2 => e.message_template = Some("No holes here".into()),
+        3 => e.message_template = Some("Request {Path} took {Elapsed}".into()),
+        _ => e.message_template = Some("Waited {Reason}".into()),
+    }
+    let status = match rng.below(8) {
+        0 => serde_json::json!(200),
+        1 => serde_json::json!(200.0),
+        2 => serde_json::json!("200"),
+        3 => serde_json::json!(404),
+        4 => serde_json::json!({"Code": 200}),
+        5 => serde_json::json!([200]),
+        6 => serde_json::Value::Null,
+        _ => serde_json::json!(500),
+    };
+    if rng.below(10) != 0 {
+        e.properties.insert("Status".into(), status);
+    }
+    let path = match rng.below(5) {
+        0 => format!("/api/orders/{}", rng.below(100_000)),
+        1 => "/api/orders".into(),
+        2 => "/API/ORDERS/x".into(),
+        3 => format!("/home/{}", rng.below(3)),
+        _ => "/api/cart".into(),
+    };
+    e.properties.insert("Path".into(), path.into());
+    e.properties
+        .insert("Elapsed".into(), serde_json::json!(rng.below(500)));
+    if rng.below(3) == 0 {
+        e.properties.insert(
+            "Reason".into(),
+            ["timeout", "Timeout!", "slow"][rng.below(3) as usize].into(),
+        );
+    }
+    if rng.below(7) == 0 {
+        e.exception = Some(
+            [
+                "System.TimeoutException: late\n at X()",
+                "System.Exception: other",
+            ][rng.below(2) as usize]
+                .into(),
+        );
+    }
+    if rng.below(4) == 0 {
+        e.trace_id = Some(format!("{:032x}", i % 50));
+    }
+    e
+}
+
+fn all_events(store: &Store) -> Vec<StoredEvent> {
+    store
+        .search(&SearchRequest {
+            count: usize::MAX,
+            ..Default::default()
+        })
+        .unwrap()
+        .events
+}
+
+fn options() -> QueryOptions {
+    QueryOptions {
+        range_start: Some(BASE - HOUR),
+        range_end: Some(BASE + 1000 * HOUR),
+        ..QueryOptions::default()
+    }
+}
+
+/// The query answered by counting, as the server does it: (result JSON, events decided from
+/// columns, events handed over).
+fn by_counting(store: &Store, q: &str) -> (serde_json::Value, u64, u64) {
+    let plan = Plan::new(q, &Variables::new(), &options()).unwrap();
+    let shape = plan
+        .counting()
+        .unwrap_or_else(|| panic!("{q} is not a counting query"));
+    let (from, to) = plan.time_range();
+    let mut exec = plan.start();
+    let report = store
+        .count(
+            &CountRequest {
+                from: from.map(Timestamp::from_ticks),
+                to: to.map(Timestamp::from_ticks),
+                predicates: &shape.predicates,
+                keys: &shape.keys,
+                slice: shape.time_slice,
+                deadline: None,
+                cancel: None,
+            },
+            &mut |e| {
+                if plan.accepts(&e) {
+                    assert_eq!(exec.feed(&e).unwrap(), Flow::Continue);
+                }
+                ControlFlow::Continue(())
+            },
+        )
+        .unwrap();
+    for g in report.groups {
+        exec.add_count(g.slice, g.keys, g.count).unwrap();
+    }
+    let result = exec.finish().unwrap().to_json();
+    (
+        serde_json::Value::Object(result),
+        report.decided,
+        report.handed_over,
+    )
+}
+
+fn by_evaluating(events: &[StoredEvent], q: &str) -> serde_json::Value {
+    let r = seqr_query::query::execute(q, &Variables::new(), &options(), events).unwrap();
+    serde_json::Value::Object(r.to_json())
+}
+
+const QUERIES: &[&str] = &[
+    "select count(*) from stream",
+    "select count(*) from stream where @Level in ['Error', 'Fatal']",
+    "select count(*) from stream where @Level = 'error' ci",
+    "select count(*) from stream where @Level = 'Information'",
+    "select count(*) from stream where StartsWith(Path, '/api/orders') group by Status",
+    "select count(*) from stream where StartsWith(Path, '/api/orders') ci group by @Level",
+    "select count(*) from stream where @Message like '%timeout%' ci or @Exception like '%timeout%' ci",
+    "select count(*) from stream where @Message like '%timeout%' or @Exception like '%timeout%'",
+    "select count(*) from stream where Status = 200",
+    "select count(*) from stream where Status = '200'",
+    "select count(*) from stream where Status = null",
+    "select count(*) from stream where Missing = 1",
+    "select count(*) from stream where Path = '/api/cart' group by @Level, Status",
+    "select count(*) from stream group by time(1h), @Level",
+    "select count(*) from stream group by time(1h)",
+    "select count(*) from stream group by Status",
+    "select count(*) from stream group by Missing",
+    "select count(*) as n from stream group by Path having n > 1 order by n desc limit 5",
+    "select count(*) from stream where @TraceId = '0000000000000000000000000000000a'",
+    "select count(*) from stream where @Level = 'Error' and Status = 404 group by time(1d)",
+];
+
+#[test]
+fn counts_from_columns_equal_evaluating_every_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(
+        dir.path(),
+        StoreOptions {
+            flush_events: 500,
+            block_events: 64,
+            ..StoreOptions::default()
+        },
+    )
+    .unwrap();
+    let mut rng = Rng(0x5eed);
+    let events: Vec<Event> = (0..2300).map(|i| varied(&mut rng, i)).collect();
+    for chunk in events.chunks(100) {
+        store.append_blocking(chunk.to_vec()).unwrap();
+    }
+    crate::common::wait_flushed(&store, 4);
+    let stored = all_events(&store);
+    assert_eq!(stored.len(), events.len());
+    let mut decided_total = 0;
+    for q in QUERIES {
+        let (counted, decided, handed_over) = by_counting(&store, q);
+        assert_eq!(counted, by_evaluating(&stored, q), "{q}");
+        assert_eq!(
+            decided + handed_over,
+            stored.len() as u64,
+            "{q}: every event in range is decided or handed over"
+        );
+        decided_total += decided;
+    }
+    // Most events were decided from columns; the memtable's are always handed over.
+    assert!(
+        decided_total > (QUERIES.len() * stored.len() / 2) as u64,
+        "{decided_total}"
+    );
+}
+
+#[test]
+fn a_level_count_decides_every_part_event_from_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(
+        dir.path(),
+        StoreOptions {
+            flush_events: 100,
+            block_events: 32,
+            ..StoreOptions::default()
+        },
+    )
+    .unwrap();
+    let mut rng = Rng(7);
+    let events: Vec<Event> = (0..400).map(|i| varied(&mut rng, i)).collect();
+    for chunk in events.chunks(100) {
+        store.append_blocking(chunk.to_vec()).unwrap();
+    }
+    store.flush(std::time::Duration::from_secs(30)).unwrap();
+    let q = "select count(*) from stream where @Level in ['Error', 'Fatal']";
+    let (counted, decided, handed_over) = by_counting(&store, q);
+    assert_eq!(counted, by_evaluating(&all_events(&store), q));
+    assert_eq!((decided, handed_over), (400, 0));
+}
+
+#[test]
+fn non_counting_queries_have_no_count_shape() {
+    for q in [
+        "select count(*) from stream where Status > 200",
+        "select count(*) from stream group by Path ci",
+        "select sum(Elapsed) from stream",
+        "select count(*) from stream where Path like '/api%'",
+        "select count(*) from stream group by ToLower(Path)",
+        "select Path from stream",
+    ] {
+        let plan = Plan::new(q, &Variables::new(), &options()).unwrap();
+        assert!(plan.counting().is_none(), "{q}");
+    }
+}
