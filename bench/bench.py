@@ -182,6 +182,53 @@ def page_all(pid, base, page_size, n_expected):
     return count, len(ids), mid_id, time.perf_counter() - t0, pages, rss, page_ms
 
 
+# The five reference queries of ../shared/design/performance.md, over HTTP. `{trace}` is the
+# TraceId of the middle event of the file (a needle).
+REFERENCE_QUERIES = [
+    ("q1", "/api/data", "select count(*) from stream where @Level in ['Error', 'Fatal']"),
+    ("q2", "/api/data", "select count(*) from stream where StartsWith(RequestPath, '/api/orders') "
+                        "group by StatusCode"),
+    ("q3", "/api/data", "select count(*) from stream where @Message like '%timeout%' ci "
+                        "or @Exception like '%timeout%' ci"),
+    ("q4", "/api/events/signal", "TraceId = '{trace}'"),
+    ("q5", "/api/data", "select count(*) from stream group by time(1h), @Level"),
+]
+
+
+def middle_trace_id(events_path, n):
+    """The TraceId of the first event at or after the middle of the file that has one."""
+    with open(events_path, "rb") as f:
+        for i, line in enumerate(f):
+            if i >= n // 2:
+                m = re.search(rb'"TraceId":"([0-9a-f]{32})"', line)
+                if m:
+                    return m.group(1).decode()
+    return None
+
+
+def reference_queries(base, events_path, n, repeat):
+    """{name: (median ms, first ms, answer summary)} of the reference queries."""
+    trace = middle_trace_id(events_path, n)
+    out = {}
+    for name, path, text in REFERENCE_QUERIES:
+        if "{trace}" in text:
+            if not trace:
+                continue
+            text = text.format(trace=trace)
+        if path == "/api/data":
+            q = {"q": text, "rangeStartUtc": "2000-01-01T00:00:00Z"}
+        else:
+            q = {"filter": text, "count": 100}
+        first, median, body = timed(base, path, repeat, **q)
+        if path == "/api/data":
+            summary = json.dumps(body.get("Rows") or body.get("Series") or body.get("Slices"))[:80]
+        else:
+            summary = f"{len(body.get('Events') or [])} events"
+        out[name] = {"median_ms": median, "first_ms": first, "answer": summary, "query": text}
+        log(f"{name}: {median:.1f} ms median (first {first:.1f} ms): {summary}")
+    return out
+
+
 def fmt_bytes(b):
     return f"{b / 1048576:.1f} MiB" if b is not None else "n/a"
 
@@ -254,6 +301,7 @@ def main():
                                                               count=100, render="true", afterId=mid_id)
             if len(deep.get("Events") or []) != min(100, a.n - a.n // 2 - 1):
                 failures.append(f"deep page after event #{a.n // 2}: {len(deep.get('Events') or [])} events")
+        r["reference"] = reference_queries(base, a.events, a.n, 7)
         _, r["q_list_ms"], arr = timed(base, "/api/events", 3, count=100)
         if not isinstance(arr, list):
             failures.append("GET /api/events?count=100 is not a JSON array")
@@ -321,6 +369,9 @@ def render(r, failures):
                                 f"({g('paged_count', 0) / max(g('scan_s') or 1e-9, 1e-9):,.0f} events/s); per page: first "
                                 f"{(g('scan_page_ms') or [0])[0]:.0f} ms, median {statistics.median(g('scan_page_ms') or [0]):.0f} ms, "
                                 f"last {(g('scan_page_ms') or [0])[-1]:.0f} ms"),
+        *[(f"{k} ({v['query'][:40]}...)" if len(v['query']) > 40 else f"{k} ({v['query']})",
+           f"{v['median_ms']:.1f} ms median of 7 (first {v['first_ms']:.1f} ms): {v['answer']}")
+          for k, v in (g('reference') or {}).items()],
         ("count check", f"paged {g('paged_count', 0):,} events, {g('paged_distinct', 0):,} distinct ids, "
                         f"expected {r['n']:,}: " + ("OK" if g('paged_count') == r['n'] == g('paged_distinct') else "WRONG")),
     ]

@@ -25,9 +25,11 @@ use seqr_types::template::{self, Token};
 use seqr_types::{EventId, StoredEvent, Timestamp};
 
 use crate::cache::BlockCache;
+use crate::codec::RowView;
 use crate::part::block::{BlockHeader, Rows, cell_value};
 use crate::part::cell::{T_INT, T_STR};
 use crate::part::column::{Column, Strings};
+use crate::part::json::{Token as JsonToken, Walker};
 use crate::part::names::{self, Builtin, R_PROPS};
 use crate::part::{Part, PartError};
 use crate::{ReadError, Shared, codec, prune, read};
@@ -105,7 +107,9 @@ pub(crate) fn count(
     let prepared = Prepared::new(req, lower, upper);
     let (memtables, parts) = shared.snapshot();
 
-    // Memtable events are row-encoded: the caller decides them all.
+    // Memtable rows are decided from their encoded fields where they can be.
+    let mut mem_groups: HashMap<Vec<KeyOwned>, u64> = HashMap::new();
+    let mut templates = HashMap::new();
     for mt in &memtables {
         let mut hi = upper;
         loop {
@@ -124,14 +128,24 @@ pub(crate) fn count(
                 break;
             };
             for (id, enc) in chunk {
-                let event =
-                    codec::decode_event(enc.bytes()).map_err(|detail| ReadError::Corrupt {
-                        file: PathBuf::from("memtable"),
-                        detail: format!("event {id}: {detail}"),
-                    })?;
-                report.handed_over += 1;
-                if undecided(StoredEvent { id, event }).is_break() {
-                    return Err(CountError::Stopped);
+                let corrupt = |detail: String| ReadError::Corrupt {
+                    file: PathBuf::from("memtable"),
+                    detail: format!("event {id}: {detail}"),
+                };
+                let view = codec::view_event(enc.bytes()).map_err(corrupt)?;
+                match prepared.row(&view, id.ticks, &mut templates) {
+                    RowDecision::No => report.decided += 1,
+                    RowDecision::Yes(key) => {
+                        report.decided += 1;
+                        *mem_groups.entry(key).or_default() += 1;
+                    }
+                    RowDecision::Maybe => {
+                        let event = codec::decode_event(enc.bytes()).map_err(corrupt)?;
+                        report.handed_over += 1;
+                        if undecided(StoredEvent { id, event }).is_break() {
+                            return Err(CountError::Stopped);
+                        }
+                    }
                 }
             }
             if prepared.stopped() {
@@ -225,7 +239,7 @@ pub(crate) fn count(
         out
     });
 
-    let mut merged: HashMap<Vec<KeyOwned>, u64> = HashMap::new();
+    let mut merged = mem_groups;
     let mut stopped = false;
     for r in results {
         let w = r.map_err(|(part, e)| shared.part_read_error(&part, e))?;
@@ -260,7 +274,7 @@ pub(crate) fn count(
 }
 
 /// The request, prepared once for every block.
-struct Prepared<'r> {
+pub(crate) struct Prepared<'r> {
     lower: Option<EventId>,
     upper: Option<EventId>,
     predicates: &'r [Predicate],
@@ -272,6 +286,31 @@ struct Prepared<'r> {
 }
 
 impl<'r> Prepared<'r> {
+    /// For deciding rows by predicates alone (no keys), as a search's pre-filter.
+    pub(crate) fn for_predicates(predicates: &'r [Predicate]) -> Self {
+        Prepared {
+            lower: None,
+            upper: None,
+            predicates,
+            matchers: predicates.iter().map(Predicate::matcher).collect(),
+            keys: &[],
+            slice: None,
+            deadline: None,
+            cancel: None,
+        }
+    }
+
+    /// Whether a memtable row certainly fails the predicates.
+    pub(crate) fn rejects(
+        &self,
+        enc: &[u8],
+        ticks: i64,
+        templates: &mut HashMap<String, u8>,
+    ) -> bool {
+        codec::view_event(enc)
+            .is_ok_and(|v| matches!(self.row(&v, ticks, templates), RowDecision::No))
+    }
+
     fn new(req: &CountRequest<'r>, lower: Option<EventId>, upper: Option<EventId>) -> Self {
         Prepared {
             lower,
@@ -285,9 +324,128 @@ impl<'r> Prepared<'r> {
         }
     }
 
+    /// Decides one memtable row from its encoded fields: a property is read from the row's
+    /// JSON text without building values; what that cannot decide is `Maybe`.
+    fn row(&self, v: &RowView<'_>, ticks: i64, templates: &mut HashMap<String, u8>) -> RowDecision {
+        let mut state = YES;
+        for (pred, m) in self.predicates.iter().zip(&self.matchers) {
+            let s = match pred {
+                Predicate::TimeRange { from, to } => {
+                    u8::from(from.is_none_or(|f| ticks >= f) && to.is_none_or(|t| ticks < t)) * YES
+                }
+                Predicate::LevelIn { .. } => {
+                    u8::from(m.test_str(v.level.unwrap_or("Information"))) * YES
+                }
+                Predicate::TraceId(_) => u8::from(v.trace_id.is_some_and(|t| m.test_str(t))) * YES,
+                Predicate::SpanId(_) => u8::from(v.span_id.is_some_and(|t| m.test_str(t))) * YES,
+                Predicate::PropertyEquals { name, .. } | Predicate::PropertyPrefix { name, .. } => {
+                    match top_level(v.properties, name) {
+                        RowValue::Absent => NO,
+                        RowValue::Str(s) => u8::from(m.test_str(&s)) * YES,
+                        RowValue::Value(x) => u8::from(m.test_value(Some(&x))) * YES,
+                        RowValue::Unreadable => MAYBE,
+                    }
+                }
+                Predicate::Text { .. } => {
+                    if v.exception.is_some_and(|x| m.test_str(x)) {
+                        YES
+                    } else if let Some(msg) = v.message {
+                        u8::from(m.test_str(msg)) * YES
+                    } else {
+                        let t = v.message_template.unwrap_or("");
+                        match templates.get(t) {
+                            Some(s) => *s,
+                            None => {
+                                let s = template_state(t, m);
+                                templates.insert(t.to_owned(), s);
+                                s
+                            }
+                        }
+                    }
+                }
+            };
+            state = state.min(s);
+            if state == NO {
+                return RowDecision::No;
+            }
+        }
+        if state == MAYBE {
+            return RowDecision::Maybe;
+        }
+        let mut key = Vec::with_capacity(self.keys.len() + 1);
+        if let Some(w) = self.slice {
+            key.push(KeyOwned::Int(ticks.div_euclid(w) * w));
+        }
+        for k in self.keys {
+            key.push(match k {
+                Field::Level => KeyOwned::Str(v.level.unwrap_or("Information").to_owned()),
+                Field::Property(name) => match top_level(v.properties, name) {
+                    RowValue::Absent => KeyOwned::Undefined,
+                    RowValue::Str(s) => KeyOwned::Str(s.into_owned()),
+                    RowValue::Value(x) => KeyOwned::from_value(Some(x)),
+                    RowValue::Unreadable => return RowDecision::Maybe,
+                },
+            });
+        }
+        RowDecision::Yes(key)
+    }
+
     fn stopped(&self) -> bool {
         self.cancel.is_some_and(|c| c.load(Ordering::Relaxed))
             || self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+}
+
+/// What a memtable row's encoded fields decide.
+enum RowDecision {
+    No,
+    Maybe,
+    /// A match, with its group key.
+    Yes(Vec<KeyOwned>),
+}
+
+/// A top-level property of a row, read from its JSON text.
+enum RowValue<'a> {
+    Absent,
+    Str(std::borrow::Cow<'a, str>),
+    Value(Value),
+    /// An object or array (or text the walk does not take): not decided here.
+    Unreadable,
+}
+
+fn top_level<'a>(properties: Option<&'a str>, name: &str) -> RowValue<'a> {
+    let Some(text) = properties else {
+        return RowValue::Absent;
+    };
+    let mut w = Walker::new(text);
+    if w.open().is_err() {
+        return RowValue::Unreadable;
+    }
+    let mut first = true;
+    loop {
+        match w.key(first) {
+            Ok(Some(k)) => {
+                first = false;
+                let Ok(v) = w.value(false) else {
+                    return RowValue::Unreadable;
+                };
+                if k != name {
+                    continue;
+                }
+                return match v {
+                    JsonToken::Str(s) => RowValue::Str(s),
+                    JsonToken::Num(t) => match seqr_query::value::parse_decimal(t) {
+                        Some(d) => RowValue::Value(Value::Number(d)),
+                        None => RowValue::Unreadable,
+                    },
+                    JsonToken::Bool(b) => RowValue::Value(Value::Bool(b)),
+                    JsonToken::Null => RowValue::Value(Value::Null),
+                    JsonToken::Object | JsonToken::Raw(_) => RowValue::Unreadable,
+                };
+            }
+            Ok(None) => return RowValue::Absent,
+            Err(_) => return RowValue::Unreadable,
+        }
     }
 }
 

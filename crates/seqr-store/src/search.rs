@@ -267,6 +267,16 @@ pub(crate) fn search(shared: &Shared, req: &SearchRequest<'_>) -> Result<SearchR
         }
     }
 
+    // Memtable rows the predicates reject are skipped without being decoded. A `ci` prefix
+    // may come from `like`, whose case folding is per character: it is left to the filter.
+    let safe: Vec<Predicate> = req
+        .predicates
+        .iter()
+        .filter(|p| !matches!(p, Predicate::PropertyPrefix { ci: true, .. }))
+        .cloned()
+        .collect();
+    let prefilter = crate::count::Prepared::for_predicates(&safe);
+    let mut templates = std::collections::HashMap::new();
     let scan_limit = req.scan_limit.map(|n| n.max(1));
     let mut events = Vec::with_capacity(req.count.min(1024));
     let mut examined = 0usize;
@@ -277,10 +287,18 @@ pub(crate) fn search(shared: &Shared, req: &SearchRequest<'_>) -> Result<SearchR
             heap.push((nid, i));
             heads[i] = Some(next);
         }
-        let ev = decode(id, item)?;
+        let rejected = !safe.is_empty()
+            && matches!(&item, Item::Enc(enc) if prefilter.rejects(enc.bytes(), id.ticks, &mut templates));
         examined += 1;
         last_read = Some(id);
-        if req.filter.is_none_or(|f| f(&ev)) {
+        let ev = if rejected {
+            None
+        } else {
+            Some(decode(id, item)?)
+        };
+        if let Some(ev) = ev
+            && req.filter.is_none_or(|f| f(&ev))
+        {
             events.push(ev);
             if events.len() >= req.count {
                 return Ok(SearchResult {
