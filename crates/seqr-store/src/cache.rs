@@ -96,3 +96,125 @@ impl BlockCache {
         Ok(d)
     }
 }
+
+/// What [`ColumnCache`] holds for one block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Piece {
+    Header,
+    /// The column of a names node.
+    Column(u32),
+    /// The token filter of a names node's column.
+    Bloom(u32),
+}
+
+#[derive(Clone)]
+enum Entry {
+    Header(Arc<BlockHeader>),
+    Column(Arc<Column>),
+    Bloom(Arc<Vec<u8>>),
+}
+
+#[derive(Default)]
+struct Pieces {
+    map: HashMap<(u64, usize, Piece), (Entry, usize)>,
+    order: VecDeque<(u64, usize, Piece)>,
+    bytes: usize,
+}
+
+/// Decoded headers, filters and single columns, bounded by bytes (oldest inserted evicted
+/// first): a repeated count or needle search reads nothing from disk and decodes nothing,
+/// and memory stays fixed however much data there is.
+pub(crate) struct ColumnCache {
+    capacity: usize,
+    inner: Mutex<Pieces>,
+}
+
+impl ColumnCache {
+    pub(crate) fn new(capacity: usize) -> ColumnCache {
+        ColumnCache {
+            capacity,
+            inner: Mutex::new(Pieces::default()),
+        }
+    }
+
+    fn get_or(
+        &self,
+        key: (u64, usize, Piece),
+        load: impl FnOnce() -> Result<(Entry, usize), PartError>,
+    ) -> Result<Entry, PartError> {
+        if let Some((e, _)) = lock(&self.inner).map.get(&key) {
+            return Ok(e.clone());
+        }
+        let (e, size) = load()?;
+        if self.capacity > 0 && size <= self.capacity / 4 {
+            let mut g = lock(&self.inner);
+            if g.map.insert(key, (e.clone(), size)).is_none() {
+                g.order.push_back(key);
+                g.bytes += size;
+            }
+            while g.bytes > self.capacity {
+                let Some(old) = g.order.pop_front() else {
+                    break;
+                };
+                if let Some((_, n)) = g.map.remove(&old) {
+                    g.bytes -= n;
+                }
+            }
+        }
+        Ok(e)
+    }
+
+    /// Block `b`'s header.
+    pub(crate) fn header(&self, part: &Part, b: usize) -> Result<Arc<BlockHeader>, PartError> {
+        let e = self.get_or((part.info.id, b, Piece::Header), || {
+            let h = part.header(b)?;
+            let size = part.blocks[b].header_len as usize * 4 + 256;
+            Ok((Entry::Header(Arc::new(h)), size))
+        })?;
+        match e {
+            Entry::Header(h) => Ok(h),
+            _ => unreachable!("a header entry"),
+        }
+    }
+
+    /// The column `c` of block `b` (header `h`).
+    pub(crate) fn column(
+        &self,
+        part: &Part,
+        b: usize,
+        h: &BlockHeader,
+        c: usize,
+    ) -> Result<Arc<Column>, PartError> {
+        let e = self.get_or((part.info.id, b, Piece::Column(h.columns[c].node)), || {
+            let col = part.column(b, h, c)?;
+            let size = col.heap_bytes() + 256;
+            Ok((Entry::Column(Arc::new(col)), size))
+        })?;
+        match e {
+            Entry::Column(c) => Ok(c),
+            _ => unreachable!("a column entry"),
+        }
+    }
+
+    /// The token filter of column `c` of block `b`, checked and decompressed.
+    pub(crate) fn bloom(
+        &self,
+        part: &Part,
+        b: usize,
+        h: &BlockHeader,
+        c: usize,
+    ) -> Result<Option<Arc<Vec<u8>>>, PartError> {
+        let Some(p) = &h.columns[c].bloom else {
+            return Ok(None);
+        };
+        let e = self.get_or((part.info.id, b, Piece::Bloom(h.columns[c].node)), || {
+            let raw = part.payload(b, p)?;
+            let size = raw.len() + 64;
+            Ok((Entry::Bloom(Arc::new(raw)), size))
+        })?;
+        match e {
+            Entry::Bloom(x) => Ok(Some(x)),
+            _ => unreachable!("a bloom entry"),
+        }
+    }
+}

@@ -225,10 +225,10 @@ pub(crate) struct RowView<'a> {
     pub(crate) span_start: Option<i64>,
     pub(crate) span_kind: Option<&'a str>,
     pub(crate) renderings: Vec<&'a str>,
-    pub(crate) resource: Option<&'a str>,
-    pub(crate) scope: Option<&'a str>,
-    pub(crate) properties: Option<&'a str>,
-    pub(crate) extensions: Option<&'a str>,
+    pub(crate) resource: Option<&'a [u8]>,
+    pub(crate) scope: Option<&'a [u8]>,
+    pub(crate) properties: Option<&'a [u8]>,
+    pub(crate) extensions: Option<&'a [u8]>,
 }
 
 impl<'a> Reader<'a> {
@@ -236,17 +236,19 @@ impl<'a> Reader<'a> {
         let n = usize::try_from(self.varint()?).map_err(|_| "bad length".to_string())?;
         std::str::from_utf8(self.take(n)?).map_err(|_| "string is not UTF-8".into())
     }
-    fn json_ref(&mut self) -> Result<&'a str, String> {
+    /// A JSON map's bytes, not yet checked as UTF-8: most readers of a view never look
+    /// inside the maps, and those that do check them.
+    fn json_bytes(&mut self) -> Result<&'a [u8], String> {
         let n = self.u32()? as usize;
-        std::str::from_utf8(self.take(n)?).map_err(|_| "JSON map is not UTF-8".into())
+        self.take(n)
     }
 }
 
-fn opt<'a>(
+fn opt<'a, T>(
     r: &mut Reader<'a>,
     present: bool,
-    read: fn(&mut Reader<'a>) -> Result<&'a str, String>,
-) -> Result<Option<&'a str>, String> {
+    read: fn(&mut Reader<'a>) -> Result<T, String>,
+) -> Result<Option<T>, String> {
     if present { read(r).map(Some) } else { Ok(None) }
 }
 
@@ -282,10 +284,10 @@ pub(crate) fn view_event(buf: &[u8]) -> Result<RowView<'_>, String> {
         }
         v.renderings = (0..n).map(|_| r.str_ref()).collect::<Result<_, _>>()?;
     }
-    v.resource = opt(&mut r, has(F_RESOURCE), Reader::json_ref)?;
-    v.scope = opt(&mut r, has(F_SCOPE), Reader::json_ref)?;
-    v.properties = opt(&mut r, has(F_PROPERTIES), Reader::json_ref)?;
-    v.extensions = opt(&mut r, has(F_EXTENSIONS), Reader::json_ref)?;
+    v.resource = opt(&mut r, has(F_RESOURCE), Reader::json_bytes)?;
+    v.scope = opt(&mut r, has(F_SCOPE), Reader::json_bytes)?;
+    v.properties = opt(&mut r, has(F_PROPERTIES), Reader::json_bytes)?;
+    v.extensions = opt(&mut r, has(F_EXTENSIONS), Reader::json_bytes)?;
     if r.pos != buf.len() {
         return Err(format!("{} trailing bytes after row", buf.len() - r.pos));
     }

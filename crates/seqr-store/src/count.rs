@@ -10,7 +10,10 @@
 //! them as a search would. Blocks are counted in parallel on all cores; memtable events,
 //! still row-encoded, are always handed over.
 
-use std::collections::HashMap;
+use std::cell::OnceCell;
+use std::collections::hash_map::Entry;
+
+use foldhash::{HashMap, HashMapExt};
 use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -24,7 +27,7 @@ use seqr_query::value::Eval;
 use seqr_types::template::{self, Token};
 use seqr_types::{EventId, StoredEvent, Timestamp};
 
-use crate::cache::BlockCache;
+use crate::cache::{BlockCache, ColumnCache};
 use crate::codec::RowView;
 use crate::part::block::{BlockHeader, Rows, cell_value};
 use crate::part::cell::{T_INT, T_STR};
@@ -107,10 +110,152 @@ pub(crate) fn count(
     let prepared = Prepared::new(req, lower, upper);
     let (memtables, parts) = shared.snapshot();
 
-    // Memtable rows are decided from their encoded fields where they can be.
     let mut mem_groups: HashMap<Vec<KeyOwned>, u64> = HashMap::new();
+    let blocks: Vec<(Arc<Part>, usize)> = parts
+        .iter()
+        .filter(|p| upper.is_none_or(|u| p.info.min < u) && lower.is_none_or(|l| p.info.max >= l))
+        .flat_map(|p| {
+            p.blocks
+                .iter()
+                .enumerate()
+                .filter(|(_, m)| {
+                    upper.is_none_or(|u| m.min < u) && lower.is_none_or(|l| m.max >= l)
+                })
+                .map(|(b, _)| (Arc::clone(p), b))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(blocks.len().div_ceil(4))
+        .max(1);
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let (tx, rx) = mpsc::sync_channel::<Vec<StoredEvent>>(workers * 2);
+    let cache = &shared.cache;
+    let mut mem_error = None;
+    let results: Vec<Result<Worker, (Arc<Part>, PartError)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                let tx = tx.clone();
+                let (blocks, next, failed, prepared) = (&blocks, &next, &failed, &prepared);
+                s.spawn(move || {
+                    let mut w = Worker::default();
+                    loop {
+                        if failed.load(Ordering::Relaxed) || prepared.stopped() {
+                            w.stopped = true;
+                            break;
+                        }
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some((part, b)) = blocks.get(i) else {
+                            break;
+                        };
+                        if let Err(e) = w.block(shared, cache, part, *b, prepared) {
+                            failed.store(true, Ordering::Relaxed);
+                            return Err((Arc::clone(part), e));
+                        }
+                        if w.undecided.len() >= HANDOVER_BATCH
+                            && tx.send(std::mem::take(&mut w.undecided)).is_err()
+                        {
+                            w.stopped = true;
+                            break;
+                        }
+                    }
+                    if !w.undecided.is_empty() {
+                        let _ = tx.send(std::mem::take(&mut w.undecided));
+                    }
+                    Ok(w)
+                })
+            })
+            .collect();
+        drop(tx);
+        let mut broke = false;
+        if let Err(e) = count_memtables(
+            &memtables,
+            &prepared,
+            &mut report,
+            &mut mem_groups,
+            undecided,
+        ) {
+            failed.store(true, Ordering::Relaxed);
+            broke = true;
+            mem_error = Some(e);
+        }
+        for batch in rx {
+            if broke {
+                continue;
+            }
+            for e in batch {
+                report.handed_over += 1;
+                if undecided(e).is_break() {
+                    broke = true;
+                    failed.store(true, Ordering::Relaxed);
+                    break;
+                }
+            }
+        }
+        let mut out: Vec<_> = handles
+            .into_iter()
+            .map(|h| h.join().expect("a count worker panicked"))
+            .collect();
+        if broke {
+            out.push(Ok(Worker {
+                stopped: true,
+                ..Worker::default()
+            }));
+        }
+        out
+    });
+
+    if let Some(e) = mem_error {
+        return Err(e);
+    }
+    let mut merged = mem_groups;
+    let mut stopped = false;
+    for r in results {
+        let w = r.map_err(|(part, e)| shared.part_read_error(&part, e))?;
+        stopped |= w.stopped;
+        report.decided += w.decided;
+        for (k, n) in w.groups {
+            *merged.entry(k).or_default() += n;
+        }
+    }
+    if stopped {
+        return Err(CountError::Stopped);
+    }
+    report.groups = merged
+        .into_iter()
+        .map(|(k, count)| {
+            let mut k = k.into_iter();
+            let slice = match req.slice {
+                Some(_) => match k.next() {
+                    Some(KeyOwned::Int(s)) => Some(s),
+                    _ => None,
+                },
+                None => None,
+            };
+            GroupCount {
+                slice,
+                keys: k.map(KeyOwned::into_eval).collect(),
+                count,
+            }
+        })
+        .collect();
+    Ok(report)
+}
+
+/// Decides memtable rows from their encoded fields where they can be (on the calling
+/// thread, while the workers count blocks); the rest are decoded and handed over.
+fn count_memtables(
+    memtables: &[Arc<crate::Memtable>],
+    prepared: &Prepared<'_>,
+    report: &mut CountReport,
+    mem_groups: &mut HashMap<Vec<KeyOwned>, u64>,
+    undecided: &mut dyn FnMut(StoredEvent) -> ControlFlow<()>,
+) -> Result<(), CountError> {
+    let (lower, upper) = (prepared.lower, prepared.upper);
     let mut templates = HashMap::new();
-    for mt in &memtables {
+    for mt in memtables {
         let mut hi = upper;
         loop {
             let chunk: Vec<_> = {
@@ -154,123 +299,7 @@ pub(crate) fn count(
             hi = Some(last);
         }
     }
-
-    let blocks: Vec<(Arc<Part>, usize)> = parts
-        .iter()
-        .filter(|p| upper.is_none_or(|u| p.info.min < u) && lower.is_none_or(|l| p.info.max >= l))
-        .flat_map(|p| {
-            p.blocks
-                .iter()
-                .enumerate()
-                .filter(|(_, m)| {
-                    upper.is_none_or(|u| m.min < u) && lower.is_none_or(|l| m.max >= l)
-                })
-                .map(|(b, _)| (Arc::clone(p), b))
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(blocks.len().div_ceil(4))
-        .max(1);
-    let next = AtomicUsize::new(0);
-    let failed = AtomicBool::new(false);
-    let (tx, rx) = mpsc::sync_channel::<Vec<StoredEvent>>(workers * 2);
-    let cache = &shared.cache;
-    let results: Vec<Result<Worker, (Arc<Part>, PartError)>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                let tx = tx.clone();
-                let (blocks, next, failed, prepared) = (&blocks, &next, &failed, &prepared);
-                s.spawn(move || {
-                    let mut w = Worker::default();
-                    loop {
-                        if failed.load(Ordering::Relaxed) || prepared.stopped() {
-                            w.stopped = true;
-                            break;
-                        }
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some((part, b)) = blocks.get(i) else {
-                            break;
-                        };
-                        if let Err(e) = w.block(shared, cache, part, *b, prepared) {
-                            failed.store(true, Ordering::Relaxed);
-                            return Err((Arc::clone(part), e));
-                        }
-                        if w.undecided.len() >= HANDOVER_BATCH
-                            && tx.send(std::mem::take(&mut w.undecided)).is_err()
-                        {
-                            w.stopped = true;
-                            break;
-                        }
-                    }
-                    if !w.undecided.is_empty() {
-                        let _ = tx.send(std::mem::take(&mut w.undecided));
-                    }
-                    Ok(w)
-                })
-            })
-            .collect();
-        drop(tx);
-        let mut broke = false;
-        for batch in rx {
-            if broke {
-                continue;
-            }
-            for e in batch {
-                report.handed_over += 1;
-                if undecided(e).is_break() {
-                    broke = true;
-                    failed.store(true, Ordering::Relaxed);
-                    break;
-                }
-            }
-        }
-        let mut out: Vec<_> = handles
-            .into_iter()
-            .map(|h| h.join().expect("a count worker panicked"))
-            .collect();
-        if broke {
-            out.push(Ok(Worker {
-                stopped: true,
-                ..Worker::default()
-            }));
-        }
-        out
-    });
-
-    let mut merged = mem_groups;
-    let mut stopped = false;
-    for r in results {
-        let w = r.map_err(|(part, e)| shared.part_read_error(&part, e))?;
-        stopped |= w.stopped;
-        report.decided += w.decided;
-        for (k, n) in w.groups {
-            *merged.entry(k).or_default() += n;
-        }
-    }
-    if stopped {
-        return Err(CountError::Stopped);
-    }
-    report.groups = merged
-        .into_iter()
-        .map(|(k, count)| {
-            let mut k = k.into_iter();
-            let slice = match req.slice {
-                Some(_) => match k.next() {
-                    Some(KeyOwned::Int(s)) => Some(s),
-                    _ => None,
-                },
-                None => None,
-            };
-            GroupCount {
-                slice,
-                keys: k.map(KeyOwned::into_eval).collect(),
-                count,
-            }
-        })
-        .collect();
-    Ok(report)
+    Ok(())
 }
 
 /// The request, prepared once for every block.
@@ -413,9 +442,12 @@ enum RowValue<'a> {
     Unreadable,
 }
 
-fn top_level<'a>(properties: Option<&'a str>, name: &str) -> RowValue<'a> {
-    let Some(text) = properties else {
+fn top_level<'a>(properties: Option<&'a [u8]>, name: &str) -> RowValue<'a> {
+    let Some(bytes) = properties else {
         return RowValue::Absent;
+    };
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return RowValue::Unreadable;
     };
     let mut w = Walker::new(text);
     if w.open().is_err() {
@@ -516,7 +548,7 @@ enum Reader {
     /// No row has the column.
     Absent,
     /// Values by row: `rank[row]` indexes the column (`u32::MAX`: the row has none).
-    Column { col: Box<Column>, rank: Vec<u32> },
+    Column { col: Arc<Column>, rank: Vec<u32> },
 }
 
 impl Reader {
@@ -564,25 +596,37 @@ impl Worker {
         b: usize,
         p: &Prepared<'_>,
     ) -> Result<(), PartError> {
-        let h = part.header(b)?;
-        if !prune::may_match(part, b, &h, p.predicates)? {
+        let columns = &shared.columns;
+        let h = columns.header(part, b)?;
+        if !prune::may_match(part, b, &h, p.predicates, columns)? {
             shared.blocks_skipped.fetch_add(1, Ordering::Relaxed);
             self.decided += u64::from(h.rows);
             return Ok(());
         }
         shared.blocks_read.fetch_add(1, Ordering::Relaxed);
-        let rows = part.rows(b, &h)?;
-        let n = rows.ids.len();
+        let (min, max) = (part.blocks[b].min, part.blocks[b].max);
+        let n = h.rows as usize;
+        // Row ids and shapes are decoded only when a row-level answer needs them.
+        let rows_cell: OnceCell<Rows> = OnceCell::new();
+        let rows = || -> Result<&Rows, PartError> {
+            if let Some(r) = rows_cell.get() {
+                return Ok(r);
+            }
+            let r = part.rows(b, &h)?;
+            Ok(rows_cell.get_or_init(|| r))
+        };
         let mut state = vec![YES; n];
-        for (row, id) in rows.ids.iter().enumerate() {
-            if p.lower.is_some_and(|l| *id < l) || p.upper.is_some_and(|u| *id >= u) {
-                state[row] = NO;
+        if p.lower.is_some_and(|l| min < l) || p.upper.is_some_and(|u| max >= u) {
+            for (row, id) in rows()?.ids.iter().enumerate() {
+                if p.lower.is_some_and(|l| *id < l) || p.upper.is_some_and(|u| *id >= u) {
+                    state[row] = NO;
+                }
             }
         }
         let mut readers: HashMap<u32, Reader> = HashMap::new();
         let reader = |readers: &mut HashMap<u32, Reader>, node: u32| {
-            if let std::collections::hash_map::Entry::Vacant(e) = readers.entry(node) {
-                e.insert(read_field(part, b, &h, &rows, node)?);
+            if let Entry::Vacant(e) = readers.entry(node) {
+                e.insert(read_field(part, b, &h, &rows, node, columns)?);
             }
             Ok::<(), PartError>(())
         };
@@ -591,13 +635,17 @@ impl Worker {
                 break;
             }
             match pred {
-                Predicate::TimeRange { from, to } => {
-                    for (row, id) in rows.ids.iter().enumerate() {
+                Predicate::TimeRange { from, to }
+                    if from.is_some_and(|f| min.ticks < f)
+                        || to.is_some_and(|t| max.ticks >= t) =>
+                {
+                    for (row, id) in rows()?.ids.iter().enumerate() {
                         if from.is_some_and(|f| id.ticks < f) || to.is_some_and(|t| id.ticks >= t) {
                             state[row] = NO;
                         }
                     }
                 }
+                Predicate::TimeRange { .. } => {}
                 Predicate::LevelIn { .. } => {
                     let node = names::builtin_node(Builtin::Level);
                     reader(&mut readers, node)?;
@@ -670,6 +718,25 @@ impl Worker {
             }
             key_readers.push((node, matches!(k, Field::Level)));
         }
+        let slice_of = |t: i64| p.slice.map(|w| t.div_euclid(w) * w);
+        if key_readers.is_empty() && slice_of(min.ticks) == slice_of(max.ticks) {
+            // One group for the whole block: count without building keys.
+            let mut matched = 0u64;
+            let mut maybe = Vec::new();
+            for (row, &st) in state.iter().enumerate() {
+                match st {
+                    YES => matched += 1,
+                    MAYBE => maybe.push(row),
+                    _ => {}
+                }
+            }
+            if matched > 0 {
+                let key = slice_of(min.ticks).map(KeyOwned::Int).into_iter().collect();
+                *self.groups.entry(key).or_default() += matched;
+            }
+            self.decided += (n - maybe.len()) as u64;
+            return self.hand_over(cache, part, b, maybe);
+        }
         let mut block_groups: HashMap<Vec<KeyRef<'_>>, u64> = HashMap::new();
         let mut key: Vec<KeyRef<'_>> = Vec::with_capacity(p.keys.len() + 1);
         let mut decided = 0u64;
@@ -690,7 +757,13 @@ impl Worker {
             decided += 1;
             key.clear();
             if let Some(w) = p.slice {
-                key.push(KeyRef::Int(rows.ids[row].ticks.div_euclid(w) * w));
+                let slice_of = |t: i64| t.div_euclid(w) * w;
+                let s = if slice_of(min.ticks) == slice_of(max.ticks) {
+                    slice_of(min.ticks)
+                } else {
+                    slice_of(rows()?.ids[row].ticks)
+                };
+                key.push(KeyRef::Int(s));
             }
             for (node, is_level) in &key_readers {
                 let k = match node.map(|nd| &readers[&nd]) {
@@ -714,9 +787,20 @@ impl Worker {
                 .or_default() += c;
         }
         self.decided += decided;
-        if !maybe.is_empty() {
+        self.hand_over(cache, part, b, maybe)
+    }
+
+    /// Rebuilds the undecided rows of a block for the caller.
+    fn hand_over(
+        &mut self,
+        cache: &BlockCache,
+        part: &Part,
+        b: usize,
+        rows: Vec<usize>,
+    ) -> Result<(), PartError> {
+        if !rows.is_empty() {
             let d = cache.get(part, b)?;
-            for (id, event) in d.events(part, maybe)? {
+            for (id, event) in d.events(part, rows)? {
                 self.undecided.push(StoredEvent { id, event });
             }
         }
@@ -784,24 +868,26 @@ fn property_node(part: &Part, h: &BlockHeader, name: &str) -> PropertyColumn {
 }
 
 /// Reads the column of `node` with each row's rank into it.
-fn read_field(
+fn read_field<'r>(
     part: &Part,
     b: usize,
     h: &BlockHeader,
-    rows: &Rows,
+    rows: &impl Fn() -> Result<&'r Rows, PartError>,
     node: u32,
+    cache: &ColumnCache,
 ) -> Result<Reader, PartError> {
     let Some(c) = h.column_of(node) else {
         return Ok(Reader::Absent);
     };
-    let col = part.column(b, h, c)?;
-    let n = rows.ids.len();
+    let col = cache.column(part, b, h, c)?;
+    let n = h.rows as usize;
     let rank = if h.columns[c].present as usize == n {
         (0..n as u32).collect()
     } else {
         let has: Vec<bool> = h.shapes.iter().map(|s| s.contains(&(c as u32))).collect();
         let mut next = 0u32;
-        rows.shape_codes
+        rows()?
+            .shape_codes
             .iter()
             .map(|&s| {
                 if has[s as usize] {
@@ -813,10 +899,7 @@ fn read_field(
             })
             .collect()
     };
-    Ok(Reader::Column {
-        col: Box::new(col),
-        rank,
-    })
+    Ok(Reader::Column { col, rank })
 }
 
 /// Lowers every state above `to` to `to`.
@@ -830,6 +913,20 @@ fn cap(state: &mut [u8], to: u8) {
 /// row has none (`@Level`'s `Information`), else such rows fail.
 fn test_strings(r: &Reader, m: &Matcher<'_>, default: Option<&str>, state: &mut [u8]) {
     let absent = default.is_some_and(|d| m.test_str(d));
+    if let Some((dict, codes, rank)) = r.dict()
+        && rank.len() == codes.len()
+        && dict.len() <= codes.len()
+    {
+        // Every row has the column: one test per distinct value, then one lookup per row.
+        let mut buf = String::new();
+        let verdict: Vec<u8> = (0..dict.len())
+            .map(|i| u8::from(m.test_str(dict.get(i, &mut buf))) * YES)
+            .collect();
+        for (s, &code) in state.iter_mut().zip(codes) {
+            *s = (*s).min(verdict[code as usize]);
+        }
+        return;
+    }
     if let Some((dict, codes, rank)) = r.dict() {
         // One test per distinct value.
         let mut memo: Vec<u8> = vec![u8::MAX; dict.len()];

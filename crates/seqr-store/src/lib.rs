@@ -146,6 +146,7 @@ pub(crate) struct Shared {
     poison: OnceLock<String>,
     events: AtomicU64,
     cache: BlockCache,
+    columns: cache::ColumnCache,
     report: OpenReport,
     /// Parts quarantined since open (read-time checksum failures).
     quarantined: Mutex<Vec<Quarantined>>,
@@ -347,6 +348,7 @@ impl Store {
             min_free: AtomicU64::new(options.min_free_bytes.unwrap_or(u64::MAX)),
             quarantined: Mutex::new(Vec::new()),
             cache: BlockCache::new(options.block_cache_blocks),
+            columns: cache::ColumnCache::new(options.column_cache_bytes),
             root: root.to_owned(),
             dir,
             queue: Mutex::new(Queue {

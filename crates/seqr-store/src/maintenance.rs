@@ -160,7 +160,11 @@ fn doomed_rows(
         };
         let candidate = match &h {
             None => false,
-            Some(h) => prune::may_match(part, b, h, req.predicates).map_err(part_err(part))?,
+            Some(h) => {
+                // Deletes are rare: nothing of theirs is worth caching.
+                let no_cache = crate::cache::ColumnCache::new(0);
+                prune::may_match(part, b, h, req.predicates, &no_cache).map_err(part_err(part))?
+            }
         };
         if !candidate {
             out.push(Vec::new());

@@ -19,6 +19,9 @@ pub struct StoreOptions {
     pub verify_parts_on_open: bool,
     /// Decompressed blocks kept in memory for searches.
     pub block_cache_blocks: usize,
+    /// Bytes of decoded block headers, filters and single columns kept in memory for
+    /// counting and pruning (0 disables the cache).
+    pub column_cache_bytes: usize,
     /// Frozen memtables waiting for the flusher before the writer stops taking appends (they
     /// wait in the queue, and the server's in-flight limit then pushes back on clients):
     /// memory stays bounded when ingestion outpaces flushing.
@@ -44,6 +47,7 @@ impl Default for StoreOptions {
             zstd_level: 1,
             verify_parts_on_open: true,
             block_cache_blocks: 32,
+            column_cache_bytes: 64 << 20,
             max_group_bytes: 16 << 20,
             max_frozen_memtables: 1,
             min_free_bytes: None,

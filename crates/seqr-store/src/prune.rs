@@ -6,7 +6,8 @@ use rust_decimal::prelude::ToPrimitive;
 use seqr_query::Value;
 use seqr_query::pushdown::Predicate;
 
-use crate::part::block::{BlockHeader, ColumnMeta, decode_column};
+use crate::cache::ColumnCache;
+use crate::part::block::{BlockHeader, decode_column};
 use crate::part::bloom;
 use crate::part::cell::{self, Cell};
 use crate::part::names::{self, Builtin, R_PROPS};
@@ -18,16 +19,21 @@ pub(crate) fn may_match(
     b: usize,
     h: &BlockHeader,
     predicates: &[Predicate],
+    cache: &ColumnCache,
 ) -> Result<bool, PartError> {
     for p in predicates {
         let keep = match p {
-            Predicate::TraceId(id) => exact(part, b, h, names::builtin_node(Builtin::TraceId), id)?,
-            Predicate::SpanId(id) => exact(part, b, h, names::builtin_node(Builtin::SpanId), id)?,
+            Predicate::TraceId(id) => {
+                exact(part, b, h, names::builtin_node(Builtin::TraceId), id, cache)?
+            }
+            Predicate::SpanId(id) => {
+                exact(part, b, h, names::builtin_node(Builtin::SpanId), id, cache)?
+            }
             Predicate::PropertyEquals {
                 name,
                 value,
                 ci: false,
-            } => property_equals(part, b, h, name, value)?,
+            } => property_equals(part, b, h, name, value, cache)?,
             Predicate::PropertyEquals { name, .. } | Predicate::PropertyPrefix { name, .. } => {
                 property_present(part, h, name)
             }
@@ -50,30 +56,42 @@ fn whole_maps(h: &BlockHeader) -> bool {
     h.column_of(names::root_node(R_PROPS)).is_some()
 }
 
-fn property_column<'h>(part: &Part, h: &'h BlockHeader, name: &str) -> Option<&'h ColumnMeta> {
+fn property_column(part: &Part, h: &BlockHeader, name: &str) -> Option<usize> {
     let node = part.names.find(names::root_node(R_PROPS), name)?;
-    h.column_of(node).map(|c| &h.columns[c])
+    h.column_of(node)
 }
 
 /// A text column holding exactly `text` in some row.
-fn exact(part: &Part, b: usize, h: &BlockHeader, node: u32, text: &str) -> Result<bool, PartError> {
+fn exact(
+    part: &Part,
+    b: usize,
+    h: &BlockHeader,
+    node: u32,
+    text: &str,
+    cache: &ColumnCache,
+) -> Result<bool, PartError> {
     let Some(c) = h.column_of(node) else {
         return Ok(false);
     };
-    string_may_be(part, b, &h.columns[c], text)
+    string_may_be(part, b, h, c, text, cache)
 }
 
-fn string_may_be(part: &Part, b: usize, meta: &ColumnMeta, text: &str) -> Result<bool, PartError> {
+fn string_may_be(
+    part: &Part,
+    b: usize,
+    h: &BlockHeader,
+    c: usize,
+    text: &str,
+    cache: &ColumnCache,
+) -> Result<bool, PartError> {
+    let meta = &h.columns[c];
     if meta.constant.is_some() {
         let col = decode_column(meta, None)?;
         let mut buf = String::new();
         return Ok(col.cell(0, &mut buf) == Cell::Str(std::borrow::Cow::Borrowed(text)));
     }
-    match &meta.bloom {
-        Some(f) => Ok(bloom::may_contain(
-            &part.payload(b, f)?,
-            bloom::hash(text.as_bytes()),
-        )),
+    match cache.bloom(part, b, h, c)? {
+        Some(f) => Ok(bloom::may_contain(&f, bloom::hash(text.as_bytes()))),
         None => Ok(true),
     }
 }
@@ -84,15 +102,17 @@ fn property_equals(
     h: &BlockHeader,
     name: &str,
     value: &Value,
+    cache: &ColumnCache,
 ) -> Result<bool, PartError> {
     if whole_maps(h) || matches!(value, Value::Null) {
         return Ok(true);
     }
-    let Some(meta) = property_column(part, h, name) else {
+    let Some(c) = property_column(part, h, name) else {
         return Ok(false);
     };
+    let meta = &h.columns[c];
     match value {
-        Value::String(s) => string_may_be(part, b, meta, s),
+        Value::String(s) => string_may_be(part, b, h, c, s, cache),
         Value::Number(n) => {
             if let Some((lo, hi)) = meta.int_range {
                 // Every value is an integer in [lo, hi].

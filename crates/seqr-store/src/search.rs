@@ -132,21 +132,21 @@ impl<'r> PartCursor<'r> {
             let cached = cache.cached(&self.part, b);
             let header = match &cached {
                 Some(_) => None,
-                None => Some(self.part.header(b)?),
+                None => Some(shared.columns.header(&self.part, b)?),
             };
             let h = match (&cached, &header) {
                 (Some(d), _) => &d.header,
-                (None, Some(h)) => h,
+                (None, Some(h)) => &**h,
                 (None, None) => unreachable!("a header was read"),
             };
-            if !prune::may_match(&self.part, b, h, self.predicates)? {
+            if !prune::may_match(&self.part, b, h, self.predicates, &shared.columns)? {
                 shared.blocks_skipped.fetch_add(1, Ordering::Relaxed);
                 continue;
             }
             shared.blocks_read.fetch_add(1, Ordering::Relaxed);
             let d = match (cached, header) {
                 (Some(d), _) => d,
-                (None, Some(h)) => cache.load(&self.part, b, h)?,
+                (None, Some(h)) => cache.load(&self.part, b, (*h).clone())?,
                 (None, None) => unreachable!("a header was read"),
             };
             let n = self.upper.map_or(d.rows.ids.len(), |u| {
@@ -276,7 +276,7 @@ pub(crate) fn search(shared: &Shared, req: &SearchRequest<'_>) -> Result<SearchR
         .cloned()
         .collect();
     let prefilter = crate::count::Prepared::for_predicates(&safe);
-    let mut templates = std::collections::HashMap::new();
+    let mut templates = foldhash::HashMap::default();
     let scan_limit = req.scan_limit.map(|n| n.max(1));
     let mut events = Vec::with_capacity(req.count.min(1024));
     let mut examined = 0usize;

@@ -94,8 +94,10 @@ impl<'e> Builder<'e, '_> {
         Ok(())
     }
 
-    fn root(&mut self, root: u8, map: Option<&'e str>) -> Result<(), Corrupt> {
-        let Some(text) = map else { return Ok(()) };
+    fn root(&mut self, root: u8, map: Option<&'e [u8]>) -> Result<(), Corrupt> {
+        let Some(bytes) = map else { return Ok(()) };
+        let text =
+            std::str::from_utf8(bytes).map_err(|_| Corrupt("a JSON map is not UTF-8".into()))?;
         let node = names::root_node(root);
         let mut w = Walker::new(text);
         // An empty resource or scope is kept (it differs from none); empty properties and

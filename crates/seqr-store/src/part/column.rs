@@ -226,6 +226,15 @@ impl Strings {
         }
     }
 
+    /// Approximate heap bytes held.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        match self {
+            Strings::Plain { data, ends } => data.len() + ends.len() * 4,
+            Strings::Dict { dict, codes } => dict.heap_bytes() + codes.len() * 4,
+            Strings::Hex { data, .. } => data.len(),
+        }
+    }
+
     /// The string at `i`, when it is stored as text (not hex).
     pub(crate) fn borrowed(&self, i: usize) -> Option<&str> {
         match self {
@@ -445,6 +454,16 @@ impl Column {
             json,
             constant: false,
         })
+    }
+
+    /// Approximate heap bytes held.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.tags.as_ref().map_or(0, Vec::len)
+            + self.within.len() * 4
+            + self.strs.as_ref().map_or(0, Strings::heap_bytes)
+            + (self.ints.len() + self.dec_mantissas.len() + self.dec_scales.len()) * 8
+            + self.bools.len()
+            + self.json.as_ref().map_or(0, Strings::heap_bytes)
     }
 
     /// The type and the index within that type of value `rank`.
