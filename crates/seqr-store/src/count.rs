@@ -89,7 +89,7 @@ impl From<ReadError> for CountError {
 }
 
 /// Row states, ordered so that AND is `min`.
-const NO: u8 = 0;
+pub(crate) const NO: u8 = 0;
 const MAYBE: u8 = 1;
 const YES: u8 = 2;
 
@@ -244,6 +244,94 @@ pub(crate) fn count(
     Ok(report)
 }
 
+/// Each row's state (no, maybe, yes) under the predicates, from the columns they name
+/// (read into `readers`, which the caller may reuse for keys).
+pub(crate) fn select<'r>(
+    part: &Part,
+    b: usize,
+    h: &BlockHeader,
+    p: &Prepared<'_>,
+    columns: &ColumnCache,
+    rows: &impl Fn() -> Result<&'r Rows, PartError>,
+    readers: &mut HashMap<u32, Reader>,
+) -> Result<Vec<u8>, PartError> {
+    let (min, max) = (part.blocks[b].min, part.blocks[b].max);
+    let n = h.rows as usize;
+    let mut state = vec![YES; n];
+    if p.lower.is_some_and(|l| min < l) || p.upper.is_some_and(|u| max >= u) {
+        for (row, id) in rows()?.ids.iter().enumerate() {
+            if p.lower.is_some_and(|l| *id < l) || p.upper.is_some_and(|u| *id >= u) {
+                state[row] = NO;
+            }
+        }
+    }
+    let reader = |readers: &mut HashMap<u32, Reader>, node: u32| {
+        if let Entry::Vacant(e) = readers.entry(node) {
+            e.insert(read_field(part, b, h, rows, node, columns)?);
+        }
+        Ok::<(), PartError>(())
+    };
+    for (pred, m) in p.predicates.iter().zip(&p.matchers) {
+        if state.iter().all(|&s| s == NO) {
+            break;
+        }
+        match pred {
+            Predicate::TimeRange { from, to }
+                if from.is_some_and(|f| min.ticks < f) || to.is_some_and(|t| max.ticks >= t) =>
+            {
+                for (row, id) in rows()?.ids.iter().enumerate() {
+                    if from.is_some_and(|f| id.ticks < f) || to.is_some_and(|t| id.ticks >= t) {
+                        state[row] = NO;
+                    }
+                }
+            }
+            Predicate::TimeRange { .. } => {}
+            Predicate::LevelIn { .. } => {
+                let node = names::builtin_node(Builtin::Level);
+                reader(readers, node)?;
+                test_strings(&readers[&node], m, Some("Information"), &mut state);
+            }
+            Predicate::TraceId(_) | Predicate::SpanId(_) => {
+                let bt = if matches!(pred, Predicate::TraceId(_)) {
+                    Builtin::TraceId
+                } else {
+                    Builtin::SpanId
+                };
+                let node = names::builtin_node(bt);
+                reader(readers, node)?;
+                test_strings(&readers[&node], m, None, &mut state);
+            }
+            Predicate::PropertyEquals { name, .. } | Predicate::PropertyPrefix { name, .. } => {
+                match property_node(part, h, name) {
+                    PropertyColumn::None => state.fill(NO),
+                    PropertyColumn::Unreadable => cap(&mut state, MAYBE),
+                    PropertyColumn::Leaf(node) => {
+                        reader(readers, node)?;
+                        test_strings(&readers[&node], m, None, &mut state);
+                    }
+                }
+            }
+            Predicate::Text { .. } => {
+                let nodes = [Builtin::Message, Builtin::Template, Builtin::Exception]
+                    .map(names::builtin_node);
+                for node in nodes {
+                    reader(readers, node)?;
+                }
+                test_text(
+                    [
+                        &readers[&nodes[0]],
+                        &readers[&nodes[1]],
+                        &readers[&nodes[2]],
+                    ],
+                    m,
+                    &mut state,
+                );
+            }
+        }
+    }
+    Ok(state)
+}
+
 /// Decides memtable rows from their encoded fields where they can be (on the calling
 /// thread, while the workers count blocks); the rest are decoded and handed over.
 fn count_memtables(
@@ -277,6 +365,10 @@ fn count_memtables(
                     file: PathBuf::from("memtable"),
                     detail: format!("event {id}: {detail}"),
                 };
+                if prepared.lacks_needle(enc.bytes()) {
+                    report.decided += 1;
+                    continue;
+                }
                 let view = codec::view_event(enc.bytes()).map_err(corrupt)?;
                 match prepared.row(&view, id.ticks, &mut templates) {
                     RowDecision::No => report.decided += 1,
@@ -308,6 +400,8 @@ pub(crate) struct Prepared<'r> {
     upper: Option<EventId>,
     predicates: &'r [Predicate],
     matchers: Vec<Matcher<'r>>,
+    /// Per predicate, text a row's property JSON must contain to match (see [`needle`]).
+    needles: Vec<Option<memchr::memmem::Finder<'static>>>,
     keys: &'r [Field],
     slice: Option<i64>,
     deadline: Option<Instant>,
@@ -322,11 +416,23 @@ impl<'r> Prepared<'r> {
             upper: None,
             predicates,
             matchers: predicates.iter().map(Predicate::matcher).collect(),
+            needles: predicates.iter().map(needle).collect(),
             keys: &[],
             slice: None,
             deadline: None,
             cancel: None,
         }
+    }
+
+    /// Whether there is nothing to test.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.predicates.is_empty()
+    }
+
+    /// Whether an encoded row lacks text some predicate needs in its property map (the map
+    /// is part of the row, so a needle absent from the row is absent from the map).
+    fn lacks_needle(&self, enc: &[u8]) -> bool {
+        self.needles.iter().flatten().any(|n| n.find(enc).is_none())
     }
 
     /// Whether a memtable row certainly fails the predicates.
@@ -336,8 +442,9 @@ impl<'r> Prepared<'r> {
         ticks: i64,
         templates: &mut HashMap<String, u8>,
     ) -> bool {
-        codec::view_event(enc)
-            .is_ok_and(|v| matches!(self.row(&v, ticks, templates), RowDecision::No))
+        self.lacks_needle(enc)
+            || codec::view_event(enc)
+                .is_ok_and(|v| matches!(self.row(&v, ticks, templates), RowDecision::No))
     }
 
     fn new(req: &CountRequest<'r>, lower: Option<EventId>, upper: Option<EventId>) -> Self {
@@ -346,6 +453,7 @@ impl<'r> Prepared<'r> {
             upper,
             predicates: req.predicates,
             matchers: req.predicates.iter().map(Predicate::matcher).collect(),
+            needles: req.predicates.iter().map(needle).collect(),
             keys: req.keys,
             slice: req.slice,
             deadline: req.deadline,
@@ -357,7 +465,17 @@ impl<'r> Prepared<'r> {
     /// JSON text without building values; what that cannot decide is `Maybe`.
     fn row(&self, v: &RowView<'_>, ticks: i64, templates: &mut HashMap<String, u8>) -> RowDecision {
         let mut state = YES;
-        for (pred, m) in self.predicates.iter().zip(&self.matchers) {
+        for ((pred, m), needle) in self
+            .predicates
+            .iter()
+            .zip(&self.matchers)
+            .zip(&self.needles)
+        {
+            if let Some(needle) = needle
+                && v.properties.is_none_or(|text| needle.find(text).is_none())
+            {
+                return RowDecision::No;
+            }
             let s = match pred {
                 Predicate::TimeRange { from, to } => {
                     u8::from(from.is_none_or(|f| ticks >= f) && to.is_none_or(|t| ticks < t)) * YES
@@ -423,6 +541,25 @@ impl<'r> Prepared<'r> {
         self.cancel.is_some_and(|c| c.load(Ordering::Relaxed))
             || self.deadline.is_some_and(|d| Instant::now() >= d)
     }
+}
+
+/// For a case-sensitive string equality or prefix on a property, the JSON text any
+/// matching row's property map contains: the value (or prefix) after its opening quote.
+/// Only for text JSON writes as itself (no quotes, backslashes or control characters).
+fn needle(p: &Predicate) -> Option<memchr::memmem::Finder<'static>> {
+    let (text, close) = match p {
+        Predicate::PropertyEquals {
+            value: Value::String(v),
+            ci: false,
+            ..
+        } => (v, "\""),
+        Predicate::PropertyPrefix {
+            prefix, ci: false, ..
+        } => (prefix, ""),
+        _ => return None,
+    };
+    let plain = text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\');
+    plain.then(|| memchr::memmem::Finder::new(format!("\"{text}{close}").as_bytes()).into_owned())
 }
 
 /// What a memtable row's encoded fields decide.
@@ -544,7 +681,7 @@ struct Worker {
 }
 
 /// How a field reads in one block.
-enum Reader {
+pub(crate) enum Reader {
     /// No row has the column.
     Absent,
     /// Values by row: `rank[row]` indexes the column (`u32::MAX`: the row has none).
@@ -576,7 +713,9 @@ impl Reader {
     /// The dictionary code of `row`'s string, when the column is one dictionary of strings.
     fn dict(&self) -> Option<(&Strings, &[u32], &[u32])> {
         match self {
-            Reader::Column { col, rank } if col.tags.is_none() && col.only == T_STR => {
+            Reader::Column { col, rank }
+                if col.tags.is_none() && col.only == T_STR && !col.constant =>
+            {
                 match col.strs.as_ref()? {
                     Strings::Dict { dict, codes } => Some((dict, codes, rank)),
                     _ => None,
@@ -615,14 +754,6 @@ impl Worker {
             let r = part.rows(b, &h)?;
             Ok(rows_cell.get_or_init(|| r))
         };
-        let mut state = vec![YES; n];
-        if p.lower.is_some_and(|l| min < l) || p.upper.is_some_and(|u| max >= u) {
-            for (row, id) in rows()?.ids.iter().enumerate() {
-                if p.lower.is_some_and(|l| *id < l) || p.upper.is_some_and(|u| *id >= u) {
-                    state[row] = NO;
-                }
-            }
-        }
         let mut readers: HashMap<u32, Reader> = HashMap::new();
         let reader = |readers: &mut HashMap<u32, Reader>, node: u32| {
             if let Entry::Vacant(e) = readers.entry(node) {
@@ -630,65 +761,7 @@ impl Worker {
             }
             Ok::<(), PartError>(())
         };
-        for (pred, m) in p.predicates.iter().zip(&p.matchers) {
-            if state.iter().all(|&s| s == NO) {
-                break;
-            }
-            match pred {
-                Predicate::TimeRange { from, to }
-                    if from.is_some_and(|f| min.ticks < f)
-                        || to.is_some_and(|t| max.ticks >= t) =>
-                {
-                    for (row, id) in rows()?.ids.iter().enumerate() {
-                        if from.is_some_and(|f| id.ticks < f) || to.is_some_and(|t| id.ticks >= t) {
-                            state[row] = NO;
-                        }
-                    }
-                }
-                Predicate::TimeRange { .. } => {}
-                Predicate::LevelIn { .. } => {
-                    let node = names::builtin_node(Builtin::Level);
-                    reader(&mut readers, node)?;
-                    test_strings(&readers[&node], m, Some("Information"), &mut state);
-                }
-                Predicate::TraceId(_) | Predicate::SpanId(_) => {
-                    let bt = if matches!(pred, Predicate::TraceId(_)) {
-                        Builtin::TraceId
-                    } else {
-                        Builtin::SpanId
-                    };
-                    let node = names::builtin_node(bt);
-                    reader(&mut readers, node)?;
-                    test_strings(&readers[&node], m, None, &mut state);
-                }
-                Predicate::PropertyEquals { name, .. } | Predicate::PropertyPrefix { name, .. } => {
-                    match property_node(part, &h, name) {
-                        PropertyColumn::None => state.fill(NO),
-                        PropertyColumn::Unreadable => cap(&mut state, MAYBE),
-                        PropertyColumn::Leaf(node) => {
-                            reader(&mut readers, node)?;
-                            test_strings(&readers[&node], m, None, &mut state);
-                        }
-                    }
-                }
-                Predicate::Text { .. } => {
-                    let nodes = [Builtin::Message, Builtin::Template, Builtin::Exception]
-                        .map(names::builtin_node);
-                    for node in nodes {
-                        reader(&mut readers, node)?;
-                    }
-                    test_text(
-                        [
-                            &readers[&nodes[0]],
-                            &readers[&nodes[1]],
-                            &readers[&nodes[2]],
-                        ],
-                        m,
-                        &mut state,
-                    );
-                }
-            }
-        }
+        let mut state = select(part, b, &h, p, columns, &rows, &mut readers)?;
         if state.iter().all(|&s| s == NO) {
             self.decided += n as u64;
             return Ok(());
@@ -737,55 +810,87 @@ impl Worker {
             self.decided += (n - maybe.len()) as u64;
             return self.hand_over(cache, part, b, maybe);
         }
-        let mut block_groups: HashMap<Vec<KeyRef<'_>>, u64> = HashMap::new();
-        let mut key: Vec<KeyRef<'_>> = Vec::with_capacity(p.keys.len() + 1);
-        let mut decided = 0u64;
+        // Each key becomes a small code per row (a dictionary code where the column is a
+        // dictionary), and the codes index a dense count table.
+        let mut keys: Vec<KeyColumn<'_>> = Vec::with_capacity(key_readers.len() + 1);
+        if p.slice.is_some() {
+            let mut slices = KeyColumn::default();
+            if slice_of(min.ticks) == slice_of(max.ticks) {
+                slices.constant(KeyRef::Int(slice_of(min.ticks).unwrap_or(0)), n);
+            } else {
+                let ids = &rows()?.ids;
+                slices.by_row(&state, |row| {
+                    KeyRef::Int(slice_of(ids[row].ticks).unwrap_or(0))
+                });
+            }
+            keys.push(slices);
+        }
+        for (node, is_level) in &key_readers {
+            let mut k = KeyColumn::default();
+            match node.map(|nd| &readers[&nd]) {
+                None | Some(Reader::Absent) if *is_level => {
+                    k.constant(KeyRef::Str("Information"), n);
+                }
+                None | Some(Reader::Absent) => k.constant(KeyRef::Undefined, n),
+                Some(r) => {
+                    if !k.dictionary(r, *is_level) {
+                        let mut buf = String::new();
+                        k.by_row(&state, |row| key_at(r, row, *is_level, &mut buf));
+                    }
+                }
+            }
+            keys.push(k);
+        }
         let mut maybe = Vec::new();
-        let mut buf = String::new();
-        for (row, &st) in state.iter().enumerate() {
-            match st {
-                NO => {
-                    decided += 1;
+        let cells: usize = keys.iter().map(|k| k.values.len()).product();
+        if cells <= 1 << 16 {
+            let mut counts = vec![0u64; cells];
+            for (row, &st) in state.iter().enumerate() {
+                match st {
+                    YES => {
+                        let mut at = 0usize;
+                        for k in &keys {
+                            at = at * k.values.len() + k.codes[row] as usize;
+                        }
+                        counts[at] += 1;
+                    }
+                    MAYBE => maybe.push(row),
+                    _ => {}
+                }
+            }
+            for (mut at, c) in counts.into_iter().enumerate() {
+                if c == 0 {
                     continue;
                 }
-                MAYBE => {
-                    maybe.push(row);
-                    continue;
+                let mut key = vec![KeyOwned::Undefined; keys.len()];
+                for (i, k) in keys.iter().enumerate().rev() {
+                    key[i] = k.values[at % k.values.len()].to_owned_key();
+                    at /= k.values.len();
                 }
-                _ => {}
+                *self.groups.entry(key).or_default() += c;
             }
-            decided += 1;
-            key.clear();
-            if let Some(w) = p.slice {
-                let slice_of = |t: i64| t.div_euclid(w) * w;
-                let s = if slice_of(min.ticks) == slice_of(max.ticks) {
-                    slice_of(min.ticks)
-                } else {
-                    slice_of(rows()?.ids[row].ticks)
-                };
-                key.push(KeyRef::Int(s));
-            }
-            for (node, is_level) in &key_readers {
-                let k = match node.map(|nd| &readers[&nd]) {
-                    None | Some(Reader::Absent) if *is_level => KeyRef::Str("Information"),
-                    None | Some(Reader::Absent) => KeyRef::Undefined,
-                    Some(r) => key_at(r, row, *is_level, &mut buf),
-                };
-                key.push(k);
-            }
-            match block_groups.get_mut(key.as_slice()) {
-                Some(c) => *c += 1,
-                None => {
-                    block_groups.insert(key.clone(), 1);
+        } else {
+            let mut counts: HashMap<Vec<u32>, u64> = HashMap::new();
+            for (row, &st) in state.iter().enumerate() {
+                match st {
+                    YES => {
+                        let code: Vec<u32> = keys.iter().map(|k| k.codes[row]).collect();
+                        *counts.entry(code).or_default() += 1;
+                    }
+                    MAYBE => maybe.push(row),
+                    _ => {}
                 }
             }
+            for (code, c) in counts {
+                let key = keys
+                    .iter()
+                    .zip(code)
+                    .map(|(k, i)| k.values[i as usize].to_owned_key())
+                    .collect();
+                *self.groups.entry(key).or_default() += c;
+            }
         }
-        for (k, c) in block_groups {
-            *self
-                .groups
-                .entry(k.iter().map(KeyRef::to_owned_key).collect())
-                .or_default() += c;
-        }
+        let decided = (n - maybe.len()) as u64;
         self.decided += decided;
         self.hand_over(cache, part, b, maybe)
     }
@@ -805,6 +910,74 @@ impl Worker {
             }
         }
         Ok(())
+    }
+}
+
+/// One group key over the rows of a block: `values[codes[row]]` is the row's value (codes
+/// of rows that do not match are unspecified).
+#[derive(Default)]
+struct KeyColumn<'c> {
+    codes: Vec<u32>,
+    values: Vec<KeyRef<'c>>,
+}
+
+impl<'c> KeyColumn<'c> {
+    fn constant(&mut self, v: KeyRef<'c>, n: usize) {
+        self.values = vec![v];
+        self.codes = vec![0; n];
+    }
+
+    /// The column's own dictionary codes, when it is one dictionary of strings; false
+    /// otherwise.
+    fn dictionary(&mut self, r: &'c Reader, is_level: bool) -> bool {
+        let Some((dict, codes, rank)) = r.dict() else {
+            return false;
+        };
+        let Some(values) = (0..dict.len())
+            .map(|i| dict.borrowed(i).map(KeyRef::Str))
+            .collect::<Option<Vec<_>>>()
+        else {
+            return false;
+        };
+        let absent = values.len() as u32;
+        self.values = values;
+        self.values.push(if is_level {
+            KeyRef::Str("Information")
+        } else {
+            KeyRef::Undefined
+        });
+        self.codes = rank
+            .iter()
+            .map(|&rk| {
+                if rk == u32::MAX {
+                    absent
+                } else {
+                    codes[rk as usize]
+                }
+            })
+            .collect();
+        true
+    }
+
+    /// Codes assigned as values are met, for the matching rows.
+    fn by_row(&mut self, state: &[u8], mut value: impl FnMut(usize) -> KeyRef<'c>) {
+        let mut index: HashMap<KeyRef<'c>, u32> = HashMap::new();
+        self.codes = vec![0; state.len()];
+        for (row, &st) in state.iter().enumerate() {
+            if st != YES {
+                continue;
+            }
+            let v = value(row);
+            let next = self.values.len() as u32;
+            let code = *index.entry(v.clone()).or_insert_with(|| {
+                self.values.push(v);
+                next
+            });
+            self.codes[row] = code;
+        }
+        if self.values.is_empty() {
+            self.values.push(KeyRef::Undefined);
+        }
     }
 }
 

@@ -10,6 +10,7 @@ use std::time::Instant;
 use seqr_types::{Event, EventId, StoredEvent};
 
 use crate::cache::{BlockCache, Decoded};
+use crate::count::{self, NO, Prepared};
 use crate::part::{Part, PartError};
 use crate::prune;
 use crate::{
@@ -63,12 +64,15 @@ const ROWS_PER_STEP: usize = 32;
 struct PartCursor<'r> {
     part: Arc<Part>,
     predicates: &'r [Predicate],
+    /// Decides rows from their columns, so only rows that may match are rebuilt.
+    prefilter: &'r Prepared<'r>,
     lower: Option<EventId>,
     upper: Option<EventId>,
     /// Blocks `0..next_block` are still to be read (backwards).
     next_block: usize,
-    /// The block being read and how many of its rows (from the start) are still unread.
-    current: Option<(Arc<Decoded>, usize)>,
+    /// The block being read, how many of its rows (from the start) are still unread, and
+    /// the rows' states under the pre-filter.
+    current: Option<(Arc<Decoded>, usize, Option<Vec<u8>>)>,
     buf: VecDeque<(EventId, Event)>,
 }
 
@@ -76,6 +80,7 @@ impl<'r> PartCursor<'r> {
     fn new(
         part: Arc<Part>,
         predicates: &'r [Predicate],
+        prefilter: &'r Prepared<'r>,
         lower: Option<EventId>,
         upper: Option<EventId>,
     ) -> PartCursor<'r> {
@@ -85,6 +90,7 @@ impl<'r> PartCursor<'r> {
         PartCursor {
             part,
             predicates,
+            prefilter,
             lower,
             upper,
             next_block,
@@ -108,10 +114,11 @@ impl<'r> PartCursor<'r> {
                 }
                 return Ok(Some((id, Item::Event(Box::new(e)))));
             }
-            if let Some((d, n)) = &mut self.current {
+            if let Some((d, n, state)) = &mut self.current {
                 if *n > 0 {
                     let from = n.saturating_sub(ROWS_PER_STEP);
-                    let mut evs = d.events(&self.part, from..*n)?;
+                    let rows = (from..*n).filter(|&r| state.as_ref().is_none_or(|s| s[r] != NO));
+                    let mut evs = d.events(&self.part, rows)?;
                     evs.reverse();
                     self.buf.extend(evs);
                     *n = from;
@@ -152,7 +159,26 @@ impl<'r> PartCursor<'r> {
             let n = self.upper.map_or(d.rows.ids.len(), |u| {
                 d.rows.ids.partition_point(|id| *id < u)
             });
-            self.current = Some((d, n));
+            let state = if self.prefilter.is_empty() {
+                None
+            } else {
+                let mut readers = Default::default();
+                let rows = || Ok(&d.rows);
+                let state = count::select(
+                    &self.part,
+                    b,
+                    &d.header,
+                    self.prefilter,
+                    &shared.columns,
+                    &rows,
+                    &mut readers,
+                )?;
+                if state[..n].iter().all(|&s| s == NO) {
+                    continue;
+                }
+                Some(state)
+            };
+            self.current = Some((d, n, state));
         }
     }
 }
@@ -234,6 +260,17 @@ pub(crate) fn search(shared: &Shared, req: &SearchRequest<'_>) -> Result<SearchR
     }
     let lower = req.from.map(EventId::first_at);
 
+    // Rows the predicates reject are skipped without being rebuilt (memtable rows are
+    // decided from their encoding, part rows from their columns). A `ci` prefix may come
+    // from `like`, whose case folding is per character: it is left to the filter.
+    let safe: Vec<Predicate> = req
+        .predicates
+        .iter()
+        .filter(|p| !matches!(p, Predicate::PropertyPrefix { ci: true, .. }))
+        .cloned()
+        .collect();
+    let prefilter = Prepared::for_predicates(&safe);
+
     let (memtables, parts) = shared.snapshot();
     let mut cursors: Vec<Cursor> = memtables
         .into_iter()
@@ -249,8 +286,15 @@ pub(crate) fn search(shared: &Shared, req: &SearchRequest<'_>) -> Result<SearchR
         .chain(parts.into_iter().filter_map(|part| {
             let below = upper.is_some_and(|u| part.info.min >= u);
             let above = lower.is_some_and(|l| part.info.max < l);
-            (!below && !above)
-                .then(|| Cursor::Part(PartCursor::new(part, req.predicates, lower, upper)))
+            (!below && !above).then(|| {
+                Cursor::Part(PartCursor::new(
+                    part,
+                    req.predicates,
+                    &prefilter,
+                    lower,
+                    upper,
+                ))
+            })
         }))
         .collect();
 
@@ -267,15 +311,6 @@ pub(crate) fn search(shared: &Shared, req: &SearchRequest<'_>) -> Result<SearchR
         }
     }
 
-    // Memtable rows the predicates reject are skipped without being decoded. A `ci` prefix
-    // may come from `like`, whose case folding is per character: it is left to the filter.
-    let safe: Vec<Predicate> = req
-        .predicates
-        .iter()
-        .filter(|p| !matches!(p, Predicate::PropertyPrefix { ci: true, .. }))
-        .cloned()
-        .collect();
-    let prefilter = crate::count::Prepared::for_predicates(&safe);
     let mut templates = foldhash::HashMap::default();
     let scan_limit = req.scan_limit.map(|n| n.max(1));
     let mut events = Vec::with_capacity(req.count.min(1024));

@@ -208,8 +208,9 @@ fn encode_ints(ints: &[i64], out: &mut Vec<u8>) {
 /// Strings of one column, decoded.
 #[derive(Debug)]
 pub(crate) enum Strings {
-    /// `ends[i]` is the end offset of string `i` in `data`.
-    Plain { data: Vec<u8>, ends: Vec<u32> },
+    /// `ends[i]` is the end offset of string `i` in `data` (checked to fall on character
+    /// boundaries when decoded, so reads only slice).
+    Plain { data: String, ends: Vec<u32> },
     /// Distinct values plus one code per value: predicates can be evaluated per entry.
     Dict { dict: Box<Strings>, codes: Vec<u32> },
     /// Fixed-width binary of lower-case hex text.
@@ -240,7 +241,7 @@ impl Strings {
         match self {
             Strings::Plain { data, ends } => {
                 let start = if i == 0 { 0 } else { ends[i - 1] as usize };
-                std::str::from_utf8(&data[start..ends[i] as usize]).ok()
+                data.get(start..ends[i] as usize)
             }
             Strings::Dict { dict, codes } => dict.borrowed(codes[i] as usize),
             Strings::Hex { .. } => None,
@@ -252,8 +253,7 @@ impl Strings {
         match self {
             Strings::Plain { data, ends } => {
                 let start = if i == 0 { 0 } else { ends[i - 1] as usize };
-                // Validated as UTF-8 when decoded.
-                std::str::from_utf8(&data[start..ends[i] as usize]).unwrap_or("")
+                data.get(start..ends[i] as usize).unwrap_or("")
             }
             Strings::Dict { dict, codes } => dict.get(codes[i] as usize, buf),
             Strings::Hex { width, data } => {
@@ -276,15 +276,18 @@ fn read_plain(r: &mut Reader<'_>, n: usize) -> Result<Strings, Corrupt> {
         total += r.varint()?;
         ends.push(u32::try_from(total).or_else(|_| corrupt("string block over 4 GiB"))?);
     }
-    let data = r.take(total as usize)?.to_vec();
-    let mut start = 0usize;
-    for &e in &ends {
-        if std::str::from_utf8(&data[start..e as usize]).is_err() {
-            return corrupt("string is not UTF-8");
-        }
-        start = e as usize;
+    let data = r.take(total as usize)?;
+    let Ok(data) = std::str::from_utf8(data) else {
+        return corrupt("string is not UTF-8");
+    };
+    // Each string must be whole characters (the concatenation alone could hide a split one).
+    if ends.iter().any(|&e| !data.is_char_boundary(e as usize)) {
+        return corrupt("string is not UTF-8");
     }
-    Ok(Strings::Plain { data, ends })
+    Ok(Strings::Plain {
+        data: data.to_owned(),
+        ends,
+    })
 }
 
 fn read_codes(r: &mut Reader<'_>, n: usize, distinct: usize) -> Result<Vec<u32>, Corrupt> {

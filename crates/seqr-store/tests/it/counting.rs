@@ -150,6 +150,7 @@ const QUERIES: &[&str] = &[
     "select count(*) from stream where @Message like '%timeout%' or @Exception like '%timeout%'",
     "select count(*) from stream where Status = 200",
     "select count(*) from stream where Status = '200'",
+    "select count(*) from stream where Reason = 'timeout' group by @Level",
     "select count(*) from stream where Status = null",
     "select count(*) from stream where Missing = 1",
     "select count(*) from stream where Path = '/api/cart' group by @Level, Status",
@@ -219,6 +220,8 @@ fn memtable_rows_are_decided_from_their_encoding() {
     // Searches skip memtable rows by the same decisions, and find what the filter finds.
     for text in [
         "Status = 200",
+        "Path = '/api/cart'",
+        "Reason = 'timeout'",
         "StartsWith(Path, '/api/orders')",
         "Path like '/API%' ci",
         "@Level in ['Error', 'Fatal']",
