@@ -247,10 +247,9 @@ fn find(text: &str, pat: &str, fold: bool) -> Option<usize> {
         return None;
     }
     let upper = first.to_ascii_uppercase();
-    (0..=hay.len() - needle.len()).find(|&i| {
-        (hay[i] == first || hay[i] == upper)
-            && hay[i + 1..i + needle.len()].eq_ignore_ascii_case(&needle[1..])
-    })
+    // Candidates are the places the first byte occurs, in either case (found by memchr).
+    memchr::memchr2_iter(first, upper, &hay[..=hay.len() - needle.len()])
+        .find(|&i| hay[i + 1..i + needle.len()].eq_ignore_ascii_case(&needle[1..]))
 }
 
 /// Runs the pattern as an automaton whose states are token positions: each character

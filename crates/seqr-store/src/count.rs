@@ -317,7 +317,7 @@ pub(crate) fn select<'r>(
                 for node in nodes {
                     reader(readers, node)?;
                 }
-                test_text(
+                let pending = test_text(
                     [
                         &readers[&nodes[0]],
                         &readers[&nodes[1]],
@@ -326,6 +326,7 @@ pub(crate) fn select<'r>(
                     m,
                     &mut state,
                 );
+                render_pending(pending, part, b, h, columns, rows, readers, m, &mut state)?;
             }
         }
     }
@@ -1143,9 +1144,11 @@ fn test_strings(r: &Reader, m: &Matcher<'_>, default: Option<&str>, state: &mut 
 /// ANDs a text search (rendered message or exception contains) into `state`. The message is
 /// `@m` where sent; otherwise a template without holes is its own rendering, and one with
 /// holes leaves the row undecided unless the exception matches.
-fn test_text(r: [&Reader; 3], m: &Matcher<'_>, state: &mut [u8]) {
+fn test_text(r: [&Reader; 3], m: &Matcher<'_>, state: &mut [u8]) -> PendingText {
     let [message, template, exception] = r;
-    let mut templates: HashMap<String, u8> = HashMap::new();
+    // Per distinct template: its verdict, or (when it has holes) its index in `parsed`.
+    let mut templates: HashMap<String, Result<u8, u32>> = HashMap::new();
+    let mut pending = PendingText::default();
     let mut buf = String::new();
     for (row, s) in state.iter_mut().enumerate() {
         if *s == NO {
@@ -1170,18 +1173,137 @@ fn test_text(r: [&Reader; 3], m: &Matcher<'_>, state: &mut [u8]) {
                     }
                     None => "",
                 };
-                match templates.get(t) {
+                let verdict = match templates.get(t) {
                     Some(v) => *v,
                     None => {
-                        let v = template_state(t, m);
+                        let tokens = template::parse(t);
+                        let v = if tokens.iter().any(|t| matches!(t, Token::Hole(_))) {
+                            pending.parsed.push(tokens);
+                            Err(pending.parsed.len() as u32 - 1)
+                        } else {
+                            let rendered = template::render(&tokens, &Default::default(), &[]);
+                            Ok(u8::from(m.test_str(&rendered)) * YES)
+                        };
                         templates.insert(t.to_owned(), v);
                         v
+                    }
+                };
+                match verdict {
+                    Ok(v) => v,
+                    Err(t) => {
+                        pending.rows.push((row, *s, t));
+                        MAYBE
                     }
                 }
             }
         };
         *s = (*s).min(in_message);
     }
+    pending
+}
+
+/// Rows whose text search depends on rendering a template with holes.
+#[derive(Default)]
+struct PendingText {
+    /// (row, its state before the search, index of its template in `parsed`).
+    rows: Vec<(usize, u8, u32)>,
+    parsed: Vec<Vec<Token>>,
+}
+
+/// Decides the pending rows of a text search by rendering their messages from the hole
+/// properties' columns, with the renderer events use. Rows it cannot render exactly (a
+/// dotted or object-valued hole, client renderings) stay undecided.
+#[allow(clippy::too_many_arguments)]
+fn render_pending<'r>(
+    pending: PendingText,
+    part: &Part,
+    b: usize,
+    h: &BlockHeader,
+    columns: &ColumnCache,
+    rows: &impl Fn() -> Result<&'r Rows, PartError>,
+    readers: &mut HashMap<u32, Reader>,
+    m: &Matcher<'_>,
+    state: &mut [u8],
+) -> Result<(), PartError> {
+    if pending.rows.is_empty() {
+        return Ok(());
+    }
+    let renderings = names::builtin_node(Builtin::Renderings);
+    let mut need = vec![renderings];
+    // Per template, per hole: the property's column node (`None`: no row has it), or the
+    // template cannot be rendered here.
+    let sources: Vec<Option<Vec<(String, Option<u32>)>>> = pending
+        .parsed
+        .iter()
+        .map(|tokens| {
+            tokens
+                .iter()
+                .filter_map(|t| match t {
+                    Token::Hole(hole) => Some(hole),
+                    Token::Text(_) => None,
+                })
+                .map(|hole| {
+                    if hole.name.contains('.') {
+                        return None;
+                    }
+                    match property_node(part, h, &hole.name) {
+                        PropertyColumn::None => Some((hole.name.clone(), None)),
+                        PropertyColumn::Unreadable => None,
+                        PropertyColumn::Leaf(node) => {
+                            need.push(node);
+                            Some((hole.name.clone(), Some(node)))
+                        }
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    for node in need {
+        if let Entry::Vacant(e) = readers.entry(node) {
+            e.insert(read_field(part, b, h, rows, node, columns)?);
+        }
+    }
+    let has_renderings = |row: usize| match &readers[&renderings] {
+        Reader::Absent => false,
+        Reader::Column { rank, .. } => rank[row] != u32::MAX,
+    };
+    let mut values: Vec<Option<serde_json::Value>> = Vec::new();
+    let mut scratch = String::new();
+    for (row, prior, t) in pending.rows {
+        let Some(holes) = &sources[t as usize] else {
+            continue;
+        };
+        if has_renderings(row) {
+            continue;
+        }
+        values.clear();
+        let mut readable = true;
+        for (_, node) in holes {
+            let mut value = None;
+            if let Some(node) = node
+                && let Reader::Column { col, rank } = &readers[node]
+                && rank[row] != u32::MAX
+            {
+                match cell_value(col.cell(rank[row] as usize, &mut scratch)) {
+                    Ok(v) => value = Some(v),
+                    // Damage: left to the caller, whose rebuild reports it.
+                    Err(_) => readable = false,
+                }
+            }
+            values.push(value);
+        }
+        if !readable {
+            continue;
+        }
+        let mut next = values.iter();
+        let rendered = template::render_with(
+            &pending.parsed[t as usize],
+            |_| next.next().and_then(Option::as_ref),
+            &[],
+        );
+        state[row] = prior.min(u8::from(m.test_str(&rendered)) * YES);
+    }
+    Ok(())
 }
 
 /// Whether a template's rendering contains the text: decided only when it has no holes.

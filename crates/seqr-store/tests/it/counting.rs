@@ -26,8 +26,10 @@ fn varied(rng: &mut Rng, i: u64) -> Event {
         4 => Some("Warning".into()),
         _ => Some("Information".into()),
     };
-    match rng.below(5) {
+    match rng.below(7) {
         0 => e.message = Some(format!("client rendered {} timeout", rng.below(3))),
+        5 => e.message_template = Some("Got {Status} from {User.Name}".into()),
+        6 => e.message_template = Some("Time{Reason,-8}out {0}".into()),
         1 => e.message_template = Some("Command timeout after {Elapsed} ms".into()),
         2 => e.message_template = Some("No holes here".into()),
         3 => e.message_template = Some("Request {Path} took {Elapsed}".into()),
@@ -61,6 +63,10 @@ fn varied(rng: &mut Rng, i: u64) -> Event {
             "Reason".into(),
             ["timeout", "Timeout!", "slow"][rng.below(3) as usize].into(),
         );
+    }
+    if rng.below(9) == 0 {
+        e.properties
+            .insert("User".into(), serde_json::json!({"Name": "timeout"}));
     }
     if rng.below(7) == 0 {
         e.exception = Some(

@@ -14,7 +14,7 @@ mod parse;
 mod render;
 
 pub use parse::{count_formatted_holes, parse};
-pub use render::{formatted_hole_count, lookup, render, render_tokens};
+pub use render::{formatted_hole_count, lookup, render, render_tokens, render_with};
 
 /// The longest message [`render`] produces, in bytes, so a small template with a huge
 /// alignment or property cannot amplify into a huge message.

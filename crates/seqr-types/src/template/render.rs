@@ -7,6 +7,16 @@ use crate::{Properties, Value};
 /// Renders a parsed template against properties, using `renderings` (`@r`) for formatted holes
 /// when their count matches. The result is capped at [`MAX_RENDERED_BYTES`].
 pub fn render(tokens: &[Token], properties: &Properties, renderings: &[String]) -> String {
+    render_with(tokens, |hole| lookup(properties, &hole.name), renderings)
+}
+
+/// [`render`] with each hole's value from `value_of` (called once per hole, in order), for
+/// callers holding property values outside a map (the store renders from columns).
+pub fn render_with<'v>(
+    tokens: &[Token],
+    mut value_of: impl FnMut(&Hole) -> Option<&'v Value>,
+    renderings: &[String],
+) -> String {
     let mut out = String::new();
     let mut renderings = Renderings::new(tokens, renderings);
     for token in tokens {
@@ -17,7 +27,7 @@ pub fn render(tokens: &[Token], properties: &Properties, renderings: &[String]) 
             Token::Text(s) => out.push_str(s),
             Token::Hole(hole) => {
                 let rendering = renderings.next_for(hole);
-                match lookup(properties, &hole.name) {
+                match value_of(hole) {
                     Some(value) => write_value(&mut out, hole, value, rendering),
                     None => out.push_str(&hole.raw),
                 }
