@@ -1232,7 +1232,7 @@ fn render_pending<'r>(
     let mut need = vec![renderings];
     // Per template, per hole: the property's column node (`None`: no row has it), or the
     // template cannot be rendered here.
-    let sources: Vec<Option<Vec<(String, Option<u32>)>>> = pending
+    let sources: Vec<Option<Vec<Option<u32>>>> = pending
         .parsed
         .iter()
         .map(|tokens| {
@@ -1247,11 +1247,11 @@ fn render_pending<'r>(
                         return None;
                     }
                     match property_node(part, h, &hole.name) {
-                        PropertyColumn::None => Some((hole.name.clone(), None)),
+                        PropertyColumn::None => Some(None),
                         PropertyColumn::Unreadable => None,
                         PropertyColumn::Leaf(node) => {
                             need.push(node);
-                            Some((hole.name.clone(), Some(node)))
+                            Some(Some(node))
                         }
                     }
                 })
@@ -1278,7 +1278,7 @@ fn render_pending<'r>(
         }
         values.clear();
         let mut readable = true;
-        for (_, node) in holes {
+        for node in holes {
             let mut value = None;
             if let Some(node) = node
                 && let Reader::Column { col, rank } = &readers[node]
