@@ -1,4 +1,8 @@
 //! `GET /health`: 200 while the node accepts and serves events, 503 when it cannot.
+//!
+//! Damaged storage files moved to quarantine (on open, or when a read found damage) do not
+//! stop the node serving the rest, so they keep the answer at 200 but are named in the status
+//! text and counted in `quarantinedFiles` (present only when non-zero).
 
 use axum::Json;
 use axum::extract::State;
@@ -14,16 +18,53 @@ pub(crate) async fn health(State(state): State<AppState>) -> (StatusCode, Json<V
             Json(json!({ "status": status })),
         )
     };
-    if state.store.stats().poisoned.is_some() {
+    let stats = state.store.stats();
+    if stats.poisoned.is_some() {
         unavailable("The seqr node has stopped accepting events after a storage failure.")
     } else if state.store.check_space().is_err() {
         unavailable(
             "The seqr node is refusing events: its storage volume is below the minimum free space.",
+        )
+    } else if stats.quarantined > 0 {
+        (
+            StatusCode::OK,
+            Json(json!({
+                "status": in_service_with_quarantine(stats.quarantined),
+                "quarantinedFiles": stats.quarantined,
+            })),
         )
     } else {
         (
             StatusCode::OK,
             Json(json!({ "status": "The seqr node is in service." })),
         )
+    }
+}
+
+/// The in-service status text when `n` (> 0) damaged files were quarantined.
+fn in_service_with_quarantine(n: usize) -> String {
+    let files = if n == 1 { "file was" } else { "files were" };
+    format!(
+        "The seqr node is in service; {n} damaged storage {files} moved to quarantine \
+         (see the server log and api/diagnostics/storage)."
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::in_service_with_quarantine;
+
+    #[test]
+    fn quarantine_status_text_agrees_in_number() {
+        assert_eq!(
+            in_service_with_quarantine(1),
+            "The seqr node is in service; 1 damaged storage file was moved to quarantine \
+             (see the server log and api/diagnostics/storage)."
+        );
+        assert_eq!(
+            in_service_with_quarantine(3),
+            "The seqr node is in service; 3 damaged storage files were moved to quarantine \
+             (see the server log and api/diagnostics/storage)."
+        );
     }
 }

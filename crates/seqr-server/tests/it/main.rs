@@ -7,6 +7,7 @@ mod api_keys_http;
 mod data;
 mod filters_http;
 mod headers;
+mod health_quarantine;
 mod retention_http;
 mod roles;
 mod secret_key;
