@@ -37,6 +37,7 @@ mod legacy;
 mod maintenance;
 mod manifest;
 mod memtable;
+mod merge;
 mod options;
 mod part;
 mod prune;
@@ -280,7 +281,8 @@ impl Shared {
 struct Threads {
     writer: JoinHandle<(wal::WalWriter, u64)>,
     flusher: JoinHandle<()>,
-    ids: [ThreadId; 2],
+    merger: JoinHandle<()>,
+    ids: [ThreadId; 3],
 }
 
 struct Close {
@@ -394,7 +396,27 @@ impl Store {
                 return Err(io_err(root)(e));
             }
         };
-        let ids = [writer.thread().id(), flusher.thread().id()];
+        let s = Arc::clone(&shared);
+        let merger = match thread::Builder::new()
+            .name("seqr-store-merger".into())
+            .spawn(move || merge::merger_loop(s))
+        {
+            Ok(h) => h,
+            Err(e) => {
+                lock(&shared.queue).accepting = false;
+                shared.queue_cv.notify_all();
+                lock(&shared.flush).stop = true;
+                shared.flush_cv.notify_all();
+                let _ = writer.join();
+                let _ = flusher.join();
+                return Err(io_err(root)(e));
+            }
+        };
+        let ids = [
+            writer.thread().id(),
+            flusher.thread().id(),
+            merger.thread().id(),
+        ];
         Ok(Store {
             inner: Arc::new(Inner {
                 shared,
@@ -402,6 +424,7 @@ impl Store {
                     threads: Some(Threads {
                         writer,
                         flusher,
+                        merger,
                         ids,
                     }),
                     result: None,
@@ -514,6 +537,12 @@ impl Store {
         maintenance::flush(&self.inner.shared, timeout)
     }
 
+    /// Runs every merge that is due now (the background merger does the same as parts
+    /// accumulate); returns how many merges ran.
+    pub fn merge(&self) -> Result<usize, MaintenanceError> {
+        merge::merge_due(&self.inner.shared).map_err(|e| MaintenanceError::Io(e.to_string()))
+    }
+
     /// Storage by day partition, oldest first (events still in memtables are not counted).
     pub fn usage(&self) -> Vec<DayUsage> {
         maintenance::usage(&self.inner.shared)
@@ -576,6 +605,9 @@ fn shutdown(shared: &Shared, close: &Mutex<Close>, flush: bool) -> Result<(), Cl
             }
             if t.flusher.join().is_err() && result.is_ok() {
                 result = Err(CloseError::ThreadPanicked { thread: "flusher" });
+            }
+            if t.merger.join().is_err() && result.is_ok() {
+                result = Err(CloseError::ThreadPanicked { thread: "merger" });
             }
             if let (true, Ok((wal, next_arrival)), Ok(())) = (flush, writer, &result) {
                 flusher::flush_on_shutdown(shared, wal, next_arrival);

@@ -22,6 +22,16 @@ pub struct StoreOptions {
     /// Bytes of decoded block headers, filters and single columns kept in memory for
     /// counting and pruning (0 disables the cache).
     pub column_cache_bytes: usize,
+    /// Merge this many parts of one day and tier into one part of the next tier (tiers 0, 1
+    /// and 2; 0 or 1 disables merging).
+    pub merge_parts: usize,
+    /// Run merges on a background thread as parts accumulate (otherwise only
+    /// `Store::merge` merges, which tests use to place merges exactly).
+    pub background_merges: bool,
+    /// zstd level for merged parts (bigger and colder than flushed ones).
+    pub merge_zstd_level: i32,
+    /// Parts whose events together exceed this are not merged (bounds a part's size).
+    pub merge_max_events: u64,
     /// Frozen memtables waiting for the flusher before the writer stops taking appends (they
     /// wait in the queue, and the server's in-flight limit then pushes back on clients):
     /// memory stays bounded when ingestion outpaces flushing.
@@ -48,6 +58,10 @@ impl Default for StoreOptions {
             verify_parts_on_open: true,
             block_cache_blocks: 32,
             column_cache_bytes: 64 << 20,
+            merge_parts: 8,
+            background_merges: true,
+            merge_zstd_level: 3,
+            merge_max_events: 8_000_000,
             max_group_bytes: 16 << 20,
             max_frozen_memtables: 1,
             min_free_bytes: None,

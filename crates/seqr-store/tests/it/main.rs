@@ -6,6 +6,7 @@ mod counting;
 mod disk_full;
 mod fuzz_corpus;
 mod maintenance;
+mod merges;
 mod paging;
 mod parts;
 mod power_loss;
