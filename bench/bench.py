@@ -10,8 +10,10 @@ Directly:
 Steps: start `seqr serve --listen 127.0.0.1:0 --storage <fresh dir under bench/out>`;
 post the CLEF file to /api/events/raw?clef with the loader (wall time from the
 first request to the last 201, request latency percentiles); read the
-server's VmHWM and CPU time; time a few searches (/api/events/signal first
-page, a deep page via afterId, the whole store paged 10000 at a time); check
+server's VmHWM and CPU time; wait for background merges to settle (the part
+count in api/diagnostics/storage unchanged for 15 s); time a few searches
+(/api/events/signal first page, a deep page via afterId, the whole store paged
+10000 at a time) and the five reference queries of performance.md; check
 that the paged event count equals N with no duplicate ids; stop the server
 with SIGTERM and measure the storage directory (du -sb). Also reports how
 much CPU other processes took during the ingest (/proc/stat), since a busy
@@ -229,6 +231,28 @@ def reference_queries(base, events_path, n, repeat):
     return out
 
 
+def storage_parts(base):
+    """Parts in service, from api/diagnostics/storage."""
+    _, _, body = get(base, "/api/diagnostics/storage")
+    return json.loads(body)["Totals"]["Parts"]
+
+
+def wait_for_merges(base, settle_s=15, limit_s=600):
+    """Waits until the part count has not changed for `settle_s` (background merges start once
+    ingestion has been quiet for a few seconds). Returns (parts before, parts after, seconds)."""
+    t0 = time.perf_counter()
+    first = last = storage_parts(base)
+    stable_since = time.perf_counter()
+    while time.perf_counter() - t0 < limit_s:
+        time.sleep(1)
+        now = storage_parts(base)
+        if now != last:
+            last, stable_since = now, time.perf_counter()
+        elif time.perf_counter() - stable_since >= settle_s:
+            break
+    return first, last, time.perf_counter() - t0
+
+
 def fmt_bytes(b):
     return f"{b / 1048576:.1f} MiB" if b is not None else "n/a"
 
@@ -285,6 +309,12 @@ def main():
         r["hwm_after_ingest"] = proc_status(proc.pid, "VmHWM")
         r["rss_after_ingest"] = proc_status(proc.pid, "VmRSS")
         log(f"ingest: {r.get('load_events_per_s', 0):,.0f} events/s")
+
+        # --- merges ---
+        log("waiting for background merges to settle ...")
+        r["parts_after_ingest"], r["parts_after_merges"], r["merge_wait_s"] = wait_for_merges(base)
+        r["hwm_after_merges"] = proc_status(proc.pid, "VmHWM")
+        log(f"parts: {r['parts_after_ingest']} after ingest, {r['parts_after_merges']} after merges")
 
         # --- searches ---
         r["q_first_cold_ms"], r["q_first_ms"], first = timed(base, "/api/events/signal", 5, count=100, render="true")
@@ -358,6 +388,8 @@ def render(r, failures):
                              f"{fmt_bytes(g('hwm_before_shutdown'))} before shutdown (idle {fmt_bytes(g('rss_idle'))})"),
         ("RSS while paging", f"{fmt_bytes(min(g('rss_during_scan') or [0]))} .. {fmt_bytes(max(g('rss_during_scan') or [0]))}"
                              f" (VmRSS sampled every 10 pages; {fmt_bytes((g('rss_during_scan') or [0])[-1])} at the end)"),
+        ("merges", f"{g('parts_after_ingest')} parts after ingest, {g('parts_after_merges')} after background "
+                   f"merges (settled in {g('merge_wait_s', 0):.0f} s; VmHWM then {fmt_bytes(g('hwm_after_merges'))})"),
         ("disk after shutdown", f"{g('disk_bytes', 0):,} bytes = {g('disk_bytes_per_event', 0):.1f} bytes/event "
                                 f"(du -sb, after SIGTERM; shutdown took {g('shutdown_s', 0):.2f} s)"),
         ("search: first page", f"{ms('q_first_ms')} median of 5 (first {ms('q_first_cold_ms')}); "

@@ -9,6 +9,8 @@
 #   BENCH_RATE         pace the load at this many events/s (default: flat out), e.g. half
 #                      the flat-out rate to read the request latency at 50% load
 #   BENCH_KEEP=1       keep the storage directory under bench/out for inspection
+#   BENCH_OUT          directory for the data, storage and results (default <repo>/bench/out),
+#                      e.g. bench/out-10m to keep a 10M-event file beside the 1M one
 #
 # 1. Generates BENCH_EVENTS events with ../shared/tools/gen_events.py --seed 42
 #    into bench/out/events.clef (cached: regenerated only when N or the
@@ -30,7 +32,8 @@ SEQR_BIN="${SEQR_BIN:-$root/target/release/seqr}"
 n="${BENCH_EVENTS:-1000000}"
 connections="${BENCH_CONNECTIONS:-8}"
 batch="${BENCH_BATCH:-1000}"
-out="$here/out"
+out="${BENCH_OUT:-$here/out}"
+[[ "$out" == /* ]] || out="$PWD/$out"
 
 die() { echo "bench: $*" >&2; exit 1; }
 

@@ -1125,6 +1125,24 @@ fn test_strings(r: &Reader, m: &Matcher<'_>, default: Option<&str>, state: &mut 
         }
         return;
     }
+    if let Reader::Column { col, .. } = r
+        && !col.constant
+        && col.tags.is_none()
+        && col.only == T_STR
+        && let Some(Strings::Plain { data, ends }) = col.strs.as_ref()
+        && ends.len() == state.len()
+    {
+        // Every row has a plain string: walk them in place.
+        let mut start = 0usize;
+        for (s, &end) in state.iter_mut().zip(ends) {
+            let end = end as usize;
+            if *s != NO && !data.get(start..end).is_some_and(|v| m.test_str(v)) {
+                *s = NO;
+            }
+            start = end;
+        }
+        return;
+    }
     let mut buf = String::new();
     for (row, s) in state.iter_mut().enumerate() {
         if *s == NO {
