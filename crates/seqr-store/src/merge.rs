@@ -111,9 +111,14 @@ pub(crate) fn merge_due(shared: &Shared) -> Result<usize, MergeError> {
     let mut retries = 0;
     while let Some(inputs) = candidate(shared, 0) {
         match merge(shared, &inputs, false) {
-            Ok(()) => done += 1,
-            // A delete or a quarantine changed the parts meanwhile: pick again.
+            Ok(()) => {
+                done += 1;
+                retries = 0;
+            }
+            // A delete, a quarantine or the background merger changed the parts meanwhile:
+            // pick again (the parts are in service either way, so giving up is no failure).
             Err(MergeError::Abandoned) if !stopping(shared) && retries < 3 => retries += 1,
+            Err(MergeError::Abandoned) => break,
             Err(e) => return Err(e),
         }
     }

@@ -7,6 +7,7 @@ mod disk_full;
 mod fuzz_corpus;
 mod maintenance;
 mod merges;
+mod model;
 mod paging;
 mod parts;
 mod power_loss;
