@@ -245,17 +245,41 @@ pub(crate) fn delete(
     if removed.is_empty() {
         return Ok(report);
     }
+    swap_parts(shared, &removed, added, false)
+        .map_err(|e| MaintenanceError::Io(format!("writing the manifest: {e}")))?;
+    shared.events.fetch_sub(report.events, Ordering::Relaxed);
+    Ok(report)
+}
+
+/// Replaces `removed` by `added` in the manifest and in service in one step, then deletes
+/// the removed files (and partitions left empty). With `require_live`, does nothing and
+/// answers false when some removed part has left the manifest meanwhile (a delete or a
+/// quarantine got there first). On failure the added files are removed and nothing changes.
+pub(crate) fn swap_parts(
+    shared: &Shared,
+    removed: &[Arc<Part>],
+    added: Vec<Arc<Part>>,
+    require_live: bool,
+) -> io::Result<bool> {
+    let dir = &*shared.dir;
+    let discard = |added: &[Arc<Part>]| {
+        for p in added {
+            let _ = dir.remove(&p.name);
+        }
+    };
     {
         let mut man = lock(&shared.manifest);
+        if require_live && !removed.iter().all(|p| man.parts.contains(&p.name)) {
+            discard(&added);
+            return Ok(false);
+        }
         let mut next = man.clone();
         next.parts.retain(|n| !removed.iter().any(|p| &p.name == n));
         next.parts.extend(added.iter().map(|p| p.name.clone()));
         next.next_part_id = shared.next_part_id.load(Ordering::Relaxed);
         if let Err(e) = next.write(dir) {
-            for p in &added {
-                let _ = dir.remove(&p.name);
-            }
-            return Err(MaintenanceError::Io(format!("writing the manifest: {e}")));
+            discard(&added);
+            return Err(e);
         }
         *man = next;
         let mut st = write(&shared.state);
@@ -263,10 +287,10 @@ pub(crate) fn delete(
             .retain(|p| !removed.iter().any(|r| Arc::ptr_eq(p, r)));
         st.parts.extend(added);
     }
-    shared.events.fetch_sub(report.events, Ordering::Relaxed);
-    // The new manifest is durable: the old files are garbage now.
+    // The new manifest is durable: the old files are garbage now (searches holding them keep
+    // their open files until they finish).
     let mut dirs = Vec::new();
-    for p in &removed {
+    for p in removed {
         let _ = dir.remove(&p.name);
         let d = part::day_dir(p.info.day);
         if !dirs.contains(&d) {
@@ -280,7 +304,7 @@ pub(crate) fn delete(
         }
     }
     let _ = dir.sync_dir("");
-    Ok(report)
+    Ok(true)
 }
 
 /// Parts, events and bytes per day partition, oldest first.

@@ -12,16 +12,16 @@
 
 use std::collections::{BinaryHeap, VecDeque};
 use std::io;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
 use seqr_types::{Event, EventId};
 
 use crate::cache::Decoded;
-use crate::part::{self, Part, PartError, WriteParams};
+use crate::maintenance;
+use crate::part::{Part, PartError, WriteParams};
 use crate::sink::PartSink;
-use crate::{Shared, lock, read, write};
+use crate::{Shared, lock, read};
 
 /// Tiers beyond this are not merged again: parts stop growing there.
 pub(crate) const MAX_TIER: u32 = 2;
@@ -255,47 +255,12 @@ fn merge(shared: &Shared, inputs: &[Arc<Part>], paced: bool) -> Result<(), Merge
             }
         }
     }
-    {
-        // Deletes hold this from their snapshot of the parts to their manifest swap: a merge
-        // publishes before one starts (it then sees the merged part) or after it ends (an
-        // input it rewrote is then gone, and the merge is abandoned).
-        let _one_at_a_time = lock(&shared.maintenance);
-        let mut man = lock(&shared.manifest);
-        // An input deleted or quarantined meanwhile: its events must not come back.
-        if !inputs.iter().all(|p| man.parts.contains(&p.name)) {
-            for (n, _) in &outputs {
-                let _ = dir.remove(n);
-            }
-            return Err(MergeError::Abandoned);
-        }
-        let mut next = man.clone();
-        next.parts.retain(|n| !inputs.iter().any(|p| &p.name == n));
-        next.parts.extend(added.iter().map(|p| p.name.clone()));
-        next.next_part_id = shared.next_part_id.load(Ordering::Relaxed);
-        if let Err(e) = next.write(dir) {
-            for (n, _) in &outputs {
-                let _ = dir.remove(n);
-            }
-            return Err(MergeError::Io(e));
-        }
-        *man = next;
-        let mut st = write(&shared.state);
-        st.parts
-            .retain(|p| !inputs.iter().any(|r| Arc::ptr_eq(p, r)));
-        st.parts.extend(added);
-    }
-    // The new manifest is durable: the inputs are garbage (searches holding them keep their
-    // open files until they finish).
-    let mut dirs = Vec::new();
-    for p in inputs {
-        let _ = dir.remove(&p.name);
-        let d = part::day_dir(p.info.day);
-        if !dirs.contains(&d) {
-            dirs.push(d);
-        }
-    }
-    for d in dirs {
-        let _ = dir.sync_dir(&d);
+    // Deletes hold this from their snapshot of the parts to their manifest swap: a merge
+    // publishes before one starts (it then sees the merged part) or after it ends (an input
+    // it rewrote is then gone, and the merge is abandoned, so deleted events stay deleted).
+    let _one_at_a_time = lock(&shared.maintenance);
+    if !maintenance::swap_parts(shared, inputs, added, true).map_err(MergeError::Io)? {
+        return Err(MergeError::Abandoned);
     }
     tracing::debug!(parts = inputs.len(), events = written, tier, "merged parts");
     Ok(())

@@ -106,3 +106,27 @@ pub fn rich(i: u64) -> Event {
     }
     e
 }
+
+/// How many times each `N` occurs in the store, paging newest first (crash tests check
+/// that every event is there exactly once).
+pub fn n_counts(store: &Store) -> std::collections::BTreeMap<u64, usize> {
+    let mut seen = std::collections::BTreeMap::new();
+    let mut after = None;
+    loop {
+        let r = store
+            .search(&SearchRequest {
+                count: 1000,
+                after_id: after,
+                ..Default::default()
+            })
+            .unwrap();
+        for e in &r.events {
+            *seen.entry(n_of(&e.event)).or_insert(0) += 1;
+        }
+        if r.events.is_empty() {
+            break;
+        }
+        after = r.last_read;
+    }
+    seen
+}

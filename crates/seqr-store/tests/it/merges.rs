@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use seqr_store::dir::{FaultyDir, MemDir};
-use seqr_store::{SearchRequest, Store, StoreOptions};
+use seqr_store::{Store, StoreOptions};
 
 use crate::common::*;
 
@@ -89,25 +89,7 @@ fn the_background_merger_merges_as_parts_accumulate() {
 fn contents(dir: MemDir) -> BTreeMap<u64, usize> {
     let store = Store::open_dir(Arc::new(dir), options(false))
         .unwrap_or_else(|e| panic!("reopen after power loss failed: {e}"));
-    let mut seen = BTreeMap::new();
-    let mut after = None;
-    loop {
-        let r = store
-            .search(&SearchRequest {
-                count: 1000,
-                after_id: after,
-                ..Default::default()
-            })
-            .unwrap();
-        for e in &r.events {
-            *seen.entry(n_of(&e.event)).or_insert(0) += 1;
-        }
-        if r.events.is_empty() {
-            break;
-        }
-        after = r.last_read;
-    }
-    seen
+    n_counts(&store)
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use seqr_store::dir::{FaultyDir, MemDir};
-use seqr_store::{DeleteRequest, SearchRequest, Store, StoreOptions};
+use seqr_store::{DeleteRequest, Store, StoreOptions};
 
 use crate::common::*;
 
@@ -64,25 +64,7 @@ fn scenario(dir: &FaultyDir, graceful: bool) -> Outcome {
 fn contents(dir: MemDir) -> BTreeMap<u64, usize> {
     let store = Store::open_dir(Arc::new(dir), options())
         .unwrap_or_else(|e| panic!("reopen after power loss failed: {e}"));
-    let mut seen = BTreeMap::new();
-    let mut after = None;
-    loop {
-        let r = store
-            .search(&SearchRequest {
-                count: 1000,
-                after_id: after,
-                ..Default::default()
-            })
-            .unwrap();
-        for e in &r.events {
-            *seen.entry(n_of(&e.event)).or_insert(0) += 1;
-        }
-        if r.events.is_empty() {
-            break;
-        }
-        after = r.last_read;
-    }
-    seen
+    n_counts(&store)
 }
 
 fn check(k: u64, out: &Outcome, seen: &BTreeMap<u64, usize>) {
