@@ -130,3 +130,30 @@ pub fn n_counts(store: &Store) -> std::collections::BTreeMap<u64, usize> {
     }
     seen
 }
+
+/// `Status` of a type that varies from event to event (integer, decimal, string, object,
+/// array, null, or none) and a `Path` among a few prefixes (`/api/orders/<below spread>`
+/// among them), for tests that compare column answers with evaluation.
+pub fn varied_status_and_path(rng: &mut Rng, e: &mut Event, spread: u64) {
+    let status = match rng.below(8) {
+        0 => serde_json::json!(200),
+        1 => serde_json::json!(200.0),
+        2 => serde_json::json!("200"),
+        3 => serde_json::json!(404),
+        4 => serde_json::json!({"Code": 200}),
+        5 => serde_json::json!([200]),
+        6 => serde_json::Value::Null,
+        _ => serde_json::json!(500),
+    };
+    if rng.below(10) != 0 {
+        e.properties.insert("Status".into(), status);
+    }
+    let path = match rng.below(5) {
+        0 => format!("/api/orders/{}", rng.below(spread)),
+        1 => "/api/orders".into(),
+        2 => "/API/ORDERS/x".into(),
+        3 => format!("/home/{}", rng.below(3)),
+        _ => "/api/cart".into(),
+    };
+    e.properties.insert("Path".into(), path.into());
+}

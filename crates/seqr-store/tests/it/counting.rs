@@ -9,7 +9,7 @@ use seqr_query::Variables;
 use seqr_query::query::{Flow, Plan, QueryOptions};
 use seqr_store::{CountRequest, Event, SearchRequest, Store, StoreOptions, StoredEvent, Timestamp};
 
-use crate::common::{BASE, Rng};
+use crate::common::{BASE, Rng, varied_status_and_path};
 
 const HOUR: i64 = 36_000_000_000;
 
@@ -35,27 +35,7 @@ fn varied(rng: &mut Rng, i: u64) -> Event {
         3 => e.message_template = Some("Request {Path} took {Elapsed}".into()),
         _ => e.message_template = Some("Waited {Reason}".into()),
     }
-    let status = match rng.below(8) {
-        0 => serde_json::json!(200),
-        1 => serde_json::json!(200.0),
-        2 => serde_json::json!("200"),
-        3 => serde_json::json!(404),
-        4 => serde_json::json!({"Code": 200}),
-        5 => serde_json::json!([200]),
-        6 => serde_json::Value::Null,
-        _ => serde_json::json!(500),
-    };
-    if rng.below(10) != 0 {
-        e.properties.insert("Status".into(), status);
-    }
-    let path = match rng.below(5) {
-        0 => format!("/api/orders/{}", rng.below(100_000)),
-        1 => "/api/orders".into(),
-        2 => "/API/ORDERS/x".into(),
-        3 => format!("/home/{}", rng.below(3)),
-        _ => "/api/cart".into(),
-    };
-    e.properties.insert("Path".into(), path.into());
+    varied_status_and_path(rng, &mut e, 100_000);
     e.properties
         .insert("Elapsed".into(), serde_json::json!(rng.below(500)));
     if rng.below(3) == 0 {

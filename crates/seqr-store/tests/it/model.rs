@@ -19,7 +19,7 @@ use seqr_store::{
     StoredEvent, Timestamp,
 };
 
-use crate::common::{BASE, Rng};
+use crate::common::{BASE, Rng, varied_status_and_path};
 
 const SECOND: i64 = 10_000_000;
 const HOUR: i64 = 3600 * SECOND;
@@ -154,27 +154,7 @@ fn varied(rng: &mut Rng, n: u64) -> Event {
         e.event_type = seqr_types::event_type::of_template(t);
     }
     e.properties.insert("N".into(), serde_json::json!(n));
-    let status = match rng.below(8) {
-        0 => serde_json::json!(200),
-        1 => serde_json::json!(200.0),
-        2 => serde_json::json!("200"),
-        3 => serde_json::json!(404),
-        4 => serde_json::json!({"Code": 200}),
-        5 => serde_json::json!([200]),
-        6 => serde_json::Value::Null,
-        _ => serde_json::json!(500),
-    };
-    if rng.below(10) != 0 {
-        e.properties.insert("Status".into(), status);
-    }
-    let path = match rng.below(5) {
-        0 => format!("/api/orders/{}", rng.below(20)),
-        1 => "/api/orders".into(),
-        2 => "/API/ORDERS/x".into(),
-        3 => format!("/home/{}", rng.below(3)),
-        _ => "/api/cart".into(),
-    };
-    e.properties.insert("Path".into(), path.into());
+    varied_status_and_path(rng, &mut e, 20);
     e.properties
         .insert("Elapsed".into(), serde_json::json!(rng.below(500)));
     match rng.below(4) {
