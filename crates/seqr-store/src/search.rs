@@ -299,15 +299,27 @@ pub(crate) fn search(shared: &Shared, req: &SearchRequest<'_>) -> Result<SearchR
         .collect();
 
     let cache = &shared.cache;
+    // A part is opened (its newest block read) only when the merge reaches its newest
+    // possible id: until then its entry in the heap is that bound, so a first page over many
+    // parts reads the few it needs.
     let mut heads: Vec<Option<Item>> = Vec::with_capacity(cursors.len());
+    let mut opened: Vec<bool> = Vec::with_capacity(cursors.len());
     let mut heap = BinaryHeap::with_capacity(cursors.len());
     for (i, c) in cursors.iter_mut().enumerate() {
-        match c.next(shared, cache)? {
-            Some((id, enc)) => {
-                heap.push((id, i));
-                heads.push(Some(enc));
+        heads.push(None);
+        match c {
+            Cursor::Part(p) => {
+                let bound = upper.map_or(p.part.info.max, |u| u.min(p.part.info.max));
+                heap.push((bound, i));
+                opened.push(false);
             }
-            None => heads.push(None),
+            Cursor::Mem(_) => {
+                opened.push(true);
+                if let Some((id, enc)) = c.next(shared, cache)? {
+                    heap.push((id, i));
+                    heads[i] = Some(enc);
+                }
+            }
         }
     }
 
@@ -317,7 +329,15 @@ pub(crate) fn search(shared: &Shared, req: &SearchRequest<'_>) -> Result<SearchR
     let mut examined = 0usize;
     let mut last_read = None;
     while let Some((id, i)) = heap.pop() {
-        let item = heads[i].take().expect("a head for every heap entry");
+        if !opened[i] {
+            opened[i] = true;
+            if let Some((first, item)) = cursors[i].next(shared, cache)? {
+                heap.push((first, i));
+                heads[i] = Some(item);
+            }
+            continue;
+        }
+        let item = heads[i].take().expect("a head for every opened heap entry");
         if let Some((nid, next)) = cursors[i].next(shared, cache)? {
             heap.push((nid, i));
             heads[i] = Some(next);
