@@ -367,6 +367,7 @@ fn count(
         predicates,
         keys: &shape.keys,
         slice: shape.time_slice,
+        max_groups: plan.options().limits.max_groups,
         deadline: plan.options().deadline,
         cancel: cancel.as_deref(),
     };
@@ -389,6 +390,7 @@ fn count(
             execution.check()?;
             return Err(Failure::Api(ApiError::internal("The query stopped early.")));
         }
+        Err(CountError::TooManyGroups) => return Err(QueryError::budget().into()),
         Err(CountError::Read(e)) => {
             tracing::error!(error = %e, "query count failed");
             return Err(Failure::Api(ApiError::internal(

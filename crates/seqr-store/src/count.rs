@@ -47,6 +47,9 @@ pub struct CountRequest<'r> {
     pub keys: &'r [Field],
     /// Width of `group by time()` slices in ticks (slices start at multiples of it).
     pub slice: Option<i64>,
+    /// Fail with [`CountError::TooManyGroups`] beyond this many groups (0: no bound), so a
+    /// `group by` over a high-cardinality property cannot take unbounded memory.
+    pub max_groups: usize,
     /// Stop (with [`CountError::Stopped`]) once past this instant.
     pub deadline: Option<Instant>,
     /// Stop when set.
@@ -80,6 +83,8 @@ pub enum CountError {
     Read(ReadError),
     /// The deadline passed, the cancellation flag was set, or the caller broke off.
     Stopped,
+    /// More groups than [`CountRequest::max_groups`].
+    TooManyGroups,
 }
 
 impl From<ReadError> for CountError {
@@ -154,6 +159,11 @@ pub(crate) fn count(
                             failed.store(true, Ordering::Relaxed);
                             return Err((Arc::clone(part), e));
                         }
+                        if prepared.max_groups > 0 && w.groups.len() > prepared.max_groups {
+                            w.too_many = true;
+                            failed.store(true, Ordering::Relaxed);
+                            break;
+                        }
                         if w.undecided.len() >= HANDOVER_BATCH
                             && tx.send(std::mem::take(&mut w.undecided)).is_err()
                         {
@@ -212,12 +222,18 @@ pub(crate) fn count(
     }
     let mut merged = mem_groups;
     let mut stopped = false;
+    let mut too_many = false;
     for r in results {
         let w = r.map_err(|(part, e)| shared.part_read_error(&part, e))?;
         stopped |= w.stopped;
+        too_many |= w.too_many;
         report.decided += w.decided;
         for (k, n) in w.groups {
             *merged.entry(k).or_default() += n;
+        }
+        too_many |= req.max_groups > 0 && merged.len() > req.max_groups;
+        if too_many {
+            return Err(CountError::TooManyGroups);
         }
     }
     if stopped {
@@ -376,6 +392,9 @@ fn count_memtables(
                     RowDecision::Yes(key) => {
                         report.decided += 1;
                         *mem_groups.entry(key).or_default() += 1;
+                        if prepared.max_groups > 0 && mem_groups.len() > prepared.max_groups {
+                            return Err(CountError::TooManyGroups);
+                        }
                     }
                     RowDecision::Maybe => {
                         let event = codec::decode_event(enc.bytes()).map_err(corrupt)?;
@@ -405,6 +424,7 @@ pub(crate) struct Prepared<'r> {
     needles: Vec<Option<memchr::memmem::Finder<'static>>>,
     keys: &'r [Field],
     slice: Option<i64>,
+    max_groups: usize,
     deadline: Option<Instant>,
     cancel: Option<&'r AtomicBool>,
 }
@@ -420,6 +440,7 @@ impl<'r> Prepared<'r> {
             needles: predicates.iter().map(needle).collect(),
             keys: &[],
             slice: None,
+            max_groups: 0,
             deadline: None,
             cancel: None,
         }
@@ -457,6 +478,7 @@ impl<'r> Prepared<'r> {
             needles: req.predicates.iter().map(needle).collect(),
             keys: req.keys,
             slice: req.slice,
+            max_groups: req.max_groups,
             deadline: req.deadline,
             cancel: req.cancel,
         }
@@ -679,6 +701,7 @@ struct Worker {
     undecided: Vec<StoredEvent>,
     decided: u64,
     stopped: bool,
+    too_many: bool,
 }
 
 /// How a field reads in one block.

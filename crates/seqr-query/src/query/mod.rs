@@ -150,7 +150,8 @@ impl QueryError {
         }
     }
 
-    pub(crate) fn budget() -> QueryError {
+    /// The query needs more groups or kept values than its [`Limits`].
+    pub fn budget() -> QueryError {
         QueryError::new(
             QueryErrorKind::Budget,
             "The query needs more memory than its budget allows; narrow the range or group by fewer keys.",

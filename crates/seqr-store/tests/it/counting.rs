@@ -98,6 +98,7 @@ fn by_counting(store: &Store, q: &str) -> (serde_json::Value, u64, u64) {
                 predicates: &shape.predicates,
                 keys: &shape.keys,
                 slice: shape.time_slice,
+                max_groups: 0,
                 deadline: None,
                 cancel: None,
             },
@@ -273,4 +274,49 @@ fn non_counting_queries_have_no_count_shape() {
         let plan = Plan::new(q, &Variables::new(), &options()).unwrap();
         assert!(plan.counting().is_none(), "{q}");
     }
+}
+
+#[test]
+fn a_count_over_too_many_groups_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(
+        dir.path(),
+        StoreOptions {
+            flush_events: 100,
+            block_events: 16,
+            ..StoreOptions::default()
+        },
+    )
+    .unwrap();
+    let mut rng = Rng(3);
+    let events: Vec<Event> = (0..300).map(|i| varied(&mut rng, i)).collect();
+    store.append_blocking(events).unwrap();
+    store.flush(std::time::Duration::from_secs(30)).unwrap();
+    let plan = Plan::new(
+        "select count(*) from stream group by Path",
+        &Variables::new(),
+        &options(),
+    )
+    .unwrap();
+    let shape = plan.counting().unwrap();
+    let request = |max_groups| CountRequest {
+        from: None,
+        to: None,
+        predicates: &shape.predicates,
+        keys: &shape.keys,
+        slice: None,
+        max_groups,
+        deadline: None,
+        cancel: None,
+    };
+    let r = store.count(&request(3), &mut |_| ControlFlow::Continue(()));
+    assert!(
+        matches!(r, Err(seqr_store::CountError::TooManyGroups)),
+        "{r:?}"
+    );
+    assert!(
+        store
+            .count(&request(0), &mut |_| ControlFlow::Continue(()))
+            .is_ok()
+    );
 }

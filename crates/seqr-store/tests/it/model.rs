@@ -650,6 +650,7 @@ impl Harness {
                     predicates: &shape.predicates,
                     keys: &shape.keys,
                     slice: shape.time_slice,
+                    max_groups: 0,
                     deadline: None,
                     cancel: None,
                 },
