@@ -15,6 +15,9 @@
 //! - The scan runs on a blocking thread, paging the store newest first; when the client goes
 //!   away the request future is dropped, which sets the query's cancellation flag, and the
 //!   scan stops at its next check.
+//! - A counting query ([`Plan::counting`]) whose view filter is exact too is counted by the
+//!   store from its columns ([`Store::count`]); only the events the columns cannot decide
+//!   are evaluated here.
 
 use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
