@@ -121,17 +121,15 @@ struct Pieces {
     bytes: usize,
 }
 
-/// Decoded headers, filters and single columns, bounded by bytes (oldest inserted evicted
-/// first): a repeated count or needle search reads nothing from disk and decodes nothing,
-/// and memory stays fixed however much data there is.
-pub(crate) struct ColumnCache {
+/// One byte-bounded pool of pieces (oldest inserted evicted first).
+struct Pool {
     capacity: usize,
     inner: Mutex<Pieces>,
 }
 
-impl ColumnCache {
-    pub(crate) fn new(capacity: usize) -> ColumnCache {
-        ColumnCache {
+impl Pool {
+    fn new(capacity: usize) -> Pool {
+        Pool {
             capacity,
             inner: Mutex::new(Pieces::default()),
         }
@@ -163,12 +161,36 @@ impl ColumnCache {
         }
         Ok(e)
     }
+}
+
+/// Decoded headers, filters and single columns, bounded by bytes: a repeated count or needle
+/// search reads nothing from disk and decodes nothing, and memory stays fixed however much
+/// data there is. Headers and filters (which every pruned search reads, block after block)
+/// have their own pool, so scanning big columns never evicts them.
+pub(crate) struct ColumnCache {
+    metadata: Pool,
+    columns: Pool,
+}
+
+impl ColumnCache {
+    pub(crate) fn new(metadata_capacity: usize, column_capacity: usize) -> ColumnCache {
+        ColumnCache {
+            metadata: Pool::new(metadata_capacity),
+            columns: Pool::new(column_capacity),
+        }
+    }
 
     /// Block `b`'s header.
     pub(crate) fn header(&self, part: &Part, b: usize) -> Result<Arc<BlockHeader>, PartError> {
-        let e = self.get_or((part.info.id, b, Piece::Header), || {
+        let e = self.metadata.get_or((part.info.id, b, Piece::Header), || {
             let h = part.header(b)?;
-            let size = part.blocks[b].header_len as usize * 4 + 256;
+            let size = std::mem::size_of::<BlockHeader>()
+                + h.columns.len() * std::mem::size_of::<block::ColumnMeta>()
+                + h.columns
+                    .iter()
+                    .map(|c| c.constant.as_ref().map_or(0, Vec::len))
+                    .sum::<usize>()
+                + h.shapes.iter().map(|s| 24 + s.len() * 4).sum::<usize>();
             Ok((Entry::Header(Arc::new(h)), size))
         })?;
         match e {
@@ -185,11 +207,13 @@ impl ColumnCache {
         h: &BlockHeader,
         c: usize,
     ) -> Result<Arc<Column>, PartError> {
-        let e = self.get_or((part.info.id, b, Piece::Column(h.columns[c].node)), || {
-            let col = part.column(b, h, c)?;
-            let size = col.heap_bytes() + 256;
-            Ok((Entry::Column(Arc::new(col)), size))
-        })?;
+        let e = self
+            .columns
+            .get_or((part.info.id, b, Piece::Column(h.columns[c].node)), || {
+                let col = part.column(b, h, c)?;
+                let size = col.heap_bytes() + 256;
+                Ok((Entry::Column(Arc::new(col)), size))
+            })?;
         match e {
             Entry::Column(c) => Ok(c),
             _ => unreachable!("a column entry"),
@@ -207,11 +231,13 @@ impl ColumnCache {
         let Some(p) = &h.columns[c].bloom else {
             return Ok(None);
         };
-        let e = self.get_or((part.info.id, b, Piece::Bloom(h.columns[c].node)), || {
-            let raw = part.payload(b, p)?;
-            let size = raw.len() + 64;
-            Ok((Entry::Bloom(Arc::new(raw)), size))
-        })?;
+        let e = self
+            .metadata
+            .get_or((part.info.id, b, Piece::Bloom(h.columns[c].node)), || {
+                let raw = part.payload(b, p)?;
+                let size = raw.len() + 64;
+                Ok((Entry::Bloom(Arc::new(raw)), size))
+            })?;
         match e {
             Entry::Bloom(x) => Ok(Some(x)),
             _ => unreachable!("a bloom entry"),

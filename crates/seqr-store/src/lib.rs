@@ -350,7 +350,10 @@ impl Store {
             min_free: AtomicU64::new(options.min_free_bytes.unwrap_or(u64::MAX)),
             quarantined: Mutex::new(Vec::new()),
             cache: BlockCache::new(options.block_cache_blocks),
-            columns: cache::ColumnCache::new(options.column_cache_bytes),
+            columns: cache::ColumnCache::new(
+                options.metadata_cache_bytes,
+                options.column_cache_bytes,
+            ),
             root: root.to_owned(),
             dir,
             queue: Mutex::new(Queue {

@@ -162,7 +162,7 @@ fn doomed_rows(
             None => false,
             Some(h) => {
                 // Deletes are rare: nothing of theirs is worth caching.
-                let no_cache = crate::cache::ColumnCache::new(0);
+                let no_cache = crate::cache::ColumnCache::new(0, 0);
                 prune::may_match(part, b, h, req.predicates, &no_cache).map_err(part_err(part))?
             }
         };

@@ -19,9 +19,12 @@ pub struct StoreOptions {
     pub verify_parts_on_open: bool,
     /// Decompressed blocks kept in memory for searches.
     pub block_cache_blocks: usize,
-    /// Bytes of decoded block headers, filters and single columns kept in memory for
-    /// counting and pruning (0 disables the cache).
+    /// Bytes of decoded single columns kept in memory for counting and selecting rows (0
+    /// disables the cache).
     pub column_cache_bytes: usize,
+    /// Bytes of decoded block headers and token filters kept in memory for pruning (0
+    /// disables the cache).
+    pub metadata_cache_bytes: usize,
     /// Merge this many parts of one day and tier into one part of the next tier (tiers 0, 1
     /// and 2; 0 or 1 disables merging).
     pub merge_parts: usize,
@@ -58,6 +61,7 @@ impl Default for StoreOptions {
             verify_parts_on_open: true,
             block_cache_blocks: 32,
             column_cache_bytes: 64 << 20,
+            metadata_cache_bytes: 64 << 20,
             merge_parts: 8,
             background_merges: true,
             merge_zstd_level: 3,
