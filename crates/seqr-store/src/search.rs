@@ -1,5 +1,6 @@
 //! Newest-first search: a k-way merge of memtables and parts by descending id.
 
+use std::cell::OnceCell;
 use std::collections::{BinaryHeap, VecDeque};
 use std::ops::Bound;
 use std::path::PathBuf;
@@ -11,6 +12,7 @@ use seqr_types::{Event, EventId, StoredEvent};
 
 use crate::cache::{BlockCache, Decoded};
 use crate::count::{self, NO, Prepared};
+use crate::part::block::Rows;
 use crate::part::{Part, PartError};
 use crate::prune;
 use crate::{
@@ -150,6 +152,38 @@ impl<'r> PartCursor<'r> {
                 shared.blocks_skipped.fetch_add(1, Ordering::Relaxed);
                 continue;
             }
+            // Rows the predicates rule out are known from the named columns before the
+            // block is decoded whole: a block with none left (a filter's false positive) is
+            // skipped unread.
+            let state = if self.prefilter.is_empty() {
+                None
+            } else {
+                let rows_cell: OnceCell<Rows> = OnceCell::new();
+                let cached_rows = cached.as_ref().map(|d| &d.rows);
+                let part = &self.part;
+                let rows = || -> Result<&Rows, PartError> {
+                    if let Some(r) = cached_rows.or(rows_cell.get()) {
+                        return Ok(r);
+                    }
+                    let r = part.rows(b, h)?;
+                    Ok(rows_cell.get_or_init(|| r))
+                };
+                let mut readers = Default::default();
+                let state = count::select(
+                    part,
+                    b,
+                    h,
+                    self.prefilter,
+                    &shared.columns,
+                    &rows,
+                    &mut readers,
+                )?;
+                if state.iter().all(|&s| s == NO) {
+                    shared.blocks_skipped.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+                Some(state)
+            };
             shared.blocks_read.fetch_add(1, Ordering::Relaxed);
             let d = match (cached, header) {
                 (Some(d), _) => d,
@@ -159,25 +193,12 @@ impl<'r> PartCursor<'r> {
             let n = self.upper.map_or(d.rows.ids.len(), |u| {
                 d.rows.ids.partition_point(|id| *id < u)
             });
-            let state = if self.prefilter.is_empty() {
-                None
-            } else {
-                let mut readers = Default::default();
-                let rows = || Ok(&d.rows);
-                let state = count::select(
-                    &self.part,
-                    b,
-                    &d.header,
-                    self.prefilter,
-                    &shared.columns,
-                    &rows,
-                    &mut readers,
-                )?;
-                if state[..n].iter().all(|&s| s == NO) {
-                    continue;
-                }
-                Some(state)
-            };
+            if state
+                .as_ref()
+                .is_some_and(|st| st[..n].iter().all(|&s| s == NO))
+            {
+                continue;
+            }
             self.current = Some((d, n, state));
         }
     }
