@@ -1218,12 +1218,12 @@ fn test_text(r: [&Reader; 3], m: &Matcher<'_>, state: &mut [u8]) -> PendingText 
                     Some(v) => *v,
                     None => {
                         let tokens = template::parse(t);
-                        let v = if tokens.iter().any(|t| matches!(t, Token::Hole(_))) {
-                            pending.parsed.push(tokens);
-                            Err(pending.parsed.len() as u32 - 1)
-                        } else {
-                            let rendered = template::render(&tokens, &Default::default(), &[]);
-                            Ok(u8::from(m.test_str(&rendered)) * YES)
+                        let v = match verdict_without_holes(&tokens, m) {
+                            Some(v) => Ok(v),
+                            None => {
+                                pending.parsed.push(tokens);
+                                Err(pending.parsed.len() as u32 - 1)
+                            }
                         };
                         templates.insert(t.to_owned(), v);
                         v
@@ -1349,10 +1349,15 @@ fn render_pending<'r>(
 
 /// Whether a template's rendering contains the text: decided only when it has no holes.
 fn template_state(t: &str, m: &Matcher<'_>) -> u8 {
-    let tokens = template::parse(t);
+    verdict_without_holes(&template::parse(t), m).unwrap_or(MAYBE)
+}
+
+/// YES or NO for a parsed template without holes (its rendering is its text); `None` when
+/// it has holes.
+fn verdict_without_holes(tokens: &[Token], m: &Matcher<'_>) -> Option<u8> {
     if tokens.iter().any(|t| matches!(t, Token::Hole(_))) {
-        return MAYBE;
+        return None;
     }
-    let rendered = template::render(&tokens, &Default::default(), &[]);
-    if m.test_str(&rendered) { YES } else { NO }
+    let rendered = template::render(tokens, &Default::default(), &[]);
+    Some(u8::from(m.test_str(&rendered)) * YES)
 }
