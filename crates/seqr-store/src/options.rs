@@ -10,6 +10,13 @@ pub struct StoreOptions {
     pub flush_events: usize,
     /// ... or this many encoded bytes.
     pub flush_bytes: usize,
+    /// When no append has arrived for this long, freeze and flush the memtable if it holds
+    /// at least `idle_flush_events` events (`None` disables): a memtable's rows are searched
+    /// row by row, a part's from its columns, so a pause in ingestion is used to move them.
+    pub idle_flush: Option<std::time::Duration>,
+    /// Smallest memtable worth an idle flush (a trickle of events stays in memory rather
+    /// than becoming a part per event).
+    pub idle_flush_events: usize,
     /// Events per part block (at most).
     pub block_events: usize,
     /// zstd level for the columns of flushed parts.
@@ -56,6 +63,8 @@ impl Default for StoreOptions {
         StoreOptions {
             flush_events: 100_000,
             flush_bytes: 32 << 20,
+            idle_flush: Some(std::time::Duration::from_secs(3)),
+            idle_flush_events: 1024,
             block_events: 4096,
             zstd_level: 1,
             verify_parts_on_open: true,

@@ -65,11 +65,31 @@ pub(crate) fn writer_loop(
         wait_for_flusher(&shared, &mut wal, next_arrival);
         let group: Vec<Pending> = {
             let mut q = lock(&shared.queue);
+            let mut idle = false;
             while q.pending.is_empty() && q.accepting && !q.rotate_requested {
-                q = shared
-                    .queue_cv
-                    .wait(q)
-                    .unwrap_or_else(PoisonError::into_inner);
+                match shared.options.idle_flush {
+                    Some(after) if !idle => {
+                        let (guard, waited) = shared
+                            .queue_cv
+                            .wait_timeout(q, after)
+                            .unwrap_or_else(PoisonError::into_inner);
+                        q = guard;
+                        if waited.timed_out()
+                            && q.pending.is_empty()
+                            && idle_worth_flushing(&shared)
+                        {
+                            q.rotate_requested = true;
+                        }
+                        // One idle flush per pause: wait without a timeout until the next append.
+                        idle = waited.timed_out();
+                    }
+                    _ => {
+                        q = shared
+                            .queue_cv
+                            .wait(q)
+                            .unwrap_or_else(PoisonError::into_inner);
+                    }
+                }
             }
             if std::mem::take(&mut q.rotate_requested) {
                 drop(q);
@@ -199,6 +219,16 @@ pub(crate) fn writer_loop(
             };
         }
     }
+}
+
+/// Whether the active memtable holds enough events for an idle flush
+/// ([`crate::StoreOptions::idle_flush`]), and nothing else is waiting for the flusher.
+fn idle_worth_flushing(shared: &Shared) -> bool {
+    let st = read(&shared.state);
+    let m = read(&st.memtables.last().expect("an active memtable").inner);
+    shared.poisoned().is_none()
+        && st.memtables.len() == 1
+        && m.map.len() >= shared.options.idle_flush_events.max(1)
 }
 
 /// Whether the active memtable is over the flush thresholds.

@@ -126,3 +126,44 @@ fn a_failed_shutdown_flush_leaves_the_wal() {
     assert_eq!(store.open_report().replayed_events, 50);
     assert_each_once(&store, 50);
 }
+
+/// Polls `cond` for up to ten seconds.
+fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !cond() {
+        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_pause_in_ingestion_flushes_a_big_enough_memtable() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = StoreOptions {
+        idle_flush: Some(std::time::Duration::from_millis(200)),
+        idle_flush_events: 30,
+        background_merges: false,
+        ..StoreOptions::default()
+    };
+    let store = Store::open(dir.path(), options.clone()).unwrap();
+    store
+        .append_blocking((0..40).map(|i| ev(i, BASE + i as i64)).collect())
+        .unwrap();
+    eventually("the idle flush", || {
+        let st = store.stats();
+        st.memtable_events == 0 && st.parts == 1
+    });
+    // Below the threshold the events stay in memory, however long the pause.
+    store
+        .append_blocking((40..50).map(|i| ev(i, BASE + i as i64)).collect())
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    let st = store.stats();
+    assert_eq!((st.memtable_events, st.parts), (10, 1), "{st:?}");
+    assert_each_once(&store, 50);
+    // A crash now: the part holds the first 40, the WAL the last 10, each comes back once.
+    drop(store);
+    let store = Store::open(dir.path(), options).unwrap();
+    assert_eq!(store.open_report().replayed_events, 10);
+    assert_each_once(&store, 50);
+}
