@@ -24,7 +24,6 @@ use rust_decimal::Decimal;
 use seqr_query::Value;
 use seqr_query::pushdown::{Field, Matcher, Predicate};
 use seqr_query::value::Eval;
-use seqr_types::template::{self, Token};
 use seqr_types::{EventId, StoredEvent, Timestamp};
 
 use crate::cache::{BlockCache, ColumnCache};
@@ -35,7 +34,7 @@ use crate::part::column::{Column, Strings};
 use crate::part::json::{Token as JsonToken, Walker};
 use crate::part::names::{self, Builtin, R_PROPS};
 use crate::part::{Part, PartError};
-use crate::{ReadError, Shared, codec, prune, read};
+use crate::{ReadError, Shared, codec, prune, read, text_search};
 
 /// One count: the events of `[from, to)` satisfying every predicate, per group.
 pub struct CountRequest<'r> {
@@ -95,8 +94,8 @@ impl From<ReadError> for CountError {
 
 /// Row states, ordered so that AND is `min`.
 pub(crate) const NO: u8 = 0;
-const MAYBE: u8 = 1;
-const YES: u8 = 2;
+pub(crate) const MAYBE: u8 = 1;
+pub(crate) const YES: u8 = 2;
 
 /// Events rebuilt per message to the calling thread.
 const HANDOVER_BATCH: usize = 512;
@@ -333,7 +332,7 @@ pub(crate) fn select<'r>(
                 for node in nodes {
                     reader(readers, node)?;
                 }
-                let pending = test_text(
+                let pending = text_search::test_text(
                     [
                         &readers[&nodes[0]],
                         &readers[&nodes[1]],
@@ -342,7 +341,9 @@ pub(crate) fn select<'r>(
                     m,
                     &mut state,
                 );
-                render_pending(pending, part, b, h, columns, rows, readers, m, &mut state)?;
+                text_search::decide_pending(
+                    pending, part, b, h, columns, rows, readers, m, &mut state,
+                )?;
             }
         }
     }
@@ -526,7 +527,7 @@ impl<'r> Prepared<'r> {
                         match templates.get(t) {
                             Some(s) => *s,
                             None => {
-                                let s = template_state(t, m);
+                                let s = text_search::template_state(t, m);
                                 templates.insert(t.to_owned(), s);
                                 s
                             }
@@ -714,7 +715,11 @@ pub(crate) enum Reader {
 
 impl Reader {
     /// The cell of `row`, as a string when it is one.
-    fn str_at<'c>(&'c self, row: usize, buf: &'c mut String) -> Option<Result<&'c str, Value>> {
+    pub(crate) fn str_at<'c>(
+        &'c self,
+        row: usize,
+        buf: &'c mut String,
+    ) -> Option<Result<&'c str, Value>> {
         let Reader::Column { col, rank } = self else {
             return None;
         };
@@ -735,7 +740,7 @@ impl Reader {
     }
 
     /// The dictionary code of `row`'s string, when the column is one dictionary of strings.
-    fn dict(&self) -> Option<(&Strings, &[u32], &[u32])> {
+    pub(crate) fn dict(&self) -> Option<(&Strings, &[u32], &[u32])> {
         match self {
             Reader::Column { col, rank }
                 if col.tags.is_none() && col.only == T_STR && !col.constant =>
@@ -1039,7 +1044,7 @@ fn key_at<'c>(r: &'c Reader, row: usize, is_level: bool, buf: &mut String) -> Ke
 }
 
 /// Where a top-level property's values are in a block.
-enum PropertyColumn {
+pub(crate) enum PropertyColumn {
     /// No row has it.
     None,
     /// Some rows hold it as an object (or inside a whole-map column): not one column.
@@ -1047,7 +1052,7 @@ enum PropertyColumn {
     Leaf(u32),
 }
 
-fn property_node(part: &Part, h: &BlockHeader, name: &str) -> PropertyColumn {
+pub(crate) fn property_node(part: &Part, h: &BlockHeader, name: &str) -> PropertyColumn {
     let root = names::root_node(R_PROPS);
     if h.column_of(root).is_some() {
         return PropertyColumn::Unreadable;
@@ -1065,7 +1070,7 @@ fn property_node(part: &Part, h: &BlockHeader, name: &str) -> PropertyColumn {
 }
 
 /// Reads the column of `node` with each row's rank into it.
-fn read_field<'r>(
+pub(crate) fn read_field<'r>(
     part: &Part,
     b: usize,
     h: &BlockHeader,
@@ -1180,184 +1185,4 @@ fn test_strings(r: &Reader, m: &Matcher<'_>, default: Option<&str>, state: &mut 
             *s = NO;
         }
     }
-}
-
-/// ANDs a text search (rendered message or exception contains) into `state`. The message is
-/// `@m` where sent; otherwise a template without holes is its own rendering, and one with
-/// holes leaves the row undecided unless the exception matches.
-fn test_text(r: [&Reader; 3], m: &Matcher<'_>, state: &mut [u8]) -> PendingText {
-    let [message, template, exception] = r;
-    // Per distinct template: its verdict, or (when it has holes) its index in `parsed`.
-    let mut templates: HashMap<String, Result<u8, u32>> = HashMap::new();
-    let mut pending = PendingText::default();
-    let mut buf = String::new();
-    for (row, s) in state.iter_mut().enumerate() {
-        if *s == NO {
-            continue;
-        }
-        let in_exception = match exception.str_at(row, &mut buf) {
-            Some(Ok(x)) => m.test_str(x),
-            _ => false,
-        };
-        if in_exception {
-            continue;
-        }
-        let in_message = match message.str_at(row, &mut buf) {
-            Some(Ok(msg)) => u8::from(m.test_str(msg)) * YES,
-            Some(Err(_)) => MAYBE,
-            None => {
-                let t = match template.str_at(row, &mut buf) {
-                    Some(Ok(t)) => t,
-                    Some(Err(_)) => {
-                        *s = (*s).min(MAYBE);
-                        continue;
-                    }
-                    None => "",
-                };
-                let verdict = match templates.get(t) {
-                    Some(v) => *v,
-                    None => {
-                        let tokens = template::parse(t);
-                        let v = match verdict_without_holes(&tokens, m) {
-                            Some(v) => Ok(v),
-                            None => {
-                                pending.parsed.push(tokens);
-                                Err(pending.parsed.len() as u32 - 1)
-                            }
-                        };
-                        templates.insert(t.to_owned(), v);
-                        v
-                    }
-                };
-                match verdict {
-                    Ok(v) => v,
-                    Err(t) => {
-                        pending.rows.push((row, *s, t));
-                        MAYBE
-                    }
-                }
-            }
-        };
-        *s = (*s).min(in_message);
-    }
-    pending
-}
-
-/// Rows whose text search depends on rendering a template with holes.
-#[derive(Default)]
-struct PendingText {
-    /// (row, its state before the search, index of its template in `parsed`).
-    rows: Vec<(usize, u8, u32)>,
-    parsed: Vec<Vec<Token>>,
-}
-
-/// Decides the pending rows of a text search by rendering their messages from the hole
-/// properties' columns, with the renderer events use. Rows it cannot render exactly (a
-/// dotted or object-valued hole, client renderings) stay undecided.
-#[allow(clippy::too_many_arguments)]
-fn render_pending<'r>(
-    pending: PendingText,
-    part: &Part,
-    b: usize,
-    h: &BlockHeader,
-    columns: &ColumnCache,
-    rows: &impl Fn() -> Result<&'r Rows, PartError>,
-    readers: &mut HashMap<u32, Reader>,
-    m: &Matcher<'_>,
-    state: &mut [u8],
-) -> Result<(), PartError> {
-    if pending.rows.is_empty() {
-        return Ok(());
-    }
-    let renderings = names::builtin_node(Builtin::Renderings);
-    let mut need = vec![renderings];
-    // Per template, per hole: the property's column node (`None`: no row has it), or the
-    // template cannot be rendered here.
-    let sources: Vec<Option<Vec<Option<u32>>>> = pending
-        .parsed
-        .iter()
-        .map(|tokens| {
-            tokens
-                .iter()
-                .filter_map(|t| match t {
-                    Token::Hole(hole) => Some(hole),
-                    Token::Text(_) => None,
-                })
-                .map(|hole| {
-                    if hole.name.contains('.') {
-                        return None;
-                    }
-                    match property_node(part, h, &hole.name) {
-                        PropertyColumn::None => Some(None),
-                        PropertyColumn::Unreadable => None,
-                        PropertyColumn::Leaf(node) => {
-                            need.push(node);
-                            Some(Some(node))
-                        }
-                    }
-                })
-                .collect()
-        })
-        .collect();
-    for node in need {
-        if let Entry::Vacant(e) = readers.entry(node) {
-            e.insert(read_field(part, b, h, rows, node, columns)?);
-        }
-    }
-    let has_renderings = |row: usize| match &readers[&renderings] {
-        Reader::Absent => false,
-        Reader::Column { rank, .. } => rank[row] != u32::MAX,
-    };
-    let mut values: Vec<Option<serde_json::Value>> = Vec::new();
-    let mut scratch = String::new();
-    for (row, prior, t) in pending.rows {
-        let Some(holes) = &sources[t as usize] else {
-            continue;
-        };
-        if has_renderings(row) {
-            continue;
-        }
-        values.clear();
-        let mut readable = true;
-        for node in holes {
-            let mut value = None;
-            if let Some(node) = node
-                && let Reader::Column { col, rank } = &readers[node]
-                && rank[row] != u32::MAX
-            {
-                match cell_value(col.cell(rank[row] as usize, &mut scratch)) {
-                    Ok(v) => value = Some(v),
-                    // Damage: left to the caller, whose rebuild reports it.
-                    Err(_) => readable = false,
-                }
-            }
-            values.push(value);
-        }
-        if !readable {
-            continue;
-        }
-        let mut next = values.iter();
-        let rendered = template::render_with(
-            &pending.parsed[t as usize],
-            |_| next.next().and_then(Option::as_ref),
-            &[],
-        );
-        state[row] = prior.min(u8::from(m.test_str(&rendered)) * YES);
-    }
-    Ok(())
-}
-
-/// Whether a template's rendering contains the text: decided only when it has no holes.
-fn template_state(t: &str, m: &Matcher<'_>) -> u8 {
-    verdict_without_holes(&template::parse(t), m).unwrap_or(MAYBE)
-}
-
-/// YES or NO for a parsed template without holes (its rendering is its text); `None` when
-/// it has holes.
-fn verdict_without_holes(tokens: &[Token], m: &Matcher<'_>) -> Option<u8> {
-    if tokens.iter().any(|t| matches!(t, Token::Hole(_))) {
-        return None;
-    }
-    let rendered = template::render(tokens, &Default::default(), &[]);
-    Some(u8::from(m.test_str(&rendered)) * YES)
 }

@@ -320,3 +320,138 @@ fn a_count_over_too_many_groups_is_refused() {
             .is_ok()
     );
 }
+
+/// Events whose templates are random runs of pieces and holes, with hole values that can
+/// form the searched text across boundaries, number formats and alignments, non-ASCII
+/// letters that lowercase to ASCII, and values long enough to push a match past the
+/// rendering limit.
+fn pieces_and_holes(rng: &mut Rng, i: u64) -> Event {
+    const PIECES: &[&str] = &[
+        "", "t", "ime", "Time", "out", " ", "meo", "x-1", "5", "é", "\u{212a}", "ou", "T", ".",
+    ];
+    const HOLES: &[&str] = &[
+        "{A}",
+        "{B}",
+        "{A,4}",
+        "{B,-9}",
+        "{N}",
+        "{N:F1}",
+        "{N:#.##}",
+        "{N:0.00}",
+        "{N:P0}",
+        "{N:X}",
+        "{N,6}",
+        "{F}",
+        "{Obj}",
+        "{Long}",
+        "{Missing}",
+    ];
+    const STRINGS: &[&str] = &[
+        "ti",
+        "meo",
+        "ut",
+        "TIME",
+        "",
+        "timeout",
+        "\u{130}",
+        "\u{212a}elvin",
+        "o",
+        "-1.5",
+        "e5",
+    ];
+    let mut e = Event {
+        timestamp: Timestamp::from_ticks(BASE + i as i64 * 1_000_000),
+        ..Event::default()
+    };
+    if i.is_multiple_of(50) {
+        // A match just before or just after the cut at the rendering limit.
+        e.message_template = Some("{Long}{N} timeout".into());
+        e.properties.insert(
+            "Long".into(),
+            "y".repeat(16_360 + (i / 50 % 30) as usize).into(),
+        );
+        e.properties.insert("N".into(), serde_json::json!(123_456));
+        return e;
+    }
+    let mut t = String::new();
+    for _ in 0..1 + rng.below(6) {
+        t.push_str(PIECES[rng.below(PIECES.len() as u64) as usize]);
+        t.push_str(HOLES[rng.below(HOLES.len() as u64) as usize]);
+    }
+    t.push_str(PIECES[rng.below(PIECES.len() as u64) as usize]);
+    e.message_template = Some(t);
+    let value = |rng: &mut Rng| -> serde_json::Value {
+        match rng.below(8) {
+            0 => serde_json::json!(rng.below(2000) as i64 - 1000),
+            1 => serde_json::json!(1.5),
+            2 => serde_json::from_str("-0.50").unwrap(),
+            3 => serde_json::json!(rng.below(2) == 0),
+            4 => serde_json::Value::Null,
+            5 => serde_json::json!([1, "timeout"]),
+            _ => STRINGS[rng.below(STRINGS.len() as u64) as usize].into(),
+        }
+    };
+    for name in ["A", "B", "N", "F"] {
+        if rng.below(6) != 0 {
+            let v = value(rng);
+            e.properties.insert(name.into(), v);
+        }
+    }
+    if rng.below(2) == 0 {
+        e.properties
+            .insert("N".into(), serde_json::json!(rng.below(100_000)));
+    }
+    if rng.below(10) == 0 {
+        e.properties
+            .insert("Obj".into(), serde_json::json!({"Name": "timeout"}));
+    }
+    if rng.below(3) == 0 {
+        // Long enough that what follows may be cut at the 16 KiB rendering limit.
+        let n = match rng.below(4) {
+            0 => 100,
+            1 => 20_000,
+            _ => 15_300 + rng.below(1_100) as usize,
+        };
+        e.properties.insert("Long".into(), "y".repeat(n).into());
+    }
+    e
+}
+
+#[test]
+fn text_searches_across_template_pieces_and_hole_values_equal_rendering() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(
+        dir.path(),
+        StoreOptions {
+            flush_events: 1000,
+            block_events: 128,
+            ..StoreOptions::default()
+        },
+    )
+    .unwrap();
+    let mut rng = Rng(0x7e57);
+    let events: Vec<Event> = (0..3000).map(|i| pieces_and_holes(&mut rng, i)).collect();
+    for chunk in events.chunks(500) {
+        store.append_blocking(chunk.to_vec()).unwrap();
+    }
+    store.flush(std::time::Duration::from_secs(30)).unwrap();
+    let stored = all_events(&store);
+    let mut total_matches = 0;
+    for needle in [
+        "timeout", "meout", "e5", "1.5", "-1", "x-15", "true", "kelvin", "i", "ut", "yt", "yyyt",
+        "yout", ".0", "0 ", "ti",
+    ] {
+        for ci in [" ci", ""] {
+            let q = format!(
+                "select count(*) from stream where @Message like '%{needle}%'{ci} \
+                 or @Exception like '%{needle}%'{ci}"
+            );
+            let (counted, decided, _) = by_counting(&store, &q);
+            let want = by_evaluating(&stored, &q);
+            assert_eq!(counted, want, "{q}");
+            assert!(decided > 0, "{q}");
+            total_matches += want["Rows"][0][0].as_u64().unwrap_or(0);
+        }
+    }
+    assert!(total_matches > 1000, "{total_matches}");
+}

@@ -14,7 +14,10 @@ mod parse;
 mod render;
 
 pub use parse::{count_formatted_holes, parse};
-pub use render::{formatted_hole_count, lookup, render, render_tokens, render_with};
+pub use render::{
+    Scalar, formatted_hole_count, lookup, render, render_tokens, render_with, write_scalar,
+    writes_numbers_as_digits,
+};
 
 /// The longest message [`render`] produces, in bytes, so a small template with a huge
 /// alignment or property cannot amplify into a huge message.

@@ -310,6 +310,25 @@ pub(super) fn format(text: &str, format: &str) -> Option<String> {
     custom(&d, format)
 }
 
+/// Whether [`format`] (or its fallback, the number's own text) writes a plain integer or
+/// decimal as at least one character, all digits, `-`, `.` and `,`: standard `P`, `E`, `X`
+/// and `G` add other characters; a custom format of `#` placeholders alone can write nothing
+/// (zero under `#.##`); other custom formats fall back to the text.
+pub(super) fn writes_digits_only(format: &str) -> bool {
+    let mut chars = format.chars();
+    let Some(first) = chars.next() else {
+        return true;
+    };
+    if first.is_ascii_alphabetic() && chars.as_str().bytes().all(|b| b.is_ascii_digit()) {
+        return !matches!(first.to_ascii_uppercase(), 'P' | 'E' | 'X' | 'G');
+    }
+    let custom = format
+        .bytes()
+        .all(|b| matches!(b, b'0' | b'#' | b'.' | b','))
+        && format.bytes().any(|b| matches!(b, b'0' | b'#'));
+    !custom || format.contains('0')
+}
+
 #[cfg(test)]
 mod tests {
     use crate::Properties;
@@ -317,6 +336,42 @@ mod tests {
 
     fn props(json: &str) -> Properties {
         serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn digits_only_formats_write_only_digits_signs_points_and_commas() {
+        let numbers = [
+            "0",
+            "42",
+            "-42",
+            "1234567.891",
+            "-0.001",
+            "0.001",
+            "9.999",
+            "123456789012345678",
+        ];
+        let digits = [
+            "", "F2", "F", "f0", "N0", "N1", "D5", "D", "C", "R", "Z9", "0.00", "#,##0.00", "000",
+            "0,", "0.0#", "00x", "0.#", "#.0", ".,",
+        ];
+        // Letters, signs, spaces or (for `#` alone) possibly nothing at all.
+        let others = [
+            "P", "P0", "E2", "e", "X8", "x", "G3", "g9", "#", "#.##", "#,#",
+        ];
+        for f in digits {
+            assert!(super::writes_digits_only(f), "{f:?}");
+            for n in numbers {
+                let out = super::format(n, f).unwrap_or_else(|| n.to_owned());
+                let plain = !out.is_empty()
+                    && out
+                        .bytes()
+                        .all(|b| b.is_ascii_digit() || b"-.,".contains(&b));
+                assert!(plain, "{n} with {f:?} gave {out:?}");
+            }
+        }
+        for f in others {
+            assert!(!super::writes_digits_only(f), "{f:?}");
+        }
     }
 
     #[test]

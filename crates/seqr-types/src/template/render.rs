@@ -113,28 +113,77 @@ pub fn lookup<'p>(properties: &'p Properties, name: &str) -> Option<&'p Value> {
     properties.get(name)
 }
 
+/// A scalar hole value, for callers holding values outside [`Value`] (the store's columns).
+#[derive(Clone, Copy, Debug)]
+pub enum Scalar<'a> {
+    Str(&'a str),
+    /// A number's JSON text.
+    Number(&'a str),
+    Bool(bool),
+    Null,
+}
+
+impl<'a> Scalar<'a> {
+    fn of(value: &'a Value) -> Option<Scalar<'a>> {
+        Some(match value {
+            Value::String(s) => Scalar::Str(s),
+            Value::Number(n) => Scalar::Number(n.as_str()),
+            Value::Bool(b) => Scalar::Bool(*b),
+            Value::Null => Scalar::Null,
+            _ => return None,
+        })
+    }
+}
+
+/// Appends one hole's rendering of a scalar exactly as [`render_with`] writes it (format and
+/// alignment applied; no `@r` rendering).
+pub fn write_scalar(out: &mut String, hole: &Hole, value: Scalar<'_>) {
+    let start = out.len();
+    push_scalar(out, hole, value);
+    align(out, start, hole);
+}
+
+/// Whether the hole writes a plain integer or decimal (a number whose JSON text has no
+/// exponent) with only the characters `0`-`9`, `-`, `.` and `,` (no padding, no letters): a
+/// search for text without those characters never matches across such a hole.
+pub fn writes_numbers_as_digits(hole: &Hole) -> bool {
+    hole.alignment.is_none()
+        && hole
+            .format
+            .as_deref()
+            .is_none_or(number_format::writes_digits_only)
+}
+
 /// Appends a value formatted per the hole's format (or its `@r` rendering) and alignment.
 fn write_value(out: &mut String, hole: &Hole, value: &Value, rendering: Option<&str>) {
     let start = out.len();
-    match (rendering, value) {
+    match (rendering, Scalar::of(value)) {
         (Some(r), _) => out.push_str(r),
-        (None, Value::String(s)) => out.push_str(s),
-        (None, Value::Number(n)) => {
-            let text = n.as_str();
-            match hole
-                .format
-                .as_deref()
-                .and_then(|f| number_format::format(text, f))
-            {
-                Some(s) => out.push_str(&s),
-                None => out.push_str(text),
-            }
-        }
-        (None, Value::Bool(true)) => out.push_str("True"),
-        (None, Value::Bool(false)) => out.push_str("False"),
-        (None, Value::Null) => out.push_str("null"),
-        (None, other) => out.push_str(&serde_json::to_string(other).unwrap_or_default()),
+        (None, Some(scalar)) => push_scalar(out, hole, scalar),
+        (None, None) => out.push_str(&serde_json::to_string(value).unwrap_or_default()),
     }
+    align(out, start, hole);
+}
+
+fn push_scalar(out: &mut String, hole: &Hole, value: Scalar<'_>) {
+    match value {
+        Scalar::Str(s) => out.push_str(s),
+        Scalar::Number(text) => match hole
+            .format
+            .as_deref()
+            .and_then(|f| number_format::format(text, f))
+        {
+            Some(s) => out.push_str(&s),
+            None => out.push_str(text),
+        },
+        Scalar::Bool(true) => out.push_str("True"),
+        Scalar::Bool(false) => out.push_str("False"),
+        Scalar::Null => out.push_str("null"),
+    }
+}
+
+/// Pads what was written since `start` to the hole's alignment.
+fn align(out: &mut String, start: usize, hole: &Hole) {
     if let Some(alignment) = hole.alignment {
         let width = (alignment.unsigned_abs() as usize).min(MAX_RENDERED_BYTES);
         let len = out[start..].chars().count();
