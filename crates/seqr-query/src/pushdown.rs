@@ -189,24 +189,11 @@ impl Matcher<'_> {
         }
     }
 
-    /// For a text search, the most consecutive characters of a text one match can span, so a
-    /// text may be tested in pieces that overlap by one less. Exact because lowercasing (under
-    /// `ci`) maps each character on its own, and no character lowercases to more than one
-    /// ASCII character; so an ASCII needle of `n` characters spans at most `n`. `None` for
-    /// other predicates, empty needles and non-ASCII needles under `ci`.
-    pub fn text_window(&self) -> Option<usize> {
+    /// For a text search, the text and whether it is matched case-insensitively; `None`
+    /// for other predicates.
+    pub fn text(&self) -> Option<(&str, bool)> {
         match self.predicate {
-            Predicate::Text { text, ci } if !text.is_empty() && (!*ci || text.is_ascii()) => {
-                Some(text.chars().count())
-            }
-            _ => None,
-        }
-    }
-
-    /// The text a text search looks for (as written), or `None` for other predicates.
-    pub fn needle(&self) -> Option<&str> {
-        match self.predicate {
-            Predicate::Text { text, .. } => Some(text),
+            Predicate::Text { text, ci } => Some((text, *ci)),
             _ => None,
         }
     }

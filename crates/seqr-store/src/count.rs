@@ -10,7 +10,6 @@
 //! them as a search would. Blocks are counted in parallel on all cores; memtable events,
 //! still row-encoded, are always handed over.
 
-use std::cell::OnceCell;
 use std::collections::hash_map::Entry;
 
 use foldhash::{HashMap, HashMapExt};
@@ -28,12 +27,12 @@ use seqr_types::{EventId, StoredEvent, Timestamp};
 
 use crate::cache::{BlockCache, ColumnCache};
 use crate::codec::RowView;
-use crate::part::block::{BlockHeader, Rows, cell_value};
+use crate::part::block::{BlockHeader, cell_value};
 use crate::part::cell::{T_INT, T_STR};
 use crate::part::column::{Column, Strings};
 use crate::part::json::{Token as JsonToken, Walker};
 use crate::part::names::{self, Builtin, R_PROPS};
-use crate::part::{Part, PartError};
+use crate::part::{LazyRows, Part, PartError};
 use crate::{ReadError, Shared, codec, prune, read, text_search};
 
 /// One count: the events of `[from, to)` satisfying every predicate, per group.
@@ -261,20 +260,20 @@ pub(crate) fn count(
 
 /// Each row's state (no, maybe, yes) under the predicates, from the columns they name
 /// (read into `readers`, which the caller may reuse for keys).
-pub(crate) fn select<'r>(
+pub(crate) fn select(
     part: &Part,
     b: usize,
     h: &BlockHeader,
     p: &Prepared<'_>,
     columns: &ColumnCache,
-    rows: &impl Fn() -> Result<&'r Rows, PartError>,
+    rows: &LazyRows<'_>,
     readers: &mut HashMap<u32, Reader>,
 ) -> Result<Vec<u8>, PartError> {
     let (min, max) = (part.blocks[b].min, part.blocks[b].max);
     let n = h.rows as usize;
     let mut state = vec![YES; n];
     if p.lower.is_some_and(|l| min < l) || p.upper.is_some_and(|u| max >= u) {
-        for (row, id) in rows()?.ids.iter().enumerate() {
+        for (row, id) in rows.ids()?.iter().enumerate() {
             if p.lower.is_some_and(|l| *id < l) || p.upper.is_some_and(|u| *id >= u) {
                 state[row] = NO;
             }
@@ -294,7 +293,7 @@ pub(crate) fn select<'r>(
             Predicate::TimeRange { from, to }
                 if from.is_some_and(|f| min.ticks < f) || to.is_some_and(|t| max.ticks >= t) =>
             {
-                for (row, id) in rows()?.ids.iter().enumerate() {
+                for (row, id) in rows.ids()?.iter().enumerate() {
                     if from.is_some_and(|f| id.ticks < f) || to.is_some_and(|t| id.ticks >= t) {
                         state[row] = NO;
                     }
@@ -775,14 +774,7 @@ impl Worker {
         let (min, max) = (part.blocks[b].min, part.blocks[b].max);
         let n = h.rows as usize;
         // Row ids and shapes are decoded only when a row-level answer needs them.
-        let rows_cell: OnceCell<Rows> = OnceCell::new();
-        let rows = || -> Result<&Rows, PartError> {
-            if let Some(r) = rows_cell.get() {
-                return Ok(r);
-            }
-            let r = part.rows(b, &h)?;
-            Ok(rows_cell.get_or_init(|| r))
-        };
+        let rows = LazyRows::new(part, b, &h, None);
         let mut readers: HashMap<u32, Reader> = HashMap::new();
         let reader = |readers: &mut HashMap<u32, Reader>, node: u32| {
             if let Entry::Vacant(e) = readers.entry(node) {
@@ -847,7 +839,7 @@ impl Worker {
             if slice_of(min.ticks) == slice_of(max.ticks) {
                 slices.constant(KeyRef::Int(slice_of(min.ticks).unwrap_or(0)), n);
             } else {
-                let ids = &rows()?.ids;
+                let ids = rows.ids()?;
                 slices.by_row(&state, |row| {
                     KeyRef::Int(slice_of(ids[row].ticks).unwrap_or(0))
                 });
@@ -1070,11 +1062,11 @@ pub(crate) fn property_node(part: &Part, h: &BlockHeader, name: &str) -> Propert
 }
 
 /// Reads the column of `node` with each row's rank into it.
-pub(crate) fn read_field<'r>(
+pub(crate) fn read_field(
     part: &Part,
     b: usize,
     h: &BlockHeader,
-    rows: &impl Fn() -> Result<&'r Rows, PartError>,
+    rows: &LazyRows<'_>,
     node: u32,
     cache: &ColumnCache,
 ) -> Result<Reader, PartError> {
@@ -1088,8 +1080,7 @@ pub(crate) fn read_field<'r>(
     } else {
         let has: Vec<bool> = h.shapes.iter().map(|s| s.contains(&(c as u32))).collect();
         let mut next = 0u32;
-        rows()?
-            .shape_codes
+        rows.shape_codes()?
             .iter()
             .map(|&s| {
                 if has[s as usize] {

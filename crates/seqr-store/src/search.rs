@@ -1,6 +1,5 @@
 //! Newest-first search: a k-way merge of memtables and parts by descending id.
 
-use std::cell::OnceCell;
 use std::collections::{BinaryHeap, VecDeque};
 use std::ops::Bound;
 use std::path::PathBuf;
@@ -12,7 +11,7 @@ use seqr_types::{Event, EventId, StoredEvent};
 
 use crate::cache::{BlockCache, Decoded};
 use crate::count::{self, NO, Prepared};
-use crate::part::block::Rows;
+use crate::part::LazyRows;
 use crate::part::{Part, PartError};
 use crate::prune;
 use crate::{
@@ -158,16 +157,8 @@ impl<'r> PartCursor<'r> {
             let state = if self.prefilter.is_empty() {
                 None
             } else {
-                let rows_cell: OnceCell<Rows> = OnceCell::new();
-                let cached_rows = cached.as_ref().map(|d| &d.rows);
+                let rows = LazyRows::new(&self.part, b, h, cached.as_ref().map(|d| &d.rows));
                 let part = &self.part;
-                let rows = || -> Result<&Rows, PartError> {
-                    if let Some(r) = cached_rows.or(rows_cell.get()) {
-                        return Ok(r);
-                    }
-                    let r = part.rows(b, h)?;
-                    Ok(rows_cell.get_or_init(|| r))
-                };
                 let mut readers = Default::default();
                 let state = count::select(
                     part,

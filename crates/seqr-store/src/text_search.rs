@@ -2,13 +2,14 @@
 //! columns.
 //!
 //! A message sent as a template is rendered from the template's literal pieces and the hole
-//! values in turn. Instead of rendering it, the search runs over those segments: a match of
-//! `n` characters lies inside one segment or within `n - 1` characters either side of a
-//! boundary between segments ([`Matcher::text_window`]), so each segment is tested on its own
-//! and each boundary in a short window. Pieces are tested once per template; a number hole
-//! whose rendering is digits only cannot be part of a match of text without digits, so it
-//! is skipped unwritten. Rows the segments cannot decide exactly (the rendering might be cut
-//! at [`template::MAX_RENDERED_BYTES`], a JSON-valued hole) are rendered as before.
+//! values in turn. Instead of rendering it, the search runs a byte automaton for "contains
+//! the text" (Knuth-Morris-Pratt, ASCII letters folded under `ci`) over those segments: each
+//! piece's effect on the automaton is computed once per template, so pieces cost nothing per
+//! row, and only hole values are scanned. A number hole whose rendering is digits only
+//! cannot be part of a match of a text without digits, so it only resets the automaton,
+//! unwritten. Rows this cannot decide exactly (the rendering might be cut at
+//! [`template::MAX_RENDERED_BYTES`]; non-ASCII text under `ci`, which lowercases by Unicode
+//! rules; a JSON-valued hole) are rendered and tested as events are.
 
 use std::collections::hash_map::Entry;
 use std::fmt::Write;
@@ -19,11 +20,11 @@ use seqr_types::template::{self, Hole, Scalar, Token};
 
 use crate::cache::ColumnCache;
 use crate::count::{MAYBE, NO, PropertyColumn, Reader, YES, property_node, read_field};
-use crate::part::block::{BlockHeader, Rows, cell_value};
+use crate::part::block::{BlockHeader, cell_value};
 use crate::part::cell::{Cell, decimal_text};
 use crate::part::column::Column;
 use crate::part::names::{self, Builtin};
-use crate::part::{Part, PartError};
+use crate::part::{LazyRows, Part, PartError};
 
 /// The most bytes a hole that writes digits only takes (an `i64` or an 18-digit decimal, with
 /// grouping and up to 99 decimals): what a skipped hole may add to the message's length.
@@ -48,7 +49,7 @@ pub(crate) fn test_text(r: [&Reader; 3], m: &Matcher<'_>, state: &mut [u8]) -> P
         match verdict_without_holes(&tokens, m) {
             Some(v) => Ok(v),
             None => {
-                pending.parsed.push(Parsed::new(tokens, m));
+                pending.parsed.push(tokens);
                 Err(pending.parsed.len() as u32 - 1)
             }
         }
@@ -121,44 +122,20 @@ pub(crate) fn test_text(r: [&Reader; 3], m: &Matcher<'_>, state: &mut [u8]) -> P
 pub(crate) struct PendingText {
     /// (row, its state before the search, index of its template in `parsed`).
     rows: Vec<(usize, u8, u32)>,
-    parsed: Vec<Parsed>,
-}
-
-/// A template with holes, prepared for one search.
-struct Parsed {
-    tokens: Vec<Token>,
-    /// Per token: for a piece, whether it holds the text on its own; for a hole, whether it
-    /// is skipped when its value is a plain number (see the module docs).
-    flags: Vec<bool>,
-}
-
-impl Parsed {
-    fn new(tokens: Vec<Token>, m: &Matcher<'_>) -> Parsed {
-        let digit_free = m
-            .needle()
-            .is_some_and(|t| !t.chars().any(|c| c.is_ascii_digit() || "-.,".contains(c)));
-        let flags = tokens
-            .iter()
-            .map(|t| match t {
-                Token::Text(s) => m.test_str(s),
-                Token::Hole(h) => digit_free && template::writes_numbers_as_digits(h),
-            })
-            .collect();
-        Parsed { tokens, flags }
-    }
+    parsed: Vec<Vec<Token>>,
 }
 
 /// Decides the pending rows of a text search from the hole properties' columns. Rows that
 /// cannot be decided exactly (a dotted or object-valued hole, client renderings) stay
 /// undecided.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn decide_pending<'r>(
+pub(crate) fn decide_pending(
     pending: PendingText,
     part: &Part,
     b: usize,
     h: &BlockHeader,
     columns: &ColumnCache,
-    rows: &impl Fn() -> Result<&'r Rows, PartError>,
+    rows: &LazyRows<'_>,
     readers: &mut HashMap<u32, Reader>,
     m: &Matcher<'_>,
     state: &mut [u8],
@@ -173,8 +150,8 @@ pub(crate) fn decide_pending<'r>(
     let sources: Vec<Option<Vec<Option<u32>>>> = pending
         .parsed
         .iter()
-        .map(|p| {
-            p.tokens
+        .map(|tokens| {
+            tokens
                 .iter()
                 .filter_map(|t| match t {
                     Token::Hole(hole) => Some(hole),
@@ -205,7 +182,13 @@ pub(crate) fn decide_pending<'r>(
         Reader::Absent => false,
         Reader::Column { rank, .. } => rank[row] != u32::MAX,
     };
-    let mut search = m.text_window().map(|n| Segments::new(m, n));
+    let dfa = m.text().and_then(|(text, ci)| Dfa::new(text, ci));
+    // Per template: its plan for the automaton (`None`: rendered).
+    let plans: Vec<Option<Plan>> = pending
+        .parsed
+        .iter()
+        .map(|tokens| dfa.as_ref().and_then(|d| Plan::new(tokens, d)))
+        .collect();
     let mut scratch = String::new();
     let mut text = String::new();
     for (row, prior, t) in pending.rows {
@@ -215,7 +198,7 @@ pub(crate) fn decide_pending<'r>(
         if has_renderings(row) {
             continue;
         }
-        let parsed = &pending.parsed[t as usize];
+        let tokens = &pending.parsed[t as usize];
         // Hole `i`'s column and the row's rank in it, where the row has a value.
         let at = |i: usize| match holes[i] {
             Some(node) => match &readers[&node] {
@@ -226,13 +209,13 @@ pub(crate) fn decide_pending<'r>(
             },
             None => None,
         };
-        let verdict = match search.as_mut() {
-            Some(search) => search.row(parsed, at, &mut scratch, &mut text),
-            None => Verdict::Render,
+        let verdict = match (&dfa, &plans[t as usize]) {
+            (Some(dfa), Some(plan)) => plan.run(dfa, tokens, at, &mut scratch, &mut text),
+            _ => Verdict::Render,
         };
         let found = match verdict {
             Verdict::Found(found) => found,
-            Verdict::Render => match render(parsed, holes.len(), at, &mut scratch) {
+            Verdict::Render => match render(tokens, holes.len(), at, &mut scratch) {
                 Some(rendered) => m.test_str(&rendered),
                 // Damage: left to the caller, whose rebuild reports it.
                 None => continue,
@@ -245,14 +228,14 @@ pub(crate) fn decide_pending<'r>(
 
 enum Verdict {
     Found(bool),
-    /// The segments cannot decide: render the message.
+    /// The automaton cannot decide: render the message.
     Render,
 }
 
 /// Renders a row's message from its hole cells, with the renderer events use (`None`: a
 /// cell is damaged).
 fn render<'c>(
-    parsed: &Parsed,
+    tokens: &[Token],
     holes: usize,
     at: impl Fn(usize) -> Option<(&'c Column, usize)>,
     scratch: &mut String,
@@ -266,118 +249,175 @@ fn render<'c>(
     }
     let mut next = values.iter();
     Some(template::render_with(
-        &parsed.tokens,
+        tokens,
         |_| next.next().and_then(Option::as_ref),
         &[],
     ))
 }
 
-/// The search over one message's segments (see the module docs).
-struct Segments<'m, 'p> {
-    m: &'m Matcher<'p>,
-    /// Characters kept from the end of the text so far: one less than a match can span.
-    keep: usize,
-    /// The last `keep` characters of the text so far.
-    tail: String,
-    window: String,
-    /// Bytes of the text so far, with each skipped hole at its largest.
-    bound: usize,
-    found: bool,
+/// A deterministic automaton for "contains the text" over bytes: state `n` (the text's
+/// length) means found and stays.
+struct Dfa {
+    n: usize,
+    /// `next[state * 256 + byte]`.
+    next: Vec<u16>,
+    /// ASCII letters are folded (`ci`); then only ASCII text is decided here.
+    fold: bool,
+    /// The text holds none of `0-9 - . ,`: digits-only number holes cannot be in a match.
+    digit_free: bool,
 }
 
-impl<'m, 'p> Segments<'m, 'p> {
-    fn new(m: &'m Matcher<'p>, window: usize) -> Self {
-        Segments {
-            m,
-            keep: window.saturating_sub(1),
-            tail: String::new(),
-            window: String::new(),
-            bound: 0,
-            found: false,
+impl Dfa {
+    /// `None` for an empty or very long text, or a non-ASCII one under `ci` (Unicode
+    /// lowercasing is not byte-wise).
+    fn new(text: &str, ci: bool) -> Option<Dfa> {
+        if text.is_empty() || text.len() >= usize::from(u16::MAX) || (ci && !text.is_ascii()) {
+            return None;
         }
+        let pat: Vec<u8> = if ci {
+            text.bytes().map(|b| b.to_ascii_lowercase()).collect()
+        } else {
+            text.bytes().collect()
+        };
+        let n = pat.len();
+        let mut next = vec![0u16; (n + 1) * 256];
+        next[usize::from(pat[0])] = 1;
+        let mut restart = 0;
+        for (j, &c) in pat.iter().enumerate().skip(1) {
+            let (done, rest) = next.split_at_mut(j * 256);
+            rest[..256].copy_from_slice(&done[restart * 256..restart * 256 + 256]);
+            rest[usize::from(c)] = (j + 1) as u16;
+            restart = usize::from(done[restart * 256 + usize::from(c)]);
+        }
+        next[n * 256..].fill(n as u16);
+        if ci {
+            for state in next.chunks_exact_mut(256) {
+                for upper in b'A'..=b'Z' {
+                    state[usize::from(upper)] = state[usize::from(upper.to_ascii_lowercase())];
+                }
+            }
+        }
+        Some(Dfa {
+            n,
+            next,
+            fold: ci,
+            digit_free: !text
+                .chars()
+                .any(|c| c.is_ascii_digit() || "-.,".contains(c)),
+        })
     }
 
-    fn row<'c>(
-        &mut self,
-        parsed: &Parsed,
+    fn run(&self, mut state: u16, bytes: &[u8]) -> u16 {
+        for &b in bytes {
+            state = self.next[usize::from(state) * 256 + usize::from(b)];
+            if usize::from(state) == self.n {
+                break;
+            }
+        }
+        state
+    }
+
+    /// Whether the automaton decides this text (under `ci`, only ASCII text).
+    fn decides(&self, s: &str) -> bool {
+        !self.fold || s.is_ascii()
+    }
+}
+
+/// A template prepared for the automaton.
+struct Plan {
+    /// Per token: for a piece, the state after it from each state; empty for a hole.
+    pieces: Vec<Vec<u16>>,
+    /// Per token: a hole skipped when its value is a plain number.
+    skips: Vec<bool>,
+}
+
+impl Plan {
+    /// `None` when a piece is not ASCII under `ci`.
+    fn new(tokens: &[Token], dfa: &Dfa) -> Option<Plan> {
+        let mut pieces = Vec::with_capacity(tokens.len());
+        let mut skips = Vec::with_capacity(tokens.len());
+        for t in tokens {
+            match t {
+                Token::Text(piece) => {
+                    if !dfa.decides(piece) {
+                        return None;
+                    }
+                    pieces.push(
+                        (0..=dfa.n as u16)
+                            .map(|s| dfa.run(s, piece.as_bytes()))
+                            .collect(),
+                    );
+                    skips.push(false);
+                }
+                Token::Hole(h) => {
+                    pieces.push(Vec::new());
+                    skips.push(dfa.digit_free && template::writes_numbers_as_digits(h));
+                }
+            }
+        }
+        Some(Plan { pieces, skips })
+    }
+
+    fn run<'c>(
+        &self,
+        dfa: &Dfa,
+        tokens: &[Token],
         at: impl Fn(usize) -> Option<(&'c Column, usize)>,
         scratch: &mut String,
         text: &mut String,
     ) -> Verdict {
-        self.tail.clear();
-        self.bound = 0;
-        self.found = false;
+        let found = dfa.n as u16;
+        let mut state = 0u16;
+        // Bytes of the message so far, with each skipped hole at its largest.
+        let mut bound = 0usize;
         let mut hole_index = 0;
-        for (token, &flag) in parsed.tokens.iter().zip(&parsed.flags) {
-            if self.found || self.bound > template::MAX_RENDERED_BYTES {
+        for (i, token) in tokens.iter().enumerate() {
+            if state == found || bound > template::MAX_RENDERED_BYTES {
                 break;
             }
-            match token {
-                Token::Text(piece) => self.push(piece, flag),
+            let segment: &str = match token {
+                Token::Text(piece) => {
+                    bound += piece.len();
+                    state = self.pieces[i][usize::from(state)];
+                    continue;
+                }
                 Token::Hole(hole) => {
                     let cell = at(hole_index).map(|(col, rank)| col.cell(rank, scratch));
                     hole_index += 1;
                     match cell {
-                        None => self.push(&hole.raw, true),
-                        Some(Cell::Int(_) | Cell::Dec(..)) if flag => self.skip_digits(),
-                        Some(Cell::Str(s)) if hole.alignment.is_none() => self.push(&s, true),
+                        None => &hole.raw,
+                        Some(Cell::Int(_) | Cell::Dec(..)) if self.skips[i] => {
+                            state = 0;
+                            bound += DIGITS_HOLE_MAX;
+                            continue;
+                        }
+                        Some(Cell::Str(s)) if hole.alignment.is_none() => {
+                            if !dfa.decides(&s) {
+                                return Verdict::Render;
+                            }
+                            bound += s.len();
+                            state = dfa.run(state, s.as_bytes());
+                            continue;
+                        }
                         Some(Cell::Json(_)) => return Verdict::Render,
                         Some(cell) => {
                             write_cell(text, hole, &cell);
-                            self.push(text, true);
+                            text
                         }
                     }
                 }
+            };
+            if !dfa.decides(segment) {
+                return Verdict::Render;
             }
+            bound += segment.len();
+            state = dfa.run(state, segment.as_bytes());
         }
         // Nothing was cut at the rendering limit before the verdict was reached.
-        if self.bound > template::MAX_RENDERED_BYTES {
+        if bound > template::MAX_RENDERED_BYTES {
             return Verdict::Render;
         }
-        Verdict::Found(self.found)
-    }
-
-    /// Appends a segment; `search` is false for a piece known not to hold the text.
-    fn push(&mut self, s: &str, search: bool) {
-        self.bound += s.len();
-        if search && self.m.test_str(s) {
-            self.found = true;
-            return;
-        }
-        if self.keep == 0 || s.is_empty() {
-            return;
-        }
-        if !self.tail.is_empty() {
-            let head = s.char_indices().nth(self.keep).map_or(s.len(), |(i, _)| i);
-            self.window.clear();
-            self.window.push_str(&self.tail);
-            self.window.push_str(&s[..head]);
-            if self.m.test_str(&self.window) {
-                self.found = true;
-                return;
-            }
-        }
-        match s.char_indices().rev().nth(self.keep - 1) {
-            Some((i, _)) => {
-                self.tail.clear();
-                self.tail.push_str(&s[i..]);
-            }
-            None => {
-                self.tail.push_str(s);
-                let excess = self.tail.chars().count().saturating_sub(self.keep);
-                if excess > 0 {
-                    let cut = self.tail.char_indices().nth(excess).map_or(0, |(i, _)| i);
-                    self.tail.drain(..cut);
-                }
-            }
-        }
-    }
-
-    /// A number hole written as digits only, which no match can include: the text on its
-    /// two sides is searched apart.
-    fn skip_digits(&mut self) {
-        self.tail.clear();
-        self.bound += DIGITS_HOLE_MAX;
+        Verdict::Found(state == found)
     }
 }
 

@@ -189,24 +189,7 @@ impl Rows {
             return corrupt(format!("{} bytes cannot hold {n} rows", raw.len()));
         }
         let mut r = Reader::new(raw);
-        let width = r.u8()? as usize;
-        let shape_codes = match width {
-            0 => vec![0; n],
-            1 | 2 | 4 => {
-                let b = r.take(n * width)?;
-                b.chunks_exact(width)
-                    .map(|c| {
-                        let mut x = [0u8; 4];
-                        x[..width].copy_from_slice(c);
-                        u32::from_le_bytes(x)
-                    })
-                    .collect()
-            }
-            _ => return corrupt(format!("shape code width {width}")),
-        };
-        if shape_codes.iter().any(|&c| c as usize >= h.shapes.len()) {
-            return corrupt("shape code past the shape list");
-        }
+        let shape_codes = read_shape_codes(&mut r, h)?;
         let mut ids = Vec::with_capacity(n);
         let mut prev = first;
         for i in 0..n {
@@ -231,23 +214,65 @@ impl Rows {
         if !r.is_empty() {
             return corrupt("trailing bytes after row streams");
         }
-        // Every column's present count must match the shapes.
-        let mut counts = vec![0u32; h.columns.len()];
-        for &s in &shape_codes {
-            for &c in &h.shapes[s as usize] {
-                counts[c as usize] += 1;
-            }
-        }
-        for (c, meta) in h.columns.iter().enumerate() {
-            if counts[c] != meta.present {
-                return corrupt(format!(
-                    "column {c}: shapes give {} rows, header {}",
-                    counts[c], meta.present
-                ));
-            }
-        }
+        check_present(&shape_codes, h)?;
         Ok(Rows { shape_codes, ids })
     }
+}
+
+impl Rows {
+    /// Decodes only the shape codes (what a column's row ranks need), not the ids: most of
+    /// the cost of the row streams is their ids.
+    pub(crate) fn decode_shapes(raw: &[u8], h: &BlockHeader) -> Result<Vec<u32>, Corrupt> {
+        let n = h.rows as usize;
+        if raw.len() < 1 + 2 * n {
+            return corrupt(format!("{} bytes cannot hold {n} rows", raw.len()));
+        }
+        let shape_codes = read_shape_codes(&mut Reader::new(raw), h)?;
+        check_present(&shape_codes, h)?;
+        Ok(shape_codes)
+    }
+}
+
+fn read_shape_codes(r: &mut Reader<'_>, h: &BlockHeader) -> Result<Vec<u32>, Corrupt> {
+    let n = h.rows as usize;
+    let width = r.u8()? as usize;
+    let shape_codes = match width {
+        0 => vec![0; n],
+        1 | 2 | 4 => {
+            let b = r.take(n * width)?;
+            b.chunks_exact(width)
+                .map(|c| {
+                    let mut x = [0u8; 4];
+                    x[..width].copy_from_slice(c);
+                    u32::from_le_bytes(x)
+                })
+                .collect()
+        }
+        _ => return corrupt(format!("shape code width {width}")),
+    };
+    if shape_codes.iter().any(|&c| c as usize >= h.shapes.len()) {
+        return corrupt("shape code past the shape list");
+    }
+    Ok(shape_codes)
+}
+
+/// Every column's present count must match the shapes.
+fn check_present(shape_codes: &[u32], h: &BlockHeader) -> Result<(), Corrupt> {
+    let mut counts = vec![0u32; h.columns.len()];
+    for &s in shape_codes {
+        for &c in &h.shapes[s as usize] {
+            counts[c as usize] += 1;
+        }
+    }
+    for (c, meta) in h.columns.iter().enumerate() {
+        if counts[c] != meta.present {
+            return corrupt(format!(
+                "column {c}: shapes give {} rows, header {}",
+                counts[c], meta.present
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Decodes a column's values (a constant column repeats its one value).

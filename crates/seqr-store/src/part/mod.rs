@@ -447,6 +447,12 @@ impl Part {
         Ok(r)
     }
 
+    /// A block's shape codes alone ([`Rows::decode_shapes`]).
+    pub(crate) fn shape_codes(&self, b: usize, h: &BlockHeader) -> Result<Vec<u32>, PartError> {
+        let raw = self.payload(b, &h.rows_payload)?;
+        Rows::decode_shapes(&raw, h).map_err(|c| PartError::Corrupt(format!("block {b}: {c}")))
+    }
+
     pub(crate) fn column(&self, b: usize, h: &BlockHeader, c: usize) -> Result<Column, PartError> {
         let meta = &h.columns[c];
         let payload = meta
@@ -492,6 +498,59 @@ pub(crate) fn day_dir(day: u32) -> String {
     let iso = seqr_types::Timestamp::from_ticks(i64::from(day) * TICKS_PER_DAY).to_iso();
     let digits: String = iso.chars().take(10).filter(char::is_ascii_digit).collect();
     format!("p-{digits}")
+}
+
+/// A block's row streams for column evaluation, decoded on first use: the shape codes alone
+/// (all a column's row ranks need) or whole, with the ids.
+pub(crate) struct LazyRows<'a> {
+    part: &'a Part,
+    b: usize,
+    h: &'a BlockHeader,
+    given: Option<&'a Rows>,
+    rows: std::cell::OnceCell<Rows>,
+    shapes: std::cell::OnceCell<Vec<u32>>,
+}
+
+impl<'a> LazyRows<'a> {
+    /// `given`: the rows, when the block is already decoded.
+    pub(crate) fn new(
+        part: &'a Part,
+        b: usize,
+        h: &'a BlockHeader,
+        given: Option<&'a Rows>,
+    ) -> Self {
+        LazyRows {
+            part,
+            b,
+            h,
+            given,
+            rows: Default::default(),
+            shapes: Default::default(),
+        }
+    }
+
+    pub(crate) fn rows(&self) -> Result<&Rows, PartError> {
+        if let Some(r) = self.given.or(self.rows.get()) {
+            return Ok(r);
+        }
+        let r = self.part.rows(self.b, self.h)?;
+        Ok(self.rows.get_or_init(|| r))
+    }
+
+    pub(crate) fn ids(&self) -> Result<&[EventId], PartError> {
+        Ok(&self.rows()?.ids)
+    }
+
+    pub(crate) fn shape_codes(&self) -> Result<&[u32], PartError> {
+        if let Some(r) = self.given.or(self.rows.get()) {
+            return Ok(&r.shape_codes);
+        }
+        if let Some(s) = self.shapes.get() {
+            return Ok(s);
+        }
+        let s = self.part.shape_codes(self.b, self.h)?;
+        Ok(self.shapes.get_or_init(|| s))
+    }
 }
 
 #[cfg(test)]
