@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use crate::dir::Dir;
 use crate::memtable::{Enc, Memtable};
-use crate::part::{Part, PartError, WriteParams};
-use crate::sink::PartSink;
+use crate::part::{PartError, WriteParams};
+use crate::sink::{self, PartSink};
 use crate::wal::{self, WalWriter};
 use crate::{EventId, Shared, lock, read, write, writer};
 
@@ -127,23 +127,10 @@ fn flush_one(
     }
     drop(rows);
     let written = sink.finish()?;
-    let mut parts = Vec::with_capacity(written.len());
-    for (name, _) in &written {
-        match Part::open(dir, name, false) {
-            Ok(p) => parts.push(Arc::new(p)),
-            Err(e) => {
-                for (n, _) in &written {
-                    let _ = dir.remove(n);
-                }
-                return Err(match e {
-                    PartError::Io(e) => e,
-                    PartError::Corrupt(d) => {
-                        io::Error::other(format!("part {name} just written is bad: {d}"))
-                    }
-                });
-            }
-        }
-    }
+    let parts = sink::open_written(dir, &written).map_err(|(name, e)| match e {
+        PartError::Io(e) => e,
+        PartError::Corrupt(d) => io::Error::other(format!("part {name} just written is bad: {d}")),
+    })?;
     {
         let mut man = lock(&shared.manifest);
         let mut next = man.clone();

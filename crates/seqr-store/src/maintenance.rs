@@ -18,7 +18,7 @@ use seqr_types::{EventId, StoredEvent, Timestamp};
 use crate::cache::Decoded;
 use crate::part::{self, Part, PartError};
 use crate::prune;
-use crate::sink::PartSink;
+use crate::sink::{self, PartSink};
 use crate::{Predicate, Shared, lock, read, write};
 
 /// Which events a delete removes: those in `[from, to)` for which `filter` (if any) is true.
@@ -230,11 +230,10 @@ pub(crate) fn delete(
             }
         }
         let written = sink.finish().map_err(io("writing a rewritten part"))?;
-        for (name, _) in written {
-            let p = Part::open(dir, &name, false)
-                .map_err(|e| MaintenanceError::Io(format!("{name}: {e}")))?;
-            added.push(Arc::new(p));
-        }
+        added.extend(
+            sink::open_written(dir, &written)
+                .map_err(|(name, e)| MaintenanceError::Io(format!("{name}: {e}")))?,
+        );
         if kept == 0 {
             report.parts_dropped += 1;
         } else {

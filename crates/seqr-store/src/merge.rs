@@ -20,7 +20,7 @@ use seqr_types::{Event, EventId};
 use crate::cache::Decoded;
 use crate::maintenance;
 use crate::part::{Part, PartError, WriteParams};
-use crate::sink::PartSink;
+use crate::sink::{self, PartSink};
 use crate::{Shared, lock, read};
 
 /// Tiers beyond this are not merged again: parts stop growing there.
@@ -241,20 +241,11 @@ fn merge(shared: &Shared, inputs: &[Arc<Part>], paced: bool) -> Result<(), Merge
         }
     }
     let outputs = sink.finish().map_err(MergeError::Io)?;
-    let mut added = Vec::with_capacity(outputs.len());
-    for (name, _) in &outputs {
-        match Part::open(dir, name, false) {
-            Ok(p) => added.push(Arc::new(p)),
-            Err(e) => {
-                for (n, _) in &outputs {
-                    let _ = dir.remove(n);
-                }
-                return Err(MergeError::Io(io::Error::other(format!(
-                    "merged part {name} is unreadable: {e}"
-                ))));
-            }
-        }
-    }
+    let added = sink::open_written(dir, &outputs).map_err(|(name, e)| {
+        MergeError::Io(io::Error::other(format!(
+            "merged part {name} is unreadable: {e}"
+        )))
+    })?;
     // Deletes hold this from their snapshot of the parts to their manifest swap: a merge
     // publishes before one starts (it then sees the merged part) or after it ends (an input
     // it rewrote is then gone, and the merge is abandoned, so deleted events stay deleted).

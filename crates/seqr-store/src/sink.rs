@@ -6,19 +6,41 @@
 //! then they are invisible, and open deletes them as leftovers.
 
 use std::io;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use seqr_types::{Event, EventId};
 
 use crate::codec;
 use crate::dir::Dir;
-use crate::part::{self, PartInfo, PartWriter, WriteParams};
+use crate::part::{self, Part, PartError, PartInfo, PartWriter, WriteParams};
 
 pub(crate) fn part_name(day: u32, id: u64) -> String {
     format!("{}/part-{id:016x}.part", part::day_dir(day))
 }
 
 pub(crate) const TMP_SUFFIX: &str = ".tmp";
+
+/// Opens the parts [`PartSink::finish`] wrote, to publish them. If one cannot be opened, all
+/// are removed (nothing refers to them yet) and the error names that one.
+pub(crate) fn open_written(
+    dir: &dyn Dir,
+    written: &[(String, PartInfo)],
+) -> Result<Vec<Arc<Part>>, (String, PartError)> {
+    let mut parts = Vec::with_capacity(written.len());
+    for (name, _) in written {
+        match Part::open(dir, name, false) {
+            Ok(p) => parts.push(Arc::new(p)),
+            Err(e) => {
+                for (n, _) in written {
+                    let _ = dir.remove(n);
+                }
+                return Err((name.clone(), e));
+            }
+        }
+    }
+    Ok(parts)
+}
 
 struct Open {
     day: u32,
