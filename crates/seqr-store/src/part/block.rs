@@ -258,10 +258,15 @@ fn read_shape_codes(r: &mut Reader<'_>, h: &BlockHeader) -> Result<Vec<u32>, Cor
 
 /// Every column's present count must match the shapes.
 fn check_present(shape_codes: &[u32], h: &BlockHeader) -> Result<(), Corrupt> {
-    let mut counts = vec![0u32; h.columns.len()];
+    // Rows per shape first: a row has dozens of columns, a block a handful of shapes.
+    let mut per_shape = vec![0u32; h.shapes.len()];
     for &s in shape_codes {
-        for &c in &h.shapes[s as usize] {
-            counts[c as usize] += 1;
+        per_shape[s as usize] += 1;
+    }
+    let mut counts = vec![0u32; h.columns.len()];
+    for (shape, &rows) in h.shapes.iter().zip(&per_shape) {
+        for &c in shape {
+            counts[c as usize] += rows;
         }
     }
     for (c, meta) in h.columns.iter().enumerate() {
