@@ -105,6 +105,8 @@ enum Piece {
     Column(u32),
     /// The token filter of a names node's column.
     Bloom(u32),
+    /// The block's shape codes.
+    Shapes,
 }
 
 #[derive(Clone)]
@@ -112,6 +114,7 @@ enum Entry {
     Header(Arc<BlockHeader>),
     Column(Arc<Column>),
     Bloom(Arc<Vec<u8>>),
+    Shapes(Arc<Vec<u32>>),
 }
 
 #[derive(Default)]
@@ -217,6 +220,24 @@ impl ColumnCache {
         match e {
             Entry::Column(c) => Ok(c),
             _ => unreachable!("a column entry"),
+        }
+    }
+
+    /// The shape codes of block `b` (all a column's row ranks need), kept with the columns.
+    pub(crate) fn shape_codes(
+        &self,
+        part: &Part,
+        b: usize,
+        h: &BlockHeader,
+    ) -> Result<Arc<Vec<u32>>, PartError> {
+        let e = self.columns.get_or((part.info.id, b, Piece::Shapes), || {
+            let codes = part.shape_codes(b, h)?;
+            let size = codes.capacity() * 4 + 64;
+            Ok((Entry::Shapes(Arc::new(codes)), size))
+        })?;
+        match e {
+            Entry::Shapes(s) => Ok(s),
+            _ => unreachable!("a shapes entry"),
         }
     }
 

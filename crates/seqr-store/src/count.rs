@@ -774,7 +774,7 @@ impl Worker {
         let (min, max) = (part.blocks[b].min, part.blocks[b].max);
         let n = h.rows as usize;
         // Row ids and shapes are decoded only when a row-level answer needs them.
-        let rows = LazyRows::new(part, b, &h, None);
+        let rows = LazyRows::new(part, b, &h, None, columns);
         let mut readers: HashMap<u32, Reader> = HashMap::new();
         let reader = |readers: &mut HashMap<u32, Reader>, node: u32| {
             if let Entry::Vacant(e) = readers.entry(node) {

@@ -157,7 +157,13 @@ impl<'r> PartCursor<'r> {
             let state = if self.prefilter.is_empty() {
                 None
             } else {
-                let rows = LazyRows::new(&self.part, b, h, cached.as_ref().map(|d| &d.rows));
+                let rows = LazyRows::new(
+                    &self.part,
+                    b,
+                    h,
+                    cached.as_ref().map(|d| &d.rows),
+                    &shared.columns,
+                );
                 let part = &self.part;
                 let mut readers = Default::default();
                 let state = count::select(

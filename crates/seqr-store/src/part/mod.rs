@@ -507,23 +507,27 @@ pub(crate) struct LazyRows<'a> {
     b: usize,
     h: &'a BlockHeader,
     given: Option<&'a Rows>,
+    cache: &'a crate::cache::ColumnCache,
     rows: std::cell::OnceCell<Rows>,
-    shapes: std::cell::OnceCell<Vec<u32>>,
+    shapes: std::cell::OnceCell<Arc<Vec<u32>>>,
 }
 
 impl<'a> LazyRows<'a> {
-    /// `given`: the rows, when the block is already decoded.
+    /// `given`: the rows, when the block is already decoded; shape codes alone come from
+    /// (and stay in) `cache`.
     pub(crate) fn new(
         part: &'a Part,
         b: usize,
         h: &'a BlockHeader,
         given: Option<&'a Rows>,
+        cache: &'a crate::cache::ColumnCache,
     ) -> Self {
         LazyRows {
             part,
             b,
             h,
             given,
+            cache,
             rows: Default::default(),
             shapes: Default::default(),
         }
@@ -548,7 +552,7 @@ impl<'a> LazyRows<'a> {
         if let Some(s) = self.shapes.get() {
             return Ok(s);
         }
-        let s = self.part.shape_codes(self.b, self.h)?;
+        let s = self.cache.shape_codes(self.part, self.b, self.h)?;
         Ok(self.shapes.get_or_init(|| s))
     }
 }
