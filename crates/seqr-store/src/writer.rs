@@ -74,11 +74,13 @@ pub(crate) fn writer_loop(
                             .wait_timeout(q, after)
                             .unwrap_or_else(PoisonError::into_inner);
                         q = guard;
-                        if waited.timed_out()
-                            && q.pending.is_empty()
-                            && idle_worth_flushing(&shared)
-                        {
-                            q.rotate_requested = true;
+                        if waited.timed_out() && q.pending.is_empty() {
+                            // The state lock is never taken under the queue lock (a flush
+                            // request takes them the other way round).
+                            drop(q);
+                            let worth = idle_worth_flushing(&shared);
+                            q = lock(&shared.queue);
+                            q.rotate_requested |= worth && q.pending.is_empty();
                         }
                         // One idle flush per pause: wait without a timeout until the next append.
                         idle = waited.timed_out();
