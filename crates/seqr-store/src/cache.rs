@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::lock;
 use crate::part::block::{self, BlockHeader, Rows};
+use crate::part::build::Payload;
 use crate::part::column::Column;
 use crate::part::{Part, PartError};
 use seqr_types::{Event, EventId};
@@ -105,6 +106,8 @@ enum Piece {
     Column(u32),
     /// The token filter of a names node's column.
     Bloom(u32),
+    /// The substring filter of a names node's column.
+    Substrings(u32),
     /// The block's shape codes.
     Shapes,
 }
@@ -249,19 +252,45 @@ impl ColumnCache {
         h: &BlockHeader,
         c: usize,
     ) -> Result<Option<Arc<Vec<u8>>>, PartError> {
-        let Some(p) = &h.columns[c].bloom else {
+        let meta = &h.columns[c];
+        self.filter(part, b, meta.bloom.as_ref(), Piece::Bloom(meta.node))
+    }
+
+    /// The substring filter of column `c` of block `b` (see `part::ngram`), checked.
+    pub(crate) fn substrings(
+        &self,
+        part: &Part,
+        b: usize,
+        h: &BlockHeader,
+        c: usize,
+    ) -> Result<Option<Arc<Vec<u8>>>, PartError> {
+        let meta = &h.columns[c];
+        self.filter(
+            part,
+            b,
+            meta.substrings.as_ref(),
+            Piece::Substrings(meta.node),
+        )
+    }
+
+    fn filter(
+        &self,
+        part: &Part,
+        b: usize,
+        payload: Option<&Payload>,
+        piece: Piece,
+    ) -> Result<Option<Arc<Vec<u8>>>, PartError> {
+        let Some(p) = payload else {
             return Ok(None);
         };
-        let e = self
-            .metadata
-            .get_or((part.info.id, b, Piece::Bloom(h.columns[c].node)), || {
-                let raw = part.payload(b, p)?;
-                let size = raw.len() + 64;
-                Ok((Entry::Bloom(Arc::new(raw)), size))
-            })?;
+        let e = self.metadata.get_or((part.info.id, b, piece), || {
+            let raw = part.payload(b, p)?;
+            let size = raw.len() + 64;
+            Ok((Entry::Bloom(Arc::new(raw)), size))
+        })?;
         match e {
             Entry::Bloom(x) => Ok(Some(x)),
-            _ => unreachable!("a bloom entry"),
+            _ => unreachable!("a filter entry"),
         }
     }
 }

@@ -33,6 +33,7 @@ use crate::part::column::{Column, Strings};
 use crate::part::json::{Token as JsonToken, Walker};
 use crate::part::names::{self, Builtin, R_PROPS};
 use crate::part::{LazyRows, Part, PartError};
+use crate::text_block::BlockText;
 use crate::{ReadError, Shared, codec, prune, read, text_search};
 
 /// One count: the events of `[from, to)` satisfying every predicate, per group.
@@ -326,20 +327,28 @@ pub(crate) fn select(
                 }
             }
             Predicate::Text { .. } => {
+                let block = BlockText::new(part, b, h, columns, m);
                 let nodes = [Builtin::Message, Builtin::Template, Builtin::Exception]
                     .map(names::builtin_node);
-                for node in nodes {
-                    reader(readers, node)?;
+                // An exception column whose filter rules the text out is not read.
+                let exceptions = block.column_may_contain(nodes[2])?;
+                for node in &nodes[..2 + usize::from(exceptions)] {
+                    reader(readers, *node)?;
                 }
                 let pending = text_search::test_text(
                     [
                         &readers[&nodes[0]],
                         &readers[&nodes[1]],
-                        &readers[&nodes[2]],
+                        if exceptions {
+                            &readers[&nodes[2]]
+                        } else {
+                            &Reader::Absent
+                        },
                     ],
+                    &block,
                     m,
                     &mut state,
-                );
+                )?;
                 text_search::decide_pending(
                     pending, part, b, h, columns, rows, readers, m, &mut state,
                 )?;

@@ -45,6 +45,7 @@ mod recovery;
 mod search;
 mod sink;
 mod stats;
+mod text_block;
 mod text_search;
 mod wal;
 mod writer;

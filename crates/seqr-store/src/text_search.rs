@@ -25,15 +25,22 @@ use crate::part::cell::{Cell, decimal_text};
 use crate::part::column::Column;
 use crate::part::names::{self, Builtin};
 use crate::part::{LazyRows, Part, PartError};
+use crate::text_block::BlockText;
 
 /// The most bytes a hole that writes digits only takes (an `i64` or an 18-digit decimal, with
 /// grouping and up to 99 decimals): what a skipped hole may add to the message's length.
-const DIGITS_HOLE_MAX: usize = 1024;
+pub(crate) const DIGITS_HOLE_MAX: usize = 1024;
 
 /// ANDs a text search (rendered message or exception contains) into `state`. The message is
-/// `@m` where sent; otherwise a template without holes is its own rendering, and one with
-/// holes is left pending for [`decide_pending`] unless the exception matches.
-pub(crate) fn test_text(r: [&Reader; 3], m: &Matcher<'_>, state: &mut [u8]) -> PendingText {
+/// `@m` where sent; otherwise a template without holes is its own rendering, one with holes
+/// is decided for the whole block where [`BlockText`] can, and else left pending for
+/// [`decide_pending`] unless the exception matches.
+pub(crate) fn test_text(
+    r: [&Reader; 3],
+    block: &BlockText<'_>,
+    m: &Matcher<'_>,
+    state: &mut [u8],
+) -> Result<PendingText, PartError> {
     let [message, template, exception] = r;
     let mut pending = PendingText::default();
     // Per distinct template: its verdict, or (when it has holes) its index in `parsed`; by
@@ -46,13 +53,17 @@ pub(crate) fn test_text(r: [&Reader; 3], m: &Matcher<'_>, state: &mut [u8]) -> P
     };
     let verdict_of = |t: &str, pending: &mut PendingText| {
         let tokens = template::parse(t);
-        match verdict_without_holes(&tokens, m) {
+        let verdict = match verdict_without_holes(&tokens, m) {
+            Some(v) => Some(v),
+            None => block.template_verdict(&tokens)?,
+        };
+        Ok::<_, PartError>(match verdict {
             Some(v) => Ok(v),
             None => {
                 pending.parsed.push(tokens);
                 Err(pending.parsed.len() as u32 - 1)
             }
-        }
+        })
     };
     let mut buf = String::new();
     for (row, s) in state.iter_mut().enumerate() {
@@ -79,7 +90,7 @@ pub(crate) fn test_text(r: [&Reader; 3], m: &Matcher<'_>, state: &mut [u8]) -> P
                     Some((code, t)) => match by_code[code] {
                         Some(v) => v,
                         None => {
-                            let v = verdict_of(t, &mut pending);
+                            let v = verdict_of(t, &mut pending)?;
                             by_code[code] = Some(v);
                             v
                         }
@@ -96,7 +107,7 @@ pub(crate) fn test_text(r: [&Reader; 3], m: &Matcher<'_>, state: &mut [u8]) -> P
                         match by_text.get(t) {
                             Some(v) => *v,
                             None => {
-                                let v = verdict_of(t, &mut pending);
+                                let v = verdict_of(t, &mut pending)?;
                                 by_text.insert(t.to_owned(), v);
                                 v
                             }
@@ -114,7 +125,7 @@ pub(crate) fn test_text(r: [&Reader; 3], m: &Matcher<'_>, state: &mut [u8]) -> P
         };
         *s = (*s).min(in_message);
     }
-    pending
+    Ok(pending)
 }
 
 /// Rows whose text search depends on a template with holes.
@@ -257,20 +268,20 @@ fn render<'c>(
 
 /// A deterministic automaton for "contains the text" over bytes: state `n` (the text's
 /// length) means found and stays.
-struct Dfa {
-    n: usize,
+pub(crate) struct Dfa {
+    pub(crate) n: usize,
     /// `next[state * 256 + byte]`.
     next: Vec<u16>,
     /// ASCII letters are folded (`ci`); then only ASCII text is decided here.
     fold: bool,
     /// The text holds none of `0-9 - . ,`: digits-only number holes cannot be in a match.
-    digit_free: bool,
+    pub(crate) digit_free: bool,
 }
 
 impl Dfa {
     /// `None` for an empty or very long text, or a non-ASCII one under `ci` (Unicode
     /// lowercasing is not byte-wise).
-    fn new(text: &str, ci: bool) -> Option<Dfa> {
+    pub(crate) fn new(text: &str, ci: bool) -> Option<Dfa> {
         if text.is_empty() || text.len() >= usize::from(u16::MAX) || (ci && !text.is_ascii()) {
             return None;
         }
@@ -307,7 +318,7 @@ impl Dfa {
         })
     }
 
-    fn run(&self, mut state: u16, bytes: &[u8]) -> u16 {
+    pub(crate) fn run(&self, mut state: u16, bytes: &[u8]) -> u16 {
         for &b in bytes {
             state = self.next[usize::from(state) * 256 + usize::from(b)];
             if usize::from(state) == self.n {
@@ -318,7 +329,7 @@ impl Dfa {
     }
 
     /// Whether the automaton decides this text (under `ci`, only ASCII text).
-    fn decides(&self, s: &str) -> bool {
+    pub(crate) fn decides(&self, s: &str) -> bool {
         !self.fold || s.is_ascii()
     }
 }

@@ -21,6 +21,20 @@ pub(crate) struct ColumnMeta {
     pub(crate) payload: Option<Payload>,
     pub(crate) int_range: Option<(i64, i64)>,
     pub(crate) bloom: Option<Payload>,
+    /// What the column's values are (`None` for constant columns and in parts of version 2).
+    pub(crate) summary: Option<Summary>,
+    /// The substring filter of its string values (see `ngram`), in the columns a text search
+    /// reads.
+    pub(crate) substrings: Option<Payload>,
+}
+
+/// A non-constant column's value types and longest text, known without decompressing it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Summary {
+    /// Bit per type code present (`cell::T_STR`...).
+    pub(crate) types: u8,
+    /// Bytes of the longest string or JSON text.
+    pub(crate) max_len: u32,
 }
 
 /// A decoded block header.
@@ -95,7 +109,7 @@ impl BlockHeader {
                 return corrupt(format!("column has {present} of {rows} rows"));
             }
             let flags = r.u8()?;
-            if flags >> 4 != 0 || (flags & 1 != 0) == (flags & 2 != 0) {
+            if flags >> 6 != 0 || (flags & 1 != 0) == (flags & 2 != 0) {
                 return corrupt(format!("column flags {flags:#x}"));
             }
             let constant = (flags & 1 != 0)
@@ -110,6 +124,19 @@ impl BlockHeader {
             let bloom = (flags & 4 != 0)
                 .then(|| read_payload(&mut r, data_len))
                 .transpose()?;
+            let summary = (flags & 16 != 0)
+                .then(|| {
+                    let types = r.u8()?;
+                    let max_len = u32::try_from(r.varint()?).or_else(|_| corrupt("max length"))?;
+                    if types == 0 || types >> cell::TYPES != 0 {
+                        return corrupt(format!("column types {types:#x}"));
+                    }
+                    Ok(Summary { types, max_len })
+                })
+                .transpose()?;
+            let substrings = (flags & 32 != 0)
+                .then(|| read_payload(&mut r, data_len))
+                .transpose()?;
             columns.push(ColumnMeta {
                 node: node as u32,
                 present,
@@ -117,6 +144,8 @@ impl BlockHeader {
                 payload,
                 int_range,
                 bloom,
+                summary,
+                substrings,
             });
         }
         let nshapes = r.count(1)?;

@@ -5,16 +5,16 @@
 
 use std::borrow::Cow;
 
-use foldhash::HashMap;
-use seqr_types::EventId;
+use foldhash::{HashMap, HashSet};
+use seqr_types::{EventId, template};
 
-use super::block::ColumnMeta;
-use super::bloom;
+use super::block::{ColumnMeta, Summary};
 use super::bytes::{Corrupt, put_varint, zigzag};
 use super::cell::{self, Cell};
 use super::column;
 use super::json::{Token, Walker};
 use super::names::{self, Builtin, Names, R_EXT, R_PROPS, R_RESOURCE, R_SCOPE};
+use super::{bloom, ngram};
 use crate::codec::RowView;
 
 /// Flattening depths tried in turn: a block whose paths would exceed [`MAX_COLUMNS`] is
@@ -226,6 +226,7 @@ pub(crate) fn build_block(
         attempt += 1;
     };
 
+    let text_nodes = text_nodes(names, &cols);
     let mut bytes = Vec::new();
     let mut outs = Vec::with_capacity(cols.len());
     let mut raw = Vec::new();
@@ -251,13 +252,41 @@ pub(crate) fn build_block(
                 payload: None,
                 int_range,
                 bloom: None,
+                summary: None,
+                substrings: None,
             });
             continue;
         }
-        let bloom = string_hashes(&col.cells).map(|hashes| {
-            let filter = bloom::build(&hashes);
-            store(&mut bytes, &filter, None)
+        let strings = distinct_strings(&col.cells);
+        let bloom = (!strings.is_empty()).then(|| {
+            let hashes: Vec<u64> = strings.iter().map(|&(h, _)| h).collect();
+            store(&mut bytes, &bloom::build(&hashes), None)
         });
+        let substrings = text_nodes
+            .contains(&col.node)
+            .then(|| {
+                let mut filter = ngram::Builder::new();
+                for &(_, i) in &strings {
+                    if let Cell::Str(s) = &col.cells[i as usize] {
+                        filter.add(s);
+                    }
+                }
+                filter.finish()
+            })
+            .flatten()
+            .map(|filter| store(&mut bytes, &filter, None));
+        let summary = Summary {
+            types: col.cells.iter().fold(0u8, |m, c| m | 1 << c.type_code()),
+            max_len: col
+                .cells
+                .iter()
+                .map(|c| match c {
+                    Cell::Str(s) | Cell::Json(s) => s.len() as u32,
+                    _ => 0,
+                })
+                .max()
+                .unwrap_or(0),
+        };
         column::encode(&col.cells, &mut raw);
         let payload = store(&mut bytes, &raw, Some(zstd));
         outs.push(ColumnMeta {
@@ -267,6 +296,8 @@ pub(crate) fn build_block(
             payload: Some(payload),
             int_range,
             bloom,
+            summary: Some(summary),
+            substrings,
         });
     }
 
@@ -302,7 +333,9 @@ pub(crate) fn build_block(
         let flags = u8::from(c.constant.is_some())
             | (u8::from(c.payload.is_some()) << 1)
             | (u8::from(c.bloom.is_some()) << 2)
-            | (u8::from(c.int_range.is_some()) << 3);
+            | (u8::from(c.int_range.is_some()) << 3)
+            | (u8::from(c.summary.is_some()) << 4)
+            | (u8::from(c.substrings.is_some()) << 5);
         h.push(flags);
         if let Some(k) = &c.constant {
             put_varint(&mut h, k.len() as u64);
@@ -316,6 +349,13 @@ pub(crate) fn build_block(
             put_varint(&mut h, zigzag(hi));
         }
         if let Some(p) = &c.bloom {
+            put_payload(&mut h, p);
+        }
+        if let Some(s) = &c.summary {
+            h.push(s.types);
+            put_varint(&mut h, u64::from(s.max_len));
+        }
+        if let Some(p) = &c.substrings {
             put_payload(&mut h, p);
         }
     }
@@ -345,16 +385,45 @@ fn put_payload(h: &mut Vec<u8>, p: &Payload) {
     h.push(p.codec);
 }
 
-/// Hashes of a column's distinct string values, if it has any: the filter costs about a
-/// byte per distinct value, and lets an equality skip the block without decompressing it.
-fn string_hashes(cells: &[Cell<'_>]) -> Option<Vec<u64>> {
-    let mut hashes = Vec::with_capacity(cells.len());
-    for c in cells {
+/// A column's distinct string values, as (hash, index of a cell holding it). Their token
+/// filter costs about a byte per distinct value and lets an equality skip the block without
+/// decompressing it.
+fn distinct_strings(cells: &[Cell<'_>]) -> Vec<(u64, u32)> {
+    let mut out = Vec::with_capacity(cells.len());
+    for (i, c) in cells.iter().enumerate() {
         if let Cell::Str(s) = c {
-            hashes.push(bloom::hash(s.as_bytes()));
+            out.push((bloom::hash(s.as_bytes()), i as u32));
         }
     }
-    hashes.sort_unstable();
-    hashes.dedup();
-    (!hashes.is_empty()).then_some(hashes)
+    out.sort_unstable_by_key(|&(h, _)| h);
+    out.dedup_by_key(|&mut (h, _)| h);
+    out
+}
+
+/// The columns a text search may read, which get substring filters: the message, the
+/// exception and every top-level property a template of the block names as a hole.
+fn text_nodes(names: &Names, cols: &[ColBuild<'_>]) -> HashSet<u32> {
+    let mut nodes: HashSet<u32> = [Builtin::Message, Builtin::Exception]
+        .map(names::builtin_node)
+        .into_iter()
+        .collect();
+    let template = names::builtin_node(Builtin::Template);
+    let Some(templates) = cols.iter().find(|c| c.node == template) else {
+        return nodes;
+    };
+    let mut seen: HashSet<&str> = HashSet::default();
+    for cell in &templates.cells {
+        let Cell::Str(t) = cell else { continue };
+        if !seen.insert(t) {
+            continue;
+        }
+        for token in template::parse(t) {
+            if let template::Token::Hole(hole) = token
+                && let Some(node) = names.find(names::root_node(R_PROPS), &hole.name)
+            {
+                nodes.insert(node);
+            }
+        }
+    }
+    nodes
 }

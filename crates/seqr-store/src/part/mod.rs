@@ -21,6 +21,7 @@ pub(crate) mod cell;
 pub(crate) mod column;
 pub(crate) mod json;
 pub(crate) mod names;
+pub(crate) mod ngram;
 
 use std::io;
 use std::sync::Arc;
@@ -39,7 +40,10 @@ use names::Names;
 
 pub(crate) const HEAD_MAGIC: &[u8; 8] = b"SEQRPRT1";
 pub(crate) const FOOT_MAGIC: &[u8; 8] = b"SEQRPRTF";
-pub(crate) const VERSION: u32 = 2;
+/// Version 3 added column summaries and substring filters to block headers; version 2
+/// parts (without them) read unchanged.
+pub(crate) const VERSION: u32 = 3;
+const OLDEST_READABLE: u32 = 2;
 pub(crate) const FOOTER_LEN: usize = 116;
 const INDEX_ENTRY_LEN: usize = 64;
 
@@ -301,7 +305,7 @@ impl Part {
         }
         let mut r = Reader::new(body);
         let version = r.u32()?;
-        if version != VERSION {
+        if !(OLDEST_READABLE..=VERSION).contains(&version) {
             return Err(PartError::Corrupt(format!(
                 "unknown part version {version}"
             )));
@@ -394,8 +398,8 @@ impl Part {
                 let rows = part.rows(b, &h)?;
                 let cols = part.all_columns(b, &h)?;
                 for meta in &h.columns {
-                    if let Some(bloom) = &meta.bloom {
-                        part.payload(b, bloom)?;
+                    for filter in [&meta.bloom, &meta.substrings].into_iter().flatten() {
+                        part.payload(b, filter)?;
                     }
                 }
                 let _ = (rows, cols);

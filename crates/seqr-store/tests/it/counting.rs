@@ -455,3 +455,141 @@ fn text_searches_across_template_pieces_and_hole_values_equal_rendering() {
     }
     assert!(total_matches > 1000, "{total_matches}");
 }
+
+/// Events like real logs: each property keeps one type, so blocks' headers and substring
+/// filters decide templates for whole blocks (pieces that contain the text, isolated holes
+/// whose columns cannot hold it), next to the cases they must leave to row-by-row tests.
+fn typed_templates(rng: &mut Rng, i: u64) -> Event {
+    fn pick<'a>(rng: &mut Rng, from: &[&'a str]) -> &'a str {
+        from[rng.below(from.len() as u64) as usize]
+    }
+    let mut e = Event {
+        timestamp: Timestamp::from_ticks(BASE + i as i64 * 1_000_000),
+        ..Event::default()
+    };
+    let p = &mut e.properties;
+    // Constant within a block of 128 events, different between blocks.
+    p.insert(
+        "Zone".into(),
+        ["eu", "timeout-zone"][(i / 128 % 2) as usize].into(),
+    );
+    let template = match rng.below(9) {
+        0 => {
+            p.insert(
+                "Service".into(),
+                pick(rng, &["orders", "payments", "timeouts-api", "Billing"]).into(),
+            );
+            p.insert(
+                "Reason".into(),
+                pick(rng, &["connection TIMEOUT", "refused", "time out", "ok"]).into(),
+            );
+            "Call {Service} failed: {Reason}"
+        }
+        1 => {
+            // The hole's text as written contains the word when the property is missing.
+            if rng.below(3) != 0 {
+                p.insert("Timeout".into(), serde_json::json!(30));
+            }
+            p.insert(
+                "Elapsed".into(),
+                serde_json::json!(rng.below(5000) as f64 / 100.0),
+            );
+            "{Timeout} after {Elapsed} ms"
+        }
+        2 => {
+            // A piece that ends in the start of the word: the hole is not isolated.
+            p.insert(
+                "Rest".into(),
+                pick(rng, &["meout", "x", "me", "MEOUT"]).into(),
+            );
+            "Wait ti{Rest} done"
+        }
+        3 => {
+            p.insert(
+                "Job".into(),
+                pick(rng, &["sync", "timeout-sweeper", "mail"]).into(),
+            );
+            p.insert("Elapsed".into(), serde_json::json!(rng.below(900)));
+            // Padding is part of the rendering: "  sync" is found only with it.
+            "Job:{Job,12}."
+        }
+        4 => {
+            p.insert(
+                "Path".into(),
+                format!("/api/x/{}", rng.below(10_000)).into(),
+            );
+            if rng.below(4) == 0 {
+                p.insert("Query".into(), "?wait=timeout".into());
+            }
+            "Request {Path}{Query}"
+        }
+        5 => {
+            p.insert("Host".into(), format!("db-{}", rng.below(50)).into());
+            "Connection timeout to {Host}"
+        }
+        6 => {
+            // Long enough that the piece after it may be cut at the rendering limit.
+            let n = [10, 16_370, 16_390][rng.below(3) as usize];
+            p.insert("Long".into(), "y".repeat(n).into());
+            "{Long} then timeout"
+        }
+        7 => "Zone {Zone} is up",
+        _ => {
+            p.insert("Count".into(), serde_json::json!(rng.below(100)));
+            "Swept {Count} items in {Zone}"
+        }
+    };
+    e.message_template = Some(template.into());
+    if rng.below(40) == 0 {
+        e.exception = Some(
+            pick(
+                rng,
+                &[
+                    "System.TimeoutException: timed out\n   at Db.Open()",
+                    "System.IO.IOException: broken pipe\n   at Net.Send()",
+                ],
+            )
+            .into(),
+        );
+    }
+    e
+}
+
+#[test]
+fn block_verdicts_from_headers_and_filters_equal_rendering() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(
+        dir.path(),
+        StoreOptions {
+            flush_events: 1024,
+            block_events: 128,
+            ..StoreOptions::default()
+        },
+    )
+    .unwrap();
+    let mut rng = Rng(0xb10c);
+    let events: Vec<Event> = (0..4096).map(|i| typed_templates(&mut rng, i)).collect();
+    for chunk in events.chunks(512) {
+        store.append_blocking(chunk.to_vec()).unwrap();
+    }
+    store.flush(std::time::Duration::from_secs(30)).unwrap();
+    let stored = all_events(&store);
+    let mut total_matches = 0;
+    for needle in [
+        "timeout", "TIMEOUT", "time", "meout", "out", "api", "zone", "eu", "broken", "xyz", "ti",
+        "é", "  sync",
+    ] {
+        for ci in [" ci", ""] {
+            let q = format!(
+                "select count(*) from stream where @Message like '%{needle}%'{ci} \
+                 or @Exception like '%{needle}%'{ci}"
+            );
+            let (counted, decided, _) = by_counting(&store, &q);
+            let want = by_evaluating(&stored, &q);
+            assert_eq!(counted, want, "{q}");
+            assert!(decided > 0, "{q}");
+            total_matches += want["Rows"][0][0].as_u64().unwrap_or(0);
+        }
+    }
+    assert!(total_matches > 5000, "{total_matches}");
+}
