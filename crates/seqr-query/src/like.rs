@@ -240,16 +240,39 @@ fn find(text: &str, pat: &str, fold: bool) -> Option<usize> {
         return text.find(pat);
     }
     let (hay, needle) = (text.as_bytes(), pat.as_bytes());
-    let Some(&first) = needle.first() else {
+    if needle.is_empty() {
         return Some(0);
-    };
+    }
     if !pat.is_ascii() || needle.len() > hay.len() {
         return None;
     }
-    let upper = first.to_ascii_uppercase();
-    // Candidates are the places the first byte occurs, in either case (found by memchr).
-    memchr::memchr2_iter(first, upper, &hay[..=hay.len() - needle.len()])
-        .find(|&i| hay[i + 1..i + needle.len()].eq_ignore_ascii_case(&needle[1..]))
+    // Candidates are the places the pattern's rarest byte occurs, in either case (found by
+    // memchr): scanning for a common letter such as `t` would stop every few bytes.
+    let k = (0..needle.len())
+        .min_by_key(|&i| commonness(needle[i]))
+        .expect("not empty");
+    let (lower, upper) = (
+        needle[k].to_ascii_lowercase(),
+        needle[k].to_ascii_uppercase(),
+    );
+    let starts = &hay[k..=hay.len() - needle.len() + k];
+    memchr::memchr2_iter(lower, upper, starts)
+        .find(|&i| hay[i..i + needle.len()].eq_ignore_ascii_case(needle))
+}
+
+/// How often an ASCII byte is expected in log text, roughly (higher: more often): letters
+/// in English frequency order, then digits, then punctuation.
+fn commonness(b: u8) -> u8 {
+    const LETTERS: &[u8; 26] = b"etaoinsrhldcumfpgwybvkxjqz";
+    match b.to_ascii_lowercase() {
+        b' ' => 255,
+        l if l.is_ascii_lowercase() => {
+            let at = LETTERS.iter().position(|&x| x == l).expect("a letter");
+            200 - at as u8 * 4
+        }
+        d if d.is_ascii_digit() => 90,
+        _ => 50,
+    }
 }
 
 /// Runs the pattern as an automaton whose states are token positions: each character
@@ -368,6 +391,25 @@ mod tests {
         assert!(like_ci("XaYbZ", "x%y%z"));
         assert!(!like_ci("XaYbZ", "x%z%y"));
         assert!(!like_ci("abc", "abd"));
+    }
+
+    #[test]
+    fn case_insensitive_search_finds_the_first_match_wherever_the_rarest_byte_is() {
+        // `m` is the rarest letter of "timeout", `_` of "a_b": neither comes first.
+        for (text, pat, at) in [
+            ("TIMEOUT", "timeout", Some(0)),
+            ("a TimeOut", "timeout", Some(2)),
+            ("mmm timeou timeout", "timeout", Some(11)),
+            ("timeou", "timeout", None),
+            ("xa_ba_b", "a_b", Some(1)),
+            ("m", "timeout", None),
+        ] {
+            assert_eq!(find(text, pat, true), at, "{pat} in {text}");
+        }
+        assert!(like_ci(
+            "the operation TIMED OUT: timeout after 30 s",
+            "%timeout%"
+        ));
     }
 
     #[test]

@@ -722,6 +722,14 @@ pub(crate) enum Reader {
 }
 
 impl Reader {
+    /// Whether `row` has a value.
+    pub(crate) fn has(&self, row: usize) -> bool {
+        match self {
+            Reader::Absent => false,
+            Reader::Column { rank, .. } => rank[row] != u32::MAX,
+        }
+    }
+
     /// The cell of `row`, as a string when it is one.
     pub(crate) fn str_at<'c>(
         &'c self,

@@ -70,56 +70,63 @@ pub(crate) fn test_text(
         if *s == NO {
             continue;
         }
-        let in_exception = match exception.str_at(row, &mut buf) {
-            Some(Ok(x)) => m.test_str(x),
-            _ => false,
-        };
-        if in_exception {
+        if exception.has(row)
+            && let Some(Ok(x)) = exception.str_at(row, &mut buf)
+            && m.test_str(x)
+        {
             continue;
         }
-        let in_message = match message.str_at(row, &mut buf) {
-            Some(Ok(msg)) => u8::from(m.test_str(msg)) * YES,
-            Some(Err(_)) => MAYBE,
-            None => {
-                let code = dict.and_then(|(d, codes, rank)| {
-                    let r = *rank.get(row)?;
-                    let code = *codes.get(r as usize)? as usize;
-                    Some((code, d.borrowed(code)?))
-                });
-                let verdict = match code {
-                    Some((code, t)) => match by_code[code] {
-                        Some(v) => v,
-                        None => {
+        let in_message = if message.has(row) {
+            match message.str_at(row, &mut buf) {
+                Some(Ok(msg)) => u8::from(m.test_str(msg)) * YES,
+                _ => MAYBE,
+            }
+        } else {
+            let code = dict.and_then(|(_, codes, rank)| {
+                let r = *rank.get(row)?;
+                Some(*codes.get(r as usize)? as usize)
+            });
+            let known = match code {
+                // The template's text is looked up only the first time its code is seen.
+                Some(code) => match by_code[code] {
+                    Some(v) => Some(v),
+                    None => match dict.and_then(|(d, _, _)| d.borrowed(code)) {
+                        Some(t) => {
                             let v = verdict_of(t, &mut pending)?;
                             by_code[code] = Some(v);
+                            Some(v)
+                        }
+                        None => None,
+                    },
+                },
+                None => None,
+            };
+            let verdict = match known {
+                Some(v) => v,
+                None => {
+                    let t = match template.str_at(row, &mut buf) {
+                        Some(Ok(t)) => t,
+                        Some(Err(_)) => {
+                            *s = (*s).min(MAYBE);
+                            continue;
+                        }
+                        None => "",
+                    };
+                    match by_text.get(t) {
+                        Some(v) => *v,
+                        None => {
+                            let v = verdict_of(t, &mut pending)?;
+                            by_text.insert(t.to_owned(), v);
                             v
                         }
-                    },
-                    None => {
-                        let t = match template.str_at(row, &mut buf) {
-                            Some(Ok(t)) => t,
-                            Some(Err(_)) => {
-                                *s = (*s).min(MAYBE);
-                                continue;
-                            }
-                            None => "",
-                        };
-                        match by_text.get(t) {
-                            Some(v) => *v,
-                            None => {
-                                let v = verdict_of(t, &mut pending)?;
-                                by_text.insert(t.to_owned(), v);
-                                v
-                            }
-                        }
                     }
-                };
-                match verdict {
-                    Ok(v) => v,
-                    Err(t) => {
-                        pending.rows.push((row, *s, t));
-                        MAYBE
-                    }
+                }
+            };
+            match verdict {
+                Ok(v) => v,
+                Err(t) => {
+                    pending.rows.push((row, *s, t));
+                    MAYBE
                 }
             }
         };
