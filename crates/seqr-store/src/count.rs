@@ -327,7 +327,7 @@ pub(crate) fn select(
                 }
             }
             Predicate::Text { .. } => {
-                let block = BlockText::new(part, b, h, columns, m);
+                let block = BlockText::new(part, b, h, columns, m, &p.templates);
                 let nodes = [Builtin::Message, Builtin::Template, Builtin::Exception]
                     .map(names::builtin_node);
                 // An exception column whose filter rules the text out is not read.
@@ -436,6 +436,8 @@ pub(crate) struct Prepared<'r> {
     max_groups: usize,
     deadline: Option<Instant>,
     cancel: Option<&'r AtomicBool>,
+    /// Templates parsed once per query, for the text searches of every block.
+    pub(crate) templates: text_search::Templates,
 }
 
 impl<'r> Prepared<'r> {
@@ -452,6 +454,7 @@ impl<'r> Prepared<'r> {
             max_groups: 0,
             deadline: None,
             cancel: None,
+            templates: Default::default(),
         }
     }
 
@@ -490,6 +493,7 @@ impl<'r> Prepared<'r> {
             max_groups: req.max_groups,
             deadline: req.deadline,
             cancel: req.cancel,
+            templates: Default::default(),
         }
     }
 

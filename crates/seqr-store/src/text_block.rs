@@ -22,7 +22,7 @@ use crate::part::block::BlockHeader;
 use crate::part::cell::{Cell, T_DEC, T_INT, T_STR};
 use crate::part::names::{self, Builtin};
 use crate::part::{Part, PartError, ngram};
-use crate::text_search::{DIGITS_HOLE_MAX, Dfa};
+use crate::text_search::{DIGITS_HOLE_MAX, Dfa, Templates};
 
 /// A text search's view of one block.
 pub(crate) struct BlockText<'a> {
@@ -34,6 +34,7 @@ pub(crate) struct BlockText<'a> {
     probe: Option<Vec<u8>>,
     /// Some row carries client renderings (`@r`), which replace hole values.
     renderings: bool,
+    pub(crate) templates: &'a Templates,
 }
 
 /// One stretch of a template's rendering.
@@ -56,6 +57,7 @@ impl<'a> BlockText<'a> {
         h: &'a BlockHeader,
         columns: &'a ColumnCache,
         m: &Matcher<'_>,
+        templates: &'a Templates,
     ) -> BlockText<'a> {
         let text = m.text();
         BlockText {
@@ -68,6 +70,7 @@ impl<'a> BlockText<'a> {
             renderings: h
                 .column_of(names::builtin_node(Builtin::Renderings))
                 .is_some(),
+            templates,
         }
     }
 

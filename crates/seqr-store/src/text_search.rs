@@ -13,6 +13,7 @@
 
 use std::collections::hash_map::Entry;
 use std::fmt::Write;
+use std::sync::{Arc, Mutex};
 
 use foldhash::{HashMap, HashMapExt};
 use seqr_query::pushdown::Matcher;
@@ -20,6 +21,7 @@ use seqr_types::template::{self, Hole, Scalar, Token};
 
 use crate::cache::ColumnCache;
 use crate::count::{MAYBE, NO, PropertyColumn, Reader, YES, property_node, read_field};
+use crate::lock;
 use crate::part::block::{BlockHeader, cell_value};
 use crate::part::cell::{Cell, decimal_text};
 use crate::part::column::Column;
@@ -52,7 +54,7 @@ pub(crate) fn test_text(
         None => Vec::new(),
     };
     let verdict_of = |t: &str, pending: &mut PendingText| {
-        let tokens = template::parse(t);
+        let tokens = block.templates.parse(t);
         let verdict = match verdict_without_holes(&tokens, m) {
             Some(v) => Some(v),
             None => block.template_verdict(&tokens)?,
@@ -140,7 +142,29 @@ pub(crate) fn test_text(
 pub(crate) struct PendingText {
     /// (row, its state before the search, index of its template in `parsed`).
     rows: Vec<(usize, u8, u32)>,
-    parsed: Vec<Vec<Token>>,
+    parsed: Vec<Arc<[Token]>>,
+}
+
+/// Templates parsed once per query (blocks share their templates), by text; at most
+/// [`Templates::MAX`] of them, so a client that sends every message as its own template
+/// costs parsing, not memory.
+#[derive(Default)]
+pub(crate) struct Templates(Mutex<HashMap<String, Arc<[Token]>>>);
+
+impl Templates {
+    const MAX: usize = 4096;
+
+    pub(crate) fn parse(&self, t: &str) -> Arc<[Token]> {
+        if let Some(tokens) = lock(&self.0).get(t) {
+            return tokens.clone();
+        }
+        let tokens: Arc<[Token]> = template::parse(t).into();
+        let mut map = lock(&self.0);
+        if map.len() < Self::MAX {
+            map.insert(t.to_owned(), tokens.clone());
+        }
+        tokens
+    }
 }
 
 /// Decides the pending rows of a text search from the hole properties' columns. Rows that
