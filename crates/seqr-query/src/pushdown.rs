@@ -198,6 +198,17 @@ impl Matcher<'_> {
         }
     }
 
+    /// For a case-sensitive `StartsWith`, the prefix (a string satisfies the predicate
+    /// exactly when its bytes start with it); `None` otherwise.
+    pub fn exact_prefix(&self) -> Option<&str> {
+        match self.predicate {
+            Predicate::PropertyPrefix {
+                prefix, ci: false, ..
+            } => Some(prefix),
+            _ => None,
+        }
+    }
+
     /// Whether a value of the predicate's field (`None`: the event has none) satisfies it.
     pub fn test_value(&self, v: Option<&Value>) -> bool {
         match (self.predicate, v) {

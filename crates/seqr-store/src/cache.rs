@@ -110,7 +110,12 @@ enum Piece {
     Substrings(u32),
     /// The block's shape codes.
     Shapes,
+    /// Per row, its rank in a names node's column (`u32::MAX`: none).
+    Ranks(u32),
 }
+
+/// The ranks key of columns present in every row of a block (no names node has it).
+pub(crate) const DENSE: u32 = u32::MAX;
 
 #[derive(Clone)]
 enum Entry {
@@ -118,6 +123,7 @@ enum Entry {
     Column(Arc<Column>),
     Bloom(Arc<Vec<u8>>),
     Shapes(Arc<Vec<u32>>),
+    Ranks(Arc<Vec<u32>>),
 }
 
 #[derive(Default)]
@@ -241,6 +247,29 @@ impl ColumnCache {
         match e {
             Entry::Shapes(s) => Ok(s),
             _ => unreachable!("a shapes entry"),
+        }
+    }
+
+    /// Each row's rank in the column of names node `node` of block `b` (built by `build`
+    /// from the shape codes), kept with the columns: every query that reads a sparse column
+    /// needs them. [`DENSE`] keys the ranks every column present in all rows shares.
+    pub(crate) fn ranks(
+        &self,
+        part: &Part,
+        b: usize,
+        node: u32,
+        build: impl FnOnce() -> Result<Vec<u32>, PartError>,
+    ) -> Result<Arc<Vec<u32>>, PartError> {
+        let e = self
+            .columns
+            .get_or((part.info.id, b, Piece::Ranks(node)), || {
+                let ranks = build()?;
+                let size = ranks.capacity() * 4 + 64;
+                Ok((Entry::Ranks(Arc::new(ranks)), size))
+            })?;
+        match e {
+            Entry::Ranks(r) => Ok(r),
+            _ => unreachable!("a ranks entry"),
         }
     }
 

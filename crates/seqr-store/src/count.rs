@@ -25,7 +25,7 @@ use seqr_query::pushdown::{Field, Matcher, Predicate};
 use seqr_query::value::Eval;
 use seqr_types::{EventId, StoredEvent, Timestamp};
 
-use crate::cache::{BlockCache, ColumnCache};
+use crate::cache::{BlockCache, ColumnCache, DENSE};
 use crate::codec::RowView;
 use crate::part::block::{BlockHeader, cell_value};
 use crate::part::cell::{T_INT, T_STR};
@@ -722,7 +722,10 @@ pub(crate) enum Reader {
     /// No row has the column.
     Absent,
     /// Values by row: `rank[row]` indexes the column (`u32::MAX`: the row has none).
-    Column { col: Arc<Column>, rank: Vec<u32> },
+    Column {
+        col: Arc<Column>,
+        rank: Arc<Vec<u32>>,
+    },
 }
 
 impl Reader {
@@ -875,7 +878,7 @@ impl Worker {
                 }
                 None | Some(Reader::Absent) => k.constant(KeyRef::Undefined, n),
                 Some(r) => {
-                    if !k.dictionary(r, *is_level) {
+                    if !k.dictionary(r, *is_level) && !k.integers(r, &state) {
                         let mut buf = String::new();
                         k.by_row(&state, |row| key_at(r, row, *is_level, &mut buf));
                     }
@@ -1001,6 +1004,57 @@ impl<'c> KeyColumn<'c> {
         true
     }
 
+    /// Codes for a column of integers alone, assigned as values are met for the matching
+    /// rows: a short list searched in order (such keys, status codes or counts, have few
+    /// values per block), a hash map once it grows past 32; false for other columns.
+    fn integers(&mut self, r: &'c Reader, state: &[u8]) -> bool {
+        let Reader::Column { col, rank } = r else {
+            return false;
+        };
+        if col.constant || col.tags.is_some() || col.only != T_INT {
+            return false;
+        }
+        let mut few: Vec<(i64, u32)> = Vec::new();
+        let mut many: HashMap<i64, u32> = HashMap::new();
+        let mut absent = None;
+        self.codes = vec![0; state.len()];
+        for (row, &st) in state.iter().enumerate() {
+            if st != YES {
+                continue;
+            }
+            let rk = rank[row];
+            let code = if rk == u32::MAX {
+                *absent.get_or_insert_with(|| {
+                    self.values.push(KeyRef::Undefined);
+                    self.values.len() as u32 - 1
+                })
+            } else {
+                let v = col.ints[rk as usize];
+                let known = if many.is_empty() {
+                    few.iter().find(|&&(x, _)| x == v).map(|&(_, c)| c)
+                } else {
+                    many.get(&v).copied()
+                };
+                known.unwrap_or_else(|| {
+                    let c = self.values.len() as u32;
+                    self.values.push(KeyRef::Int(v));
+                    if many.is_empty() && few.len() < 32 {
+                        few.push((v, c));
+                    } else {
+                        many.extend(few.drain(..));
+                        many.insert(v, c);
+                    }
+                    c
+                })
+            };
+            self.codes[row] = code;
+        }
+        if self.values.is_empty() {
+            self.values.push(KeyRef::Undefined);
+        }
+        true
+    }
+
     /// Codes assigned as values are met, for the matching rows.
     fn by_row(&mut self, state: &[u8], mut value: impl FnMut(usize) -> KeyRef<'c>) {
         let mut index: HashMap<KeyRef<'c>, u32> = HashMap::new();
@@ -1096,23 +1150,26 @@ pub(crate) fn read_field(
     };
     let col = cache.column(part, b, h, c)?;
     let n = h.rows as usize;
-    let rank = if h.columns[c].present as usize == n {
-        (0..n as u32).collect()
-    } else {
-        let has: Vec<bool> = h.shapes.iter().map(|s| s.contains(&(c as u32))).collect();
-        let mut next = 0u32;
-        rows.shape_codes()?
-            .iter()
-            .map(|&s| {
-                if has[s as usize] {
-                    next += 1;
-                    next - 1
-                } else {
-                    u32::MAX
-                }
-            })
-            .collect()
-    };
+    let dense = h.columns[c].present as usize == n;
+    let rank = cache.ranks(part, b, if dense { DENSE } else { node }, || {
+        Ok(if dense {
+            (0..n as u32).collect()
+        } else {
+            let has: Vec<bool> = h.shapes.iter().map(|s| s.contains(&(c as u32))).collect();
+            let mut next = 0u32;
+            rows.shape_codes()?
+                .iter()
+                .map(|&s| {
+                    if has[s as usize] {
+                        next += 1;
+                        next - 1
+                    } else {
+                        u32::MAX
+                    }
+                })
+                .collect()
+        })
+    })?;
     Ok(Reader::Column { col, rank })
 }
 
@@ -1127,6 +1184,12 @@ fn cap(state: &mut [u8], to: u8) {
 /// row has none (`@Level`'s `Information`), else such rows fail.
 fn test_strings(r: &Reader, m: &Matcher<'_>, default: Option<&str>, state: &mut [u8]) {
     let absent = default.is_some_and(|d| m.test_str(d));
+    // A case-sensitive prefix is a byte comparison, without the matcher's dispatch.
+    let prefix = m.exact_prefix();
+    let test = |v: &str| match prefix {
+        Some(p) => v.as_bytes().starts_with(p.as_bytes()),
+        None => m.test_str(v),
+    };
     if let Some((dict, codes, rank)) = r.dict()
         && rank.len() == codes.len()
         && dict.len() <= codes.len()
@@ -1176,10 +1239,38 @@ fn test_strings(r: &Reader, m: &Matcher<'_>, default: Option<&str>, state: &mut 
         let mut start = 0usize;
         for (s, &end) in state.iter_mut().zip(ends) {
             let end = end as usize;
-            if *s != NO && !data.get(start..end).is_some_and(|v| m.test_str(v)) {
+            if *s != NO && !data.get(start..end).is_some_and(test) {
                 *s = NO;
             }
             start = end;
+        }
+        return;
+    }
+    if let Reader::Column { col, rank } = r
+        && !col.constant
+        && col.tags.is_none()
+        && col.only == T_STR
+        && let Some(Strings::Plain { data, ends }) = col.strs.as_ref()
+    {
+        // Some rows have a plain string: each tested in column order, then found by rank.
+        let mut start = 0usize;
+        let verdict: Vec<bool> = ends
+            .iter()
+            .map(|&end| {
+                let end = end as usize;
+                let ok = data.get(start..end).is_some_and(test);
+                start = end;
+                ok
+            })
+            .collect();
+        for (s, &rk) in state.iter_mut().zip(rank.iter()) {
+            let ok = match rk {
+                u32::MAX => absent,
+                rk => verdict.get(rk as usize).copied().unwrap_or(false),
+            };
+            if !ok {
+                *s = NO;
+            }
         }
         return;
     }

@@ -39,6 +39,10 @@ fn varied(rng: &mut Rng, i: u64) -> Event {
     e.properties
         .insert("Elapsed".into(), serde_json::json!(rng.below(500)));
     if rng.below(3) == 0 {
+        e.properties
+            .insert("Retries".into(), serde_json::json!(rng.below(4)));
+    }
+    if rng.below(3) == 0 {
         e.properties.insert(
             "Reason".into(),
             ["timeout", "Timeout!", "slow"][rng.below(3) as usize].into(),
@@ -148,6 +152,10 @@ const QUERIES: &[&str] = &[
     "select count(*) as n from stream group by Path having n > 1 order by n desc limit 5",
     "select count(*) from stream where @TraceId = '0000000000000000000000000000000a'",
     "select count(*) from stream where @Level = 'Error' and Status = 404 group by time(1d)",
+    // Integer keys: hundreds of values per block, and keys missing from some rows.
+    "select count(*) from stream where StartsWith(Path, '/api/orders') group by Elapsed",
+    "select count(*) from stream group by Reason, Elapsed",
+    "select count(*) from stream where @Level = 'Error' group by Retries",
 ];
 
 #[test]
