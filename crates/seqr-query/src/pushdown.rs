@@ -198,6 +198,20 @@ impl Matcher<'_> {
         }
     }
 
+    /// For a case-sensitive equality with a string (`TraceId`, `SpanId`, `Prop = 'x'`),
+    /// the string: a string satisfies the predicate exactly when it equals it.
+    pub fn exact_str(&self) -> Option<&str> {
+        match self.predicate {
+            Predicate::TraceId(t) | Predicate::SpanId(t) => Some(t),
+            Predicate::PropertyEquals {
+                value: Value::String(v),
+                ci: false,
+                ..
+            } => Some(v),
+            _ => None,
+        }
+    }
+
     /// For a case-sensitive `StartsWith`, the prefix (a string satisfies the predicate
     /// exactly when its bytes start with it); `None` otherwise.
     pub fn exact_prefix(&self) -> Option<&str> {

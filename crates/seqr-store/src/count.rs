@@ -1173,6 +1173,22 @@ pub(crate) fn read_field(
     Ok(Reader::Column { col, rank })
 }
 
+/// The bytes of lower-case hex text (`None`: not lower-case hex of whole bytes).
+fn hex_bytes(text: &str) -> Option<Vec<u8>> {
+    let digit = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    };
+    let t = text.as_bytes();
+    if !t.len().is_multiple_of(2) {
+        return None;
+    }
+    t.chunks_exact(2)
+        .map(|p| Some(digit(p[0])? << 4 | digit(p[1])?))
+        .collect()
+}
+
 /// Lowers every state above `to` to `to`.
 fn cap(state: &mut [u8], to: u8) {
     for s in state {
@@ -1243,6 +1259,31 @@ fn test_strings(r: &Reader, m: &Matcher<'_>, default: Option<&str>, state: &mut 
                 *s = NO;
             }
             start = end;
+        }
+        return;
+    }
+    if let Reader::Column { col, rank } = r
+        && !col.constant
+        && col.tags.is_none()
+        && col.only == T_STR
+        && let Some(Strings::Hex { width, data }) = col.strs.as_ref()
+        && let Some(text) = m.exact_str()
+    {
+        // Ids kept as binary: the wanted text as bytes once, then one comparison per value
+        // (the text of a value is lower-case hex, so other texts equal none).
+        let want = hex_bytes(text).filter(|w| w.len() == *width);
+        let verdict: Vec<bool> = data
+            .chunks_exact(*width)
+            .map(|v| want.as_deref() == Some(v))
+            .collect();
+        for (s, &rk) in state.iter_mut().zip(rank.iter()) {
+            let ok = match rk {
+                u32::MAX => absent,
+                rk => verdict.get(rk as usize).copied().unwrap_or(false),
+            };
+            if !ok {
+                *s = NO;
+            }
         }
         return;
     }
