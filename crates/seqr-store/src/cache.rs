@@ -114,9 +114,6 @@ enum Piece {
     Ranks(u32),
 }
 
-/// The ranks key of columns present in every row of a block (no names node has it).
-pub(crate) const DENSE: u32 = u32::MAX;
-
 #[derive(Clone)]
 enum Entry {
     Header(Arc<BlockHeader>),
@@ -182,13 +179,20 @@ impl Pool {
 pub(crate) struct ColumnCache {
     metadata: Pool,
     columns: Pool,
+    /// `0..n` by `n`: the ranks of a column every row of an `n`-row block has, shared by
+    /// all such columns and blocks (a few row counts cover nearly every block).
+    identities: Mutex<HashMap<usize, Arc<Vec<u32>>>>,
 }
+
+/// Row counts whose identity ranks are kept.
+const IDENTITIES: usize = 16;
 
 impl ColumnCache {
     pub(crate) fn new(metadata_capacity: usize, column_capacity: usize) -> ColumnCache {
         ColumnCache {
             metadata: Pool::new(metadata_capacity),
             columns: Pool::new(column_capacity),
+            identities: Mutex::new(HashMap::new()),
         }
     }
 
@@ -250,9 +254,22 @@ impl ColumnCache {
         }
     }
 
+    /// `0..n`, the ranks of a column present in every row of an `n`-row block.
+    pub(crate) fn identity(&self, n: usize) -> Arc<Vec<u32>> {
+        let mut known = lock(&self.identities);
+        if let Some(r) = known.get(&n) {
+            return r.clone();
+        }
+        let r = Arc::new((0..n as u32).collect::<Vec<u32>>());
+        if known.len() < IDENTITIES {
+            known.insert(n, r.clone());
+        }
+        r
+    }
+
     /// Each row's rank in the column of names node `node` of block `b` (built by `build`
     /// from the shape codes), kept with the columns: every query that reads a sparse column
-    /// needs them. [`DENSE`] keys the ranks every column present in all rows shares.
+    /// needs them.
     pub(crate) fn ranks(
         &self,
         part: &Part,

@@ -25,7 +25,7 @@ use seqr_query::pushdown::{Field, Matcher, Predicate};
 use seqr_query::value::Eval;
 use seqr_types::{EventId, StoredEvent, Timestamp};
 
-use crate::cache::{BlockCache, ColumnCache, DENSE};
+use crate::cache::{BlockCache, ColumnCache};
 use crate::codec::RowView;
 use crate::part::block::{BlockHeader, cell_value};
 use crate::part::cell::{T_INT, T_STR};
@@ -1150,14 +1150,14 @@ pub(crate) fn read_field(
     };
     let col = cache.column(part, b, h, c)?;
     let n = h.rows as usize;
-    let dense = h.columns[c].present as usize == n;
-    let rank = cache.ranks(part, b, if dense { DENSE } else { node }, || {
-        Ok(if dense {
-            (0..n as u32).collect()
-        } else {
+    let rank = if h.columns[c].present as usize == n {
+        cache.identity(n)
+    } else {
+        cache.ranks(part, b, node, || {
             let has: Vec<bool> = h.shapes.iter().map(|s| s.contains(&(c as u32))).collect();
             let mut next = 0u32;
-            rows.shape_codes()?
+            Ok(rows
+                .shape_codes()?
                 .iter()
                 .map(|&s| {
                     if has[s as usize] {
@@ -1167,9 +1167,9 @@ pub(crate) fn read_field(
                         u32::MAX
                     }
                 })
-                .collect()
-        })
-    })?;
+                .collect())
+        })?
+    };
     Ok(Reader::Column { col, rank })
 }
 

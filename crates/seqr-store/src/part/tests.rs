@@ -181,11 +181,17 @@ fn size_report() {
     };
     let mut events = seqr_ingest::decode_clef(&body, &limits).unwrap();
     events.sort_by_key(|e| e.timestamp.ticks());
-    let ids: Vec<EventId> = events
+    let times: Vec<i64> = events.iter().map(|e| e.timestamp.ticks()).collect();
+    // SEQR_GROUP_BY=Application: rows grouped by that property, then time (what grouping by
+    // an identity would save). Each row keeps the k-th time as its id (ids must increase).
+    if let Ok(key) = std::env::var("SEQR_GROUP_BY") {
+        events.sort_by_cached_key(|e| e.properties.get(&key).map(|v| v.to_string()));
+    }
+    let ids: Vec<EventId> = times
         .iter()
         .enumerate()
-        .map(|(i, e)| EventId {
-            ticks: e.timestamp.ticks(),
+        .map(|(i, &ticks)| EventId {
+            ticks,
             arrival: i as u64 + 1,
         })
         .collect();
