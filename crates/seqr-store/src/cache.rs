@@ -119,8 +119,8 @@ enum Entry {
     Header(Arc<BlockHeader>),
     Column(Arc<Column>),
     Bloom(Arc<Vec<u8>>),
-    Shapes(Arc<Vec<u32>>),
-    Ranks(Arc<Vec<u32>>),
+    /// Shape codes or ranks: one number per row.
+    RowNumbers(Arc<Vec<u32>>),
 }
 
 #[derive(Default)]
@@ -243,14 +243,23 @@ impl ColumnCache {
         b: usize,
         h: &BlockHeader,
     ) -> Result<Arc<Vec<u32>>, PartError> {
-        let e = self.columns.get_or((part.info.id, b, Piece::Shapes), || {
-            let codes = part.shape_codes(b, h)?;
-            let size = codes.capacity() * 4 + 64;
-            Ok((Entry::Shapes(Arc::new(codes)), size))
+        self.row_numbers((part.info.id, b, Piece::Shapes), || part.shape_codes(b, h))
+    }
+
+    /// A per-row array of block `b` kept with the columns, built by `build` when missing.
+    fn row_numbers(
+        &self,
+        key: (u64, usize, Piece),
+        build: impl FnOnce() -> Result<Vec<u32>, PartError>,
+    ) -> Result<Arc<Vec<u32>>, PartError> {
+        let e = self.columns.get_or(key, || {
+            let numbers = build()?;
+            let size = numbers.capacity() * 4 + 64;
+            Ok((Entry::RowNumbers(Arc::new(numbers)), size))
         })?;
         match e {
-            Entry::Shapes(s) => Ok(s),
-            _ => unreachable!("a shapes entry"),
+            Entry::RowNumbers(s) => Ok(s),
+            _ => unreachable!("a row numbers entry"),
         }
     }
 
@@ -277,17 +286,7 @@ impl ColumnCache {
         node: u32,
         build: impl FnOnce() -> Result<Vec<u32>, PartError>,
     ) -> Result<Arc<Vec<u32>>, PartError> {
-        let e = self
-            .columns
-            .get_or((part.info.id, b, Piece::Ranks(node)), || {
-                let ranks = build()?;
-                let size = ranks.capacity() * 4 + 64;
-                Ok((Entry::Ranks(Arc::new(ranks)), size))
-            })?;
-        match e {
-            Entry::Ranks(r) => Ok(r),
-            _ => unreachable!("a ranks entry"),
-        }
+        self.row_numbers((part.info.id, b, Piece::Ranks(node)), build)
     }
 
     /// The token filter of column `c` of block `b`, checked and decompressed.

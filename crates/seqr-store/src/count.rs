@@ -1173,6 +1173,19 @@ pub(crate) fn read_field(
     Ok(Reader::Column { col, rank })
 }
 
+/// Sets rows whose value (by rank; `absent` for rows without one) fails to NO.
+fn narrow_by_rank(state: &mut [u8], rank: &[u32], verdict: &[bool], absent: bool) {
+    for (s, &rk) in state.iter_mut().zip(rank) {
+        let ok = match rk {
+            u32::MAX => absent,
+            rk => verdict.get(rk as usize).copied().unwrap_or(false),
+        };
+        if !ok {
+            *s = NO;
+        }
+    }
+}
+
 /// The bytes of lower-case hex text (`None`: not lower-case hex of whole bytes).
 fn hex_bytes(text: &str) -> Option<Vec<u8>> {
     let digit = |c: u8| match c {
@@ -1276,15 +1289,7 @@ fn test_strings(r: &Reader, m: &Matcher<'_>, default: Option<&str>, state: &mut 
             .chunks_exact(*width)
             .map(|v| want.as_deref() == Some(v))
             .collect();
-        for (s, &rk) in state.iter_mut().zip(rank.iter()) {
-            let ok = match rk {
-                u32::MAX => absent,
-                rk => verdict.get(rk as usize).copied().unwrap_or(false),
-            };
-            if !ok {
-                *s = NO;
-            }
-        }
+        narrow_by_rank(state, rank, &verdict, absent);
         return;
     }
     if let Reader::Column { col, rank } = r
@@ -1304,15 +1309,7 @@ fn test_strings(r: &Reader, m: &Matcher<'_>, default: Option<&str>, state: &mut 
                 ok
             })
             .collect();
-        for (s, &rk) in state.iter_mut().zip(rank.iter()) {
-            let ok = match rk {
-                u32::MAX => absent,
-                rk => verdict.get(rk as usize).copied().unwrap_or(false),
-            };
-            if !ok {
-                *s = NO;
-            }
-        }
+        narrow_by_rank(state, rank, &verdict, absent);
         return;
     }
     let mut buf = String::new();
