@@ -193,6 +193,15 @@ fn reseal_block_header(
             if flags & 4 != 0 {
                 payload_ref(&mut c)?;
             }
+            // Part version 3: the column summary (types, longest text), then the substring
+            // filter.
+            if flags & 16 != 0 {
+                c.u8()?;
+                c.varint()?;
+            }
+            if flags & 32 != 0 {
+                payload_ref(&mut c)?;
+            }
         }
         let shapes = c.varint()?;
         for _ in 0..shapes.min(1 << 16) {
