@@ -1285,10 +1285,14 @@ fn test_strings(r: &Reader, m: &Matcher<'_>, default: Option<&str>, state: &mut 
         // Ids kept as binary: the wanted text as bytes once, then one comparison per value
         // (the text of a value is lower-case hex, so other texts equal none).
         let want = hex_bytes(text).filter(|w| w.len() == *width);
-        let verdict: Vec<bool> = data
-            .chunks_exact(*width)
-            .map(|v| want.as_deref() == Some(v))
-            .collect();
+        let verdict: Vec<bool> = match &want {
+            // The first byte rules out nearly every value without a call to compare.
+            Some(w) => data
+                .chunks_exact(*width)
+                .map(|v| v[0] == w[0] && v == &w[..])
+                .collect(),
+            None => vec![false; data.len() / *width],
+        };
         narrow_by_rank(state, rank, &verdict, absent);
         return;
     }
