@@ -2,12 +2,16 @@
 CARGO ?= cargo
 ARGS ?=
 
-.PHONY: all build run test deps lint test-rust test-clients test-crash-long fuzz bench clean
+.PHONY: all ui build run test deps lint test-rust test-clients test-crash-long fuzz bench clean
 
 all: build
 
-## Release build of the server binary.
-build:
+## The web UI (ui/, TypeScript + Preact, built by Vite into ui/dist, which the server embeds).
+ui:
+	cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run build
+
+## Release build of the server binary, with the web UI inside.
+build: ui
 	$(CARGO) build --release -p seqr
 
 ## Build and start the server with embedded storage (./seqr-data, http://127.0.0.1:5341).
@@ -17,7 +21,7 @@ run: build
 
 ## Every test suite: formatting and lints, Rust unit and integration tests (including the
 ## crash test), and the real Seq client libraries driven against a running server.
-test: deps lint test-rust test-clients
+test: deps ui lint test-rust test-clients
 
 ## System packages the test suites need (installed only when missing; needs root or sudo).
 deps:
@@ -55,4 +59,4 @@ bench: build
 
 clean:
 	$(CARGO) clean
-	rm -rf bench/out tests/clients/node_modules tests/clients/.venv
+	rm -rf bench/out tests/clients/node_modules tests/clients/.venv ui/node_modules ui/dist

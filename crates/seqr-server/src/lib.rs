@@ -32,6 +32,7 @@ mod runtime;
 mod serve;
 mod settings;
 mod timespan;
+mod ui;
 mod users;
 
 use std::sync::Arc;

@@ -11,7 +11,7 @@ use crate::auth::rules::EntityRule;
 use crate::permission::Permission;
 use crate::{
     AppState, api_root, apikeys, auditlog, data, diagnostics, events, expressions, health, ingest,
-    retention, roles, settings, users,
+    retention, roles, settings, ui, users,
 };
 
 /// One declared route, as listed by [`route_table`].
@@ -510,6 +510,16 @@ fn declare() -> Registrar {
         "The audit log, oldest first (seqr addition)",
         auditlog::list,
     );
+    // The web UI's files: public, as a sign-in page must be; all data it shows comes from
+    // the API routes above, each with its own permission.
+    r.add(Method::GET, "/", Public, "The web UI", ui::page);
+    r.add(
+        Method::GET,
+        "/assets/{file}",
+        Public,
+        "The web UI's scripts and styles",
+        ui::asset,
+    );
     r
 }
 
@@ -557,6 +567,8 @@ mod tests {
                 "GET /api/expressions/resources",
                 "GET /api/retentionpolicies/resources",
                 "GET /api/diagnostics/resources",
+                "GET /",
+                "GET /assets/{file}",
             ]
         );
     }

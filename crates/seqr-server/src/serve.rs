@@ -158,12 +158,23 @@ pub fn lock_data_dir(path: &Path) -> Result<DataDirLock, ServeError> {
         .write(true)
         .open(path.join(LOCK_FILE))
         .map_err(io_err)?;
-    match file.try_lock() {
-        Ok(()) => Ok(DataDirLock { _file: file }),
-        Err(std::fs::TryLockError::WouldBlock) => Err(ServeError::Locked {
-            path: path.to_owned(),
-        }),
-        Err(std::fs::TryLockError::Error(e)) => Err(io_err(e)),
+    // A lock just released can look held for a moment: a process forked (to run a key
+    // provider, say) between its open and its exec holds a copy of the descriptor. So a held
+    // lock is tried again for half a second before it is reported.
+    let deadline = std::time::Instant::now() + Duration::from_millis(500);
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(DataDirLock { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(ServeError::Locked {
+                    path: path.to_owned(),
+                });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io_err(e)),
+        }
     }
 }
 

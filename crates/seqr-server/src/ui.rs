@@ -1,0 +1,82 @@
+//! The web UI: the single-page app built from `ui/` (`make ui` writes `ui/dist`), embedded in
+//! release binaries and read from disk by debug builds. It is served from the same origin as
+//! the API and loads nothing from elsewhere; the security headers (`headers.rs`) forbid inline
+//! script, so everything it runs comes from these files.
+//!
+//! A binary built without the UI answers its pages with an error that says how to build it,
+//! instead of failing to build.
+
+use axum::extract::Path;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use rust_embed::RustEmbed;
+
+use crate::error::ApiError;
+
+#[derive(RustEmbed)]
+#[folder = "../../ui/dist/"]
+#[allow_missing = true]
+struct Assets;
+
+/// `GET /` (and every deep link the app handles): the app's page, never cached, so a new
+/// version is picked up on reload.
+pub(crate) async fn page() -> Response {
+    match Assets::get("index.html") {
+        Some(file) => respond(
+            file.data.into_owned(),
+            "text/html; charset=utf-8",
+            "no-cache",
+        ),
+        None => ApiError::not_found(
+            "This seqr binary was built without its web UI: run `make build` (or `make ui` and \
+             rebuild). The API is available under /api.",
+        )
+        .into_response(),
+    }
+}
+
+/// `GET /assets/{file}`: the app's scripts and styles. Their names carry a content hash, so
+/// they may be cached for good.
+pub(crate) async fn asset(Path(file): Path<String>) -> Response {
+    // Vite names assets `name-hash.ext`: anything else (a decoded `/`, `..`) is refused before
+    // a debug build would look on disk.
+    let plain = !file.starts_with('.')
+        && file
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+    let found = if plain {
+        Assets::get(&format!("assets/{file}"))
+    } else {
+        None
+    };
+    match found {
+        Some(f) => respond(
+            f.data.into_owned(),
+            content_type(&file),
+            "public, max-age=31536000, immutable",
+        ),
+        None => ApiError::not_found(format!("The web UI has no asset `{file}`.")).into_response(),
+    }
+}
+
+fn respond(body: Vec<u8>, content_type: &'static str, cache: &'static str) -> Response {
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    response
+}
+
+/// The types a Vite build emits.
+fn content_type(file: &str) -> &'static str {
+    match file.rsplit_once('.').map(|(_, ext)| ext) {
+        Some("js" | "mjs") => "text/javascript; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        Some("ico") => "image/x-icon",
+        Some("woff2") => "font/woff2",
+        Some("json" | "map") => "application/json",
+        _ => "application/octet-stream",
+    }
+}
