@@ -2,7 +2,7 @@
 CARGO ?= cargo
 ARGS ?=
 
-.PHONY: all ui build run test deps lint test-rust test-clients test-crash-long fuzz bench clean
+.PHONY: all ui build run test deps lint test-rust test-clients test-ui test-crash-long fuzz bench clean
 
 all: build
 
@@ -21,7 +21,7 @@ run: build
 
 ## Every test suite: formatting and lints, Rust unit and integration tests (including the
 ## crash test), and the real Seq client libraries driven against a running server.
-test: deps ui lint test-rust test-clients
+test: deps ui lint test-rust test-clients test-ui
 
 ## System packages the test suites need (installed only when missing; needs root or sudo).
 deps:
@@ -37,6 +37,11 @@ test-rust:
 test-clients:
 	$(CARGO) build -p seqr
 	SEQR_BIN=target/debug/seqr bash tests/clients/run.sh
+
+## The web UI in headless Chromium (Debian's chromium, driven by playwright-core).
+test-ui: ui
+	$(CARGO) build -p seqr
+	SEQR_BIN=target/debug/seqr node ui/tests/browser.mjs
 
 ## The kill -9 crash test in its long mode (200 cycles; CRASH_CYCLES=N to change).
 CRASH_CYCLES ?= 200

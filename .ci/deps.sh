@@ -13,6 +13,8 @@ if command -v python3 >/dev/null && ! python3 -c 'import ensurepip, venv' 2>/dev
     missing+=(python3-venv)
 fi
 command -v cc >/dev/null || missing+=(build-essential)
+# The UI's browser tests drive Debian's Chromium (playwright-core downloads no browser).
+command -v chromium >/dev/null || missing+=(chromium)
 
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
