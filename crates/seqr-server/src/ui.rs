@@ -18,8 +18,7 @@ use crate::error::ApiError;
 #[allow_missing = true]
 struct Assets;
 
-/// `GET /` (and every deep link the app handles): the app's page, never cached, so a new
-/// version is picked up on reload.
+/// `GET /`: the app's page, never cached, so a new version is picked up on reload.
 pub(crate) async fn page() -> Response {
     match Assets::get("index.html") {
         Some(file) => respond(
