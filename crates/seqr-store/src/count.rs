@@ -29,7 +29,7 @@ use crate::cache::{BlockCache, ColumnCache};
 use crate::codec::RowView;
 use crate::part::block::{BlockHeader, cell_value};
 use crate::part::cell::{T_INT, T_STR};
-use crate::part::column::{Column, Strings};
+use crate::part::column::{self, Column, Strings};
 use crate::part::json::{Token as JsonToken, Walker};
 use crate::part::names::{self, Builtin, R_PROPS};
 use crate::part::{LazyRows, Part, PartError};
@@ -1186,22 +1186,6 @@ fn narrow_by_rank(state: &mut [u8], rank: &[u32], verdict: &[bool], absent: bool
     }
 }
 
-/// The bytes of lower-case hex text (`None`: not lower-case hex of whole bytes).
-fn hex_bytes(text: &str) -> Option<Vec<u8>> {
-    let digit = |c: u8| match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        _ => None,
-    };
-    let t = text.as_bytes();
-    if !t.len().is_multiple_of(2) {
-        return None;
-    }
-    t.chunks_exact(2)
-        .map(|p| Some(digit(p[0])? << 4 | digit(p[1])?))
-        .collect()
-}
-
 /// Lowers every state above `to` to `to`.
 fn cap(state: &mut [u8], to: u8) {
     for s in state {
@@ -1284,7 +1268,7 @@ fn test_strings(r: &Reader, m: &Matcher<'_>, default: Option<&str>, state: &mut 
     {
         // Ids kept as binary: the wanted text as bytes once, then one comparison per value
         // (the text of a value is lower-case hex, so other texts equal none).
-        let want = hex_bytes(text).filter(|w| w.len() == *width);
+        let want = column::hex_id_bytes(text).filter(|w| w.len() == *width);
         let verdict: Vec<bool> = match &want {
             // The first byte rules out nearly every value without a call to compare.
             Some(w) => data

@@ -148,6 +148,16 @@ fn encode_strings(strs: &[&str], out: &mut Vec<u8>) {
     }
 }
 
+/// The bytes of a lower-case hex id as the column stores it (`None`: not such an id).
+pub(crate) fn hex_id_bytes(s: &str) -> Option<Vec<u8>> {
+    (s.len().is_multiple_of(2) && is_hex_id(s, s.len())).then(|| {
+        s.as_bytes()
+            .chunks_exact(2)
+            .map(|pair| (hex_val(pair[0]) << 4) | hex_val(pair[1]))
+            .collect()
+    })
+}
+
 fn hex_val(b: u8) -> u8 {
     match b {
         b'0'..=b'9' => b - b'0',
