@@ -37,6 +37,7 @@ pub(crate) async fn events_resources() -> Json<Value> {
             "InSignal": "api/events/signal{?count,signal,filter,startAtId,afterId,render,fromDateUtc,toDateUtc,shortCircuitAfter,permalinkId,background,trace}",
             "DeleteInSignal": "api/events/signal{?signal,filter,fromDateUtc,toDateUtc}",
             "Raw": "api/events/raw{?clef,apiKey}",
+            "Stream": "api/events/stream{?signal,filter,render,clef,wait}",
         }
     }))
 }

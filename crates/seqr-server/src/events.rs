@@ -84,7 +84,7 @@ impl SearchParams {
 }
 
 /// Signals do not exist yet: a request naming one is refused rather than run unfiltered.
-fn signal_unsupported() -> ApiError {
+pub(crate) fn signal_unsupported() -> ApiError {
     ApiError::bad_request(
         "The `signal` parameter is not supported by this seqr build yet: signals arrive in a \
          later version. Pass the signal's expression as `filter` instead.",
@@ -117,7 +117,7 @@ fn parse_date(key: &str, value: &str) -> Result<Option<Timestamp>, ApiError> {
         .map_err(|e| ApiError::bad_request(format!("`{key}`: {e}.")))
 }
 
-fn parse_bool(key: &str, value: &str) -> Result<bool, ApiError> {
+pub(crate) fn parse_bool(key: &str, value: &str) -> Result<bool, ApiError> {
     match value.to_ascii_lowercase().as_str() {
         "" | "true" => Ok(true),
         "false" => Ok(false),
@@ -250,7 +250,7 @@ pub(crate) async fn search_post(
     search_get(State(state), caller, RawQuery(raw)).await
 }
 
-fn check_evaluation_context(body: &[u8]) -> Result<(), ApiError> {
+pub(crate) fn check_evaluation_context(body: &[u8]) -> Result<(), ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(());
     }

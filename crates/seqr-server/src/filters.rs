@@ -67,6 +67,12 @@ impl ReadFilter {
         }
     }
 
+    /// Moves `now()` in the filters to the present, for filters that outlive one request
+    /// (live tail).
+    pub(crate) fn refresh_clock(&mut self) {
+        self.now_ticks = Timestamp::now().ticks();
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.filters.is_empty()
     }

@@ -360,6 +360,8 @@ async fn reserve_budget(
 }
 
 async fn append(state: &AppState, events: Vec<Event>) -> Result<(), ApiError> {
+    // Copied only while someone tails; published once durable, never before.
+    let tailed = state.tail.listening().then(|| events.clone());
     let (tx, rx) = tokio::sync::oneshot::channel();
     state.store.append(
         events,
@@ -368,7 +370,12 @@ async fn append(state: &AppState, events: Vec<Event>) -> Result<(), ApiError> {
         }),
     );
     match rx.await {
-        Ok(Ok(_ids)) => Ok(()),
+        Ok(Ok(ids)) => {
+            if let Some(events) = tailed {
+                state.tail.publish(events, ids);
+            }
+            Ok(())
+        }
         Ok(Err(AppendError::ShuttingDown)) | Err(_) => Err(ApiError::unavailable(
             "The server is shutting down; the events were not stored. Retry shortly.",
             5,

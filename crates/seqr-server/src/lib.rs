@@ -8,6 +8,7 @@ mod apikeys;
 mod auditlog;
 pub mod auth;
 pub mod bootstrap;
+mod clef_out;
 mod data;
 mod diagnostics;
 mod entity;
@@ -31,6 +32,7 @@ pub mod routes;
 mod runtime;
 mod serve;
 mod settings;
+mod tail;
 mod timespan;
 mod ui;
 mod users;
@@ -75,6 +77,8 @@ pub(crate) struct AppState {
     accounts: Arc<tokio::sync::Mutex<()>>,
     /// Held by every event delete; shutdown takes it before closing the store.
     maintenance: maintenance::Gate,
+    /// Acknowledged batches, for live tail.
+    tail: Arc<tail::TailHub>,
 }
 
 /// Builds the application over an open store.

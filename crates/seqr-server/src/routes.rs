@@ -11,7 +11,7 @@ use crate::auth::rules::EntityRule;
 use crate::permission::Permission;
 use crate::{
     AppState, api_root, apikeys, auditlog, data, diagnostics, events, expressions, health, ingest,
-    retention, roles, settings, ui, users,
+    retention, roles, settings, tail, ui, users,
 };
 
 /// One declared route, as listed by [`route_table`].
@@ -214,6 +214,13 @@ fn declare() -> Registrar {
         Read,
         "Search events (evaluation context body)",
         events::search_post,
+    );
+    r.add(
+        Method::GET,
+        "/api/events/stream",
+        Read,
+        "Live tail: a WebSocket streaming new matching events",
+        tail::stream,
     );
     r.add(
         Method::DELETE,

@@ -266,7 +266,9 @@ pub async fn serve(
     }
     let keys = KeyVerifier::new(metadata.db.clone(), KEY_CACHE_TTL);
     let counters = Arc::new(IngestCounters::default());
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let state = AppState {
+        tail: Arc::new(crate::tail::TailHub::new(stop_rx.clone())),
         auth: Arc::new(AuthState::new(config.authentication, keys)),
         meta: metadata.db.clone(),
         hasher: PasswordHasher::new(config.password_params, PASSWORD_HASHING_CONCURRENCY),
@@ -289,7 +291,6 @@ pub async fn serve(
     let retention_state = state.clone();
     let router = app(state);
 
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut servers = tokio::task::JoinSet::new();
     for listener in listeners {
         let local = listener.local_addr().map_err(|source| ServeError::Bind {

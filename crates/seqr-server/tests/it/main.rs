@@ -14,6 +14,7 @@ mod secret_key;
 mod settings_http;
 mod sign_in;
 mod storage_failure;
+mod tail;
 mod ui;
 mod users_http;
 
