@@ -12,6 +12,9 @@ pub struct Strict {
     pub strict_expression: String,
     pub matched_as_text: bool,
     pub reason_if_matched_as_text: Option<String>,
+    /// Where the input stopped being an expression (bytes of the input as given), when it was
+    /// matched as text because it does not parse: the search bar underlines it.
+    pub error_span: Option<std::ops::Range<usize>>,
 }
 
 /// Converts search-bar input to a strict expression.
@@ -25,6 +28,7 @@ pub fn to_strict(input: &str) -> Strict {
             strict_expression: String::new(),
             matched_as_text: false,
             reason_if_matched_as_text: None,
+            error_span: None,
         };
     }
     match parse_expression(trimmed) {
@@ -37,8 +41,17 @@ pub fn to_strict(input: &str) -> Strict {
             strict_expression: print(&strict_tree(&e, true)),
             matched_as_text: false,
             reason_if_matched_as_text: None,
+            error_span: None,
         },
-        Err(err) => as_text(trimmed, err.to_string()),
+        Err(err) => {
+            let lead = input.len() - input.trim_start().len();
+            let start = lead + err.span.start as usize;
+            let end = (lead + err.span.end as usize).max(start);
+            Strict {
+                error_span: Some(start..end.min(input.len())),
+                ..as_text(trimmed, err.to_string())
+            }
+        }
     }
 }
 
@@ -47,6 +60,7 @@ fn as_text(text: &str, reason: String) -> Strict {
         strict_expression: print(&text_condition(text, false, Span::default())),
         matched_as_text: true,
         reason_if_matched_as_text: Some(reason),
+        error_span: None,
     }
 }
 

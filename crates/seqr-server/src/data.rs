@@ -260,7 +260,7 @@ async fn run(
     };
     let plan = match Plan::new(text, &variables, &options) {
         Ok(plan) => plan,
-        Err(e) => return Ok(query_error(e, timeout)),
+        Err(e) => return Ok(query_error(e, text, timeout)),
     };
     let Ok(_permit) = running_queries().clone().try_acquire_owned() else {
         return Err(ApiError::unavailable(
@@ -277,7 +277,7 @@ async fn run(
     let outcome = match outcome {
         Ok(o) => o,
         Err(Failure::Api(e)) => return Err(e),
-        Err(Failure::Query(e)) => return Ok(query_error(e, timeout)),
+        Err(Failure::Query(e)) => return Ok(query_error(e, text, timeout)),
     };
     if csv {
         return Ok((
@@ -452,9 +452,10 @@ fn page_through(
     }
 }
 
-/// A query that cannot run: 400 with Seq's `{Error, Reasons, Suggestion}`, or 503 when it
-/// ran out of time.
-fn query_error(e: QueryError, timeout: Duration) -> Response {
+/// A query that cannot run: 400 with Seq's `{Error, Reasons, Suggestion}` (plus seqr's
+/// `ErrorSpan`, the UTF-16 offset of the position in `text`, for the search bar's squiggle),
+/// or 503 when it ran out of time.
+fn query_error(e: QueryError, text: &str, timeout: Duration) -> Response {
     match e.kind {
         QueryErrorKind::Timeout | QueryErrorKind::Cancelled => ApiError::unavailable(
             format!(
@@ -471,6 +472,17 @@ fn query_error(e: QueryError, timeout: Duration) -> Response {
             body.insert("Reasons".into(), json!(e.reasons));
             if let Some(s) = e.suggestion {
                 body.insert("Suggestion".into(), Value::String(s));
+            }
+            if let Some(position) = e.position {
+                let start: usize = text
+                    .chars()
+                    .take(position.saturating_sub(1))
+                    .map(char::len_utf16)
+                    .sum();
+                body.insert(
+                    "ErrorSpan".into(),
+                    json!({ "Start": start, "End": start + 1 }),
+                );
             }
             (StatusCode::BAD_REQUEST, Json(Value::Object(body))).into_response()
         }

@@ -40,19 +40,27 @@ fn fuzzy_param(raw: Option<&str>) -> Result<(String, Option<String>), ApiError> 
     Ok((fuzzy, schema))
 }
 
-fn part(strict: &fuzzy::Strict, expression: String) -> Json<Value> {
-    Json(json!({
+/// Seq's `ExpressionPart`, plus seqr's `ErrorSpan` (where text that looks like an expression
+/// stopped parsing, in UTF-16 code units as browsers index strings) for the search bar's
+/// squiggle; Seq's clients ignore members they do not know.
+fn part(input: &str, strict: &fuzzy::Strict, expression: String) -> Json<Value> {
+    let mut body = json!({
         "StrictExpression": expression,
         "MatchedAsText": strict.matched_as_text,
         "ReasonIfMatchedAsText": strict.reason_if_matched_as_text,
-    }))
+    });
+    if let Some(span) = &strict.error_span {
+        let utf16 = |byte: usize| input.get(..byte).map_or(0, |s| s.encode_utf16().count());
+        body["ErrorSpan"] = json!({ "Start": utf16(span.start), "End": utf16(span.end) });
+    }
+    Json(body)
 }
 
 /// `GET api/expressions/tostrict?fuzzy=…` → `ExpressionPart`.
 pub(crate) async fn to_strict(RawQuery(raw): RawQuery) -> Result<Json<Value>, ApiError> {
     let (fuzzy, _) = fuzzy_param(raw.as_deref())?;
     let strict = fuzzy::to_strict(&fuzzy);
-    Ok(part(&strict, strict.strict_expression.clone()))
+    Ok(part(&fuzzy, &strict, strict.strict_expression.clone()))
 }
 
 /// `GET api/expressions/tosql?fuzzy=…&schema=stream` → `ExpressionPart` whose expression is a
@@ -77,5 +85,22 @@ pub(crate) async fn to_sql(RawQuery(raw): RawQuery) -> Result<Json<Value>, ApiEr
             strict.strict_expression
         )
     };
-    Ok(part(&strict, sql))
+    Ok(part(&fuzzy, &strict, sql))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_error_span_counts_utf16_units_of_the_input_as_given() {
+        let input = "  Name = 'é' and";
+        let Json(body) = part(input, &fuzzy::to_strict(input), String::new());
+        assert_eq!(body["MatchedAsText"], true);
+        let start = body["ErrorSpan"]["Start"].as_u64().unwrap() as usize;
+        // The parser stops at the end, after the dangling `and`: 16 UTF-16 units, 17 bytes.
+        assert_eq!(start, input.encode_utf16().count(), "{body}");
+        let Json(ok) = part("A = 1", &fuzzy::to_strict("A = 1"), String::new());
+        assert!(ok.get("ErrorSpan").is_none());
+    }
 }

@@ -295,6 +295,8 @@ fn errors_are_400_with_error_reasons_and_suggestion() {
         "Syntax error at position 34: expected an expression but found the end of the input."
     );
     assert_eq!(body["Reasons"], json!([error]));
+    // Position 34 is one past the last character: the squiggle goes at the end.
+    assert_eq!(body["ErrorSpan"], json!({ "Start": 33, "End": 34 }));
 
     let (status, body) = f.error("select Path, count(*) from stream group by Service", "");
     assert_eq!(status, 400);
