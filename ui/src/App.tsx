@@ -1,8 +1,28 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, ApiError, rememberCsrfToken, type RootDocument, type User } from "./api";
 import { SignIn } from "./SignIn";
+import { useRoute, href } from "./route";
+import { EventsPage } from "./events/EventsPage";
+import { EventPage } from "./events/EventPage";
 
-type Session = { kind: "loading" } | { kind: "signed-out" } | { kind: "signed-in"; user: User };
+type Session = { kind: "loading" } | { kind: "signed-out" } | { kind: "signed-in"; user: User; permissions: Set<string> };
+
+interface Role {
+  Id: string;
+  Permissions: string[];
+}
+
+/// What the user's roles grant, so the UI shows only what the server would allow (the server
+/// still checks every request).
+async function permissionsOf(user: User): Promise<Set<string>> {
+  try {
+    const roles = await api<Role[]>("GET", "/api/roles");
+    const mine = new Set(user.RoleIds ?? []);
+    return new Set(roles.filter((r) => mine.has(r.Id)).flatMap((r) => r.Permissions));
+  } catch {
+    return new Set();
+  }
+}
 
 /// The application shell: who is signed in decides what is shown. Everything is rendered as
 /// text by Preact (no HTML from data), so event content can never run script.
@@ -10,20 +30,21 @@ export function App() {
   const [root, setRoot] = useState<RootDocument | null>(null);
   const [session, setSession] = useState<Session>({ kind: "loading" });
   const [error, setError] = useState<string | null>(null);
+  const route = useRoute();
+
+  const signedIn = async (user: User) => setSession({ kind: "signed-in", user, permissions: await permissionsOf(user) });
 
   useEffect(() => {
     api<RootDocument>("GET", "/api")
       .then(setRoot)
       .catch((e: Error) => setError(e.message));
     api<User>("GET", "/api/users/current")
-      .then((user) => setSession({ kind: "signed-in", user }))
+      .then(signedIn)
       .catch((e: unknown) => {
-        if (e instanceof ApiError && (e.status === 401 || e.status === 403)) {
-          setSession({ kind: "signed-out" });
-        } else {
+        if (!(e instanceof ApiError && (e.status === 401 || e.status === 403))) {
           setError(e instanceof Error ? e.message : String(e));
-          setSession({ kind: "signed-out" });
         }
+        setSession({ kind: "signed-out" });
       });
   }, []);
 
@@ -40,14 +61,22 @@ export function App() {
     }
   };
 
+  const section = route.path.split("/")[0];
   return (
     <div class="shell">
       <header class="bar">
         <span class="brand">seqr</span>
         {root?.InstanceName && <span class="instance">{root.InstanceName}</span>}
         {session.kind === "signed-in" && (
+          <nav aria-label="Main">
+            <a href={href("events")} aria-current={section === "events" || section === "event" ? "page" : undefined}>
+              Events
+            </a>
+          </nav>
+        )}
+        {session.kind === "signed-in" && (
           <span class="who">
-            {session.user.DisplayName || session.user.Username}
+            <span class="username">{session.user.DisplayName || session.user.Username}</span>
             <button type="button" onClick={signOut}>
               Sign out
             </button>
@@ -66,14 +95,13 @@ export function App() {
             title={root?.InstanceName ?? null}
             onSignedIn={(user) => {
               rememberCsrfToken(user.CsrfToken ?? null);
-              setSession({ kind: "signed-in", user });
+              void signedIn(user);
             }}
           />
         )}
-        {session.kind === "signed-in" && (
-          <p class="muted">
-            Signed in as <strong>{session.user.Username}</strong>. The event search comes next.
-          </p>
+        {session.kind === "signed-in" && section === "event" && <EventPage id={decodeURIComponent(route.path.slice("event/".length))} />}
+        {session.kind === "signed-in" && section !== "event" && (
+          <EventsPage route={route} canIngestHint={session.permissions.has("Project") || session.permissions.has("Write")} />
         )}
       </main>
     </div>

@@ -148,6 +148,11 @@ pub fn generate_csrf_token() -> String {
     URL_SAFE_NO_PAD.encode(random_array::<32>())
 }
 
+/// A new Content-Security-Policy nonce: 128 random bits, URL-safe base64 without padding.
+pub fn generate_nonce() -> String {
+    URL_SAFE_NO_PAD.encode(random_array::<16>())
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;

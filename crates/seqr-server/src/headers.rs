@@ -13,6 +13,17 @@ pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src
      style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
      object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
+/// The UI page's policy: [`CONTENT_SECURITY_POLICY`] with `style-src` also allowing the
+/// `<style>` elements the page's own script creates with `nonce` (the code editor injects its
+/// styles so). Script stays `'self'` only.
+pub(crate) fn page_policy(nonce: &str) -> String {
+    CONTENT_SECURITY_POLICY.replacen(
+        "style-src 'self';",
+        &format!("style-src 'self' 'nonce-{nonce}';"),
+        1,
+    )
+}
+
 const HEADERS: [(HeaderName, &str); 4] = [
     (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
     (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
@@ -24,6 +35,11 @@ pub(crate) async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     for (name, value) in HEADERS {
+        // A handler that set its own policy (the UI page, with a per-response style nonce)
+        // keeps it; everything else gets the fixed one.
+        if name == header::CONTENT_SECURITY_POLICY && headers.contains_key(&name) {
+            continue;
+        }
         headers.insert(name, HeaderValue::from_static(value));
     }
     response

@@ -18,14 +18,24 @@ use crate::error::ApiError;
 #[allow_missing = true]
 struct Assets;
 
-/// `GET /`: the app's page, never cached, so a new version is picked up on reload.
+/// Where `ui/index.html` carries the style nonce for the page's script to use.
+const NONCE_PLACEHOLDER: &str = "__SEQR_STYLE_NONCE__";
+
+/// `GET /`: the app's page, never cached, so a new version is picked up on reload. Each
+/// answer has a fresh style nonce, in its policy and in the page for the script to read.
 pub(crate) async fn page() -> Response {
     match Assets::get("index.html") {
-        Some(file) => respond(
-            file.data.into_owned(),
-            "text/html; charset=utf-8",
-            "no-cache",
-        ),
+        Some(file) => {
+            let nonce = seqr_meta::token::generate_nonce();
+            let html = String::from_utf8_lossy(&file.data).replace(NONCE_PLACEHOLDER, &nonce);
+            let mut response = respond(html.into_bytes(), "text/html; charset=utf-8", "no-cache");
+            if let Ok(policy) = HeaderValue::from_str(&crate::headers::page_policy(&nonce)) {
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_SECURITY_POLICY, policy);
+            }
+            response
+        }
         None => ApiError::not_found(
             "This seqr binary was built without its web UI: run `make build` (or `make ui` and \
              rebuild). The API is available under /api.",
