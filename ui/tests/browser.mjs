@@ -6,7 +6,7 @@
 //   node ui/tests/browser.mjs        (make test runs it after building the UI and the binary)
 
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { chromium } from "playwright-core";
@@ -54,15 +54,56 @@ function check(name, fn) {
   checks.push({ name, fn });
 }
 
+async function signIn(page, url, username = "admin", pass = password) {
+  await page.goto(url + "/");
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill(pass);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign out" }).waitFor();
+}
+
+/// Posts CLEF events (anonymous ingestion is on by default).
+async function ingest(url, events, headers = {}) {
+  const body = events.map((e) => JSON.stringify(e)).join("\n");
+  const r = await fetch(url + "/ingest/clef", { method: "POST", headers: { "Content-Type": "application/vnd.serilog.clef", ...headers }, body });
+  if (r.status !== 201) throw new Error(`ingest answered ${r.status}: ${await r.text()}`);
+}
+
+/// Types into the CodeMirror search box and runs the search.
+async function search(page, text) {
+  const box = page.getByRole("textbox", { name: "Search" });
+  await box.click();
+  await page.keyboard.press("Control+A");
+  await page.keyboard.press("Delete");
+  await box.pressSequentially(text, { delay: 0 });
+  await page.keyboard.press("Escape"); // close completion, which would take Enter
+  await page.keyboard.press("Enter");
+}
+
+async function rowTexts(page) {
+  return page.locator(".event-row .message").allTextContents();
+}
+
+async function waitFor(what, predicate, timeout = 10_000) {
+  const deadline = Date.now() + timeout;
+  let last;
+  while (Date.now() < deadline) {
+    last = await predicate();
+    if (last) return last;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+const now = Date.now();
+const minutesAgo = (m) => new Date(now - m * 60e3).toISOString();
+
 check("signs in, survives a reload, signs out", async (page, url) => {
   await page.goto(url + "/");
   await page.getByRole("heading", { name: /Sign in/ }).waitFor();
-  await page.getByLabel("Username").fill("admin");
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByText("Signed in as").waitFor();
+  await signIn(page, url);
   await page.reload();
-  await page.getByText("Signed in as").waitFor();
+  await page.getByRole("textbox", { name: "Search" }).waitFor();
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.getByRole("heading", { name: /Sign in/ }).waitFor();
 });
@@ -78,7 +119,99 @@ check("a wrong password shows the server's message", async (page, url) => {
   if (!/password|sign/i.test(text)) throw new Error(`unexpected error text: ${text}`);
 });
 
+check("searches, expands an event, includes and excludes a value", async (page, url) => {
+  await ingest(url, [
+    { "@t": minutesAgo(30), "@mt": "Order {OrderId} shipped to {City}", OrderId: "ORD-1", City: "Oslo", "@l": "Information" },
+    { "@t": minutesAgo(20), "@mt": "Order {OrderId} shipped to {City}", OrderId: "ORD-2", City: "Lima", "@l": "Information" },
+    { "@t": minutesAgo(10), "@mt": "Payment failed for {OrderId}", OrderId: "ORD-3", "@l": "Error", "@x": "System.Exception: card declined\n   at Pay()" },
+  ]);
+  await signIn(page, url);
+  await search(page, "OrderId like 'ORD-%'");
+  await waitFor("three results", async () => (await rowTexts(page)).length === 3);
+  const texts = await rowTexts(page);
+  if (texts[0] !== "Payment failed for ORD-3") throw new Error(`newest first, rendered: ${texts}`);
+  if (!(await page.getByTestId("search-kind").textContent()).startsWith("Expression")) throw new Error("not shown as an expression");
+  // The exception keeps its line break.
+  await page.locator(".event-summary").first().click();
+  const exception = await page.locator(".exception").textContent();
+  if (!exception.includes("card declined\n   at Pay()")) throw new Error(`exception text: ${JSON.stringify(exception)}`);
+  await page.locator(".event-summary").first().click();
+  // Expand the Lima event and include its City.
+  await page.locator(".event-summary", { hasText: "Lima" }).click();
+  await page.getByRole("button", { name: "Include City = 'Lima'" }).click();
+  await waitFor("one result", async () => {
+    const t = await rowTexts(page);
+    return t.length === 1 && t[0] === "Order ORD-2 shipped to Lima";
+  });
+  const filterInUrl = new URLSearchParams(page.url().split("?")[1]).get("filter");
+  if (filterInUrl !== "OrderId like 'ORD-%' and City = 'Lima'") throw new Error(`URL: ${page.url()}`);
+  // A reload reproduces the view from the URL.
+  await page.reload();
+  await waitFor("the same result after reload", async () => (await rowTexts(page)).join() === "Order ORD-2 shipped to Lima");
+  // Exclude instead.
+  await search(page, "OrderId like 'ORD-%'");
+  await waitFor("three results again", async () => (await rowTexts(page)).length === 3);
+  await page.locator(".event-summary", { hasText: "Oslo" }).click();
+  await page.getByRole("button", { name: "Exclude City = 'Oslo'" }).click();
+  await waitFor("Oslo excluded", async () => {
+    const t = await rowTexts(page);
+    return t.length === 1 && t[0].includes("Lima");
+  });
+  // Free text is searched as text, and says so.
+  await search(page, "card declined");
+  await waitFor("text match", async () => (await rowTexts(page)).join() === "Payment failed for ORD-3");
+  if (!(await page.getByTestId("search-kind").textContent()).startsWith("Text search")) throw new Error("not shown as text");
+});
+
+check("dragging across the histogram zooms into that range", async (page, url) => {
+  await signIn(page, url);
+  await page.getByLabel("Time range").selectOption("1h");
+  const svg = page.getByTestId("histogram");
+  await svg.waitFor();
+  await waitFor("bars", async () => (await page.locator(".histogram .bar").count()) > 0);
+  const box = await svg.boundingBox();
+  await page.mouse.move(box.x + box.width * 0.25, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.5, box.y + box.height / 2, { steps: 5 });
+  await page.mouse.up();
+  await waitFor("an absolute range in the URL", async () => /from=.*&to=/.test(page.url()));
+  const params = new URLSearchParams(page.url().split("?")[1]);
+  const span = Date.parse(params.get("to")) - Date.parse(params.get("from"));
+  // A quarter of an hour, give or take the pixels.
+  if (Math.abs(span - 15 * 60e3) > 60e3) throw new Error(`zoomed span ${span} ms`);
+});
+
+check("live tail shows events posted while it runs", async (page, url) => {
+  await signIn(page, url);
+  await search(page, "Source = 'tail-test'");
+  await page.getByLabel("Live tail").check();
+  await page.waitForTimeout(500);
+  await ingest(url, [{ "@t": new Date().toISOString(), "@mt": "Tailed {N}", N: 1, Source: "tail-test" }]);
+  await ingest(url, [{ "@t": new Date().toISOString(), "@mt": "Not for this tail", Source: "other" }]);
+  await ingest(url, [{ "@t": new Date().toISOString(), "@mt": "Tailed {N}", N: 2, Source: "tail-test" }]);
+  await waitFor("two tailed events, newest first", async () => (await rowTexts(page)).join("|") === "Tailed 2|Tailed 1");
+});
+
+check("a select grouped by time renders a chart and a grid", async (page, url) => {
+  await signIn(page, url);
+  await search(page, "select count(*) from stream group by time(1h)");
+  await page.getByTestId("time-chart").locator("canvas").waitFor();
+  await page.getByRole("button", { name: "Rowset" }).click();
+  await page.locator(".result-grid td").first().waitFor();
+  await page.getByRole("button", { name: "Pie" }).click();
+  await page.getByTestId("pie-chart").waitFor();
+  // A broken query shows the server's error and underlines where it is.
+  await search(page, "select count(*) from stream where");
+  const alert = page.locator(".error-panel");
+  await alert.waitFor();
+  if (!/position/.test(await alert.textContent())) throw new Error("no position in the error");
+  await page.locator(".cm-lintRange-error, .cm-lintPoint-error").first().waitFor({ state: "attached" });
+});
+
 const dataDir = mkdtempSync(join(tmpdir(), "seqr-ui-"));
+// Screenshots of failures (and `make screenshots` output before it is copied): git-ignored.
+const outputDir = join(import.meta.dirname, "output");
+mkdirSync(outputDir, { recursive: true });
 let server;
 let browser;
 let failed = 0;
@@ -106,6 +239,9 @@ try {
     } catch (e) {
       failed++;
       console.log(`FAIL ${name}: ${e.message}`);
+      const shot = join(outputDir, name.replace(/[^a-z0-9]+/gi, "-") + ".png");
+      await page.screenshot({ path: shot }).catch(() => {});
+      console.log(`     screenshot: ${shot}`);
     } finally {
       await context.close();
     }
@@ -115,7 +251,11 @@ try {
   console.log(`FAIL setting up: ${e.message}`);
 } finally {
   await browser?.close();
-  server?.child.kill("SIGTERM");
+  if (server) {
+    const exited = new Promise((r) => server.child.once("exit", r));
+    server.child.kill("SIGTERM");
+    await exited;
+  }
   rmSync(dataDir, { recursive: true, force: true });
 }
 if (failed) {

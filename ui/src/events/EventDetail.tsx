@@ -127,7 +127,7 @@ function PropertyRows({ name, value, path, depth, onFilter }: PropertyProps) {
             </button>
           )}
           {exclude && (
-            <button type="button" class="exclude" title={`Exclude: ${exclude}`} aria-label={`Exclude ${exclude}`} onClick={() => onFilter(exclude)}>
+            <button type="button" class="exclude" title={`Find ${exclude}`} aria-label={`Exclude ${include ?? exclude}`} onClick={() => onFilter(exclude)}>
               ✕
             </button>
           )}

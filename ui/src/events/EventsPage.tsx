@@ -38,6 +38,7 @@ export function EventsPage({ route, canIngestHint }: Props) {
   const routeKey = route.params.toString();
 
   const [text, setText] = useState(filter);
+  const [boxValue, setBoxValue] = useState({ text: filter, revision: 0 });
   const [outcome, setOutcome] = useState<Outcome>({ kind: "idle" });
   const [problem, setProblem] = useState<QueryProblem | null>(null);
   const [strict, setStrict] = useState<ExpressionPart | null>(null);
@@ -54,7 +55,10 @@ export function EventsPage({ route, canIngestHint }: Props) {
   const run = useRef<AbortController | null>(null);
   const resolved = useRef<{ from: number; to: number }>(resolveRange(range));
 
-  useEffect(() => setText(filter), [filter]);
+  useEffect(() => {
+    setText(filter);
+    setBoxValue((v) => ({ text: filter, revision: v.revision + 1 }));
+  }, [filter]);
 
   const properties = useMemo(() => {
     const names = new Set<string>();
@@ -211,7 +215,7 @@ export function EventsPage({ route, canIngestHint }: Props) {
   return (
     <div class="events-page">
       <div class="search-row">
-        <SearchBox value={text} onChange={setText} onSubmit={(t) => search(t)} properties={() => properties} problem={problem} />
+        <SearchBox value={boxValue} onChange={setText} onSubmit={(t) => search(t)} properties={() => properties} problem={problem} />
         <button type="button" class="primary" onClick={() => search(text)}>
           Search
         </button>

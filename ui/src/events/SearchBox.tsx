@@ -21,7 +21,10 @@ export interface QueryProblem {
 }
 
 interface Props {
-  value: string;
+  /// Text put into the box from outside (the URL, include/exclude, history): replaces the
+  /// document whenever `revision` changes. Typing never comes back through here, so a render
+  /// that lags behind the keyboard cannot undo a keystroke.
+  value: { text: string; revision: number };
   onChange: (text: string) => void;
   onSubmit: (text: string) => void;
   /// Property names seen in recent events, for completion.
@@ -69,7 +72,7 @@ export function SearchBox({ value, onChange, onSubmit, properties, problem }: Pr
     const editor = new EditorView({
       parent: host.current!,
       state: EditorState.create({
-        doc: value,
+        doc: value.text,
         extensions: [
           EditorView.cspNonce.of(styleNonce),
           history(),
@@ -95,10 +98,10 @@ export function SearchBox({ value, onChange, onSubmit, properties, problem }: Pr
   // Text set from outside (include/exclude, history, the URL) replaces the document.
   useEffect(() => {
     const v = view.current;
-    if (v && v.state.doc.toString() !== value) {
-      v.dispatch({ changes: { from: 0, to: v.state.doc.length, insert: value } });
+    if (v && v.state.doc.toString() !== value.text) {
+      v.dispatch({ changes: { from: 0, to: v.state.doc.length, insert: value.text } });
     }
-  }, [value]);
+  }, [value.revision]);
 
   useEffect(() => {
     if (view.current) forceLinting(view.current);
