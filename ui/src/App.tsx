@@ -4,6 +4,10 @@ import { SignIn } from "./SignIn";
 import { useRoute, href } from "./route";
 import { EventsPage } from "./events/EventsPage";
 import { EventPage } from "./events/EventPage";
+import { Settings, visibleAdminPages } from "./admin/Settings";
+import { Profile } from "./admin/Profile";
+import { applyTheme, type Theme } from "./theme";
+import { setTimeZone } from "./time";
 
 type Session = { kind: "loading" } | { kind: "signed-out" } | { kind: "signed-in"; user: User; permissions: Set<string> };
 
@@ -32,12 +36,19 @@ export function App() {
   const [error, setError] = useState<string | null>(null);
   const route = useRoute();
 
-  const signedIn = async (user: User) => setSession({ kind: "signed-in", user, permissions: await permissionsOf(user) });
-
-  useEffect(() => {
+  const signedIn = async (user: User) => {
+    const theme = user.Preferences?.theme as Theme | undefined;
+    if (theme) applyTheme(theme);
+    if (user.Preferences?.timeZone !== undefined) setTimeZone(user.Preferences.timeZone || null);
+    setSession({ kind: "signed-in", user, permissions: await permissionsOf(user) });
+  };
+  const loadRoot = () =>
     api<RootDocument>("GET", "/api")
       .then(setRoot)
       .catch((e: Error) => setError(e.message));
+
+  useEffect(() => {
+    void loadRoot();
     api<User>("GET", "/api/users/current")
       .then(signedIn)
       .catch((e: unknown) => {
@@ -72,11 +83,18 @@ export function App() {
             <a href={href("events")} aria-current={section === "events" || section === "event" ? "page" : undefined}>
               Events
             </a>
+            {visibleAdminPages(session.permissions).length > 0 && (
+              <a href={href("settings")} aria-current={section === "settings" ? "page" : undefined}>
+                Settings
+              </a>
+            )}
           </nav>
         )}
         {session.kind === "signed-in" && (
           <span class="who">
-            <span class="username">{session.user.DisplayName || session.user.Username}</span>
+            <a class="username" href={href("profile")} aria-current={section === "profile" ? "page" : undefined} title="Your profile">
+              {session.user.DisplayName || session.user.Username}
+            </a>
             <button type="button" onClick={signOut}>
               Sign out
             </button>
@@ -100,7 +118,22 @@ export function App() {
           />
         )}
         {session.kind === "signed-in" && section === "event" && <EventPage id={decodeURIComponent(route.path.slice("event/".length))} />}
-        {session.kind === "signed-in" && section !== "event" && (
+        {session.kind === "signed-in" && section === "settings" && (
+          <Settings
+            page={route.path.split("/")[1] ?? ""}
+            userId={session.user.Id}
+            permissions={session.permissions}
+            onTitleChanged={() => void loadRoot()}
+          />
+        )}
+        {session.kind === "signed-in" && section === "profile" && (
+          <Profile
+            user={session.user}
+            permissions={session.permissions}
+            onChanged={(user) => setSession({ ...session, user: { ...session.user, ...user } })}
+          />
+        )}
+        {session.kind === "signed-in" && section !== "event" && section !== "settings" && section !== "profile" && (
           <EventsPage route={route} canIngestHint={session.permissions.has("Project") || session.permissions.has("Write")} />
         )}
       </main>

@@ -208,6 +208,61 @@ check("a select grouped by time renders a chart and a grid", async (page, url) =
   await page.locator(".cm-lintRange-error, .cm-lintPoint-error").first().waitFor({ state: "attached" });
 });
 
+check("an API key created in the UI ingests, its token shown once", async (page, url) => {
+  await signIn(page, url);
+  await page.getByRole("link", { name: "Settings" }).click();
+  await page.getByRole("link", { name: "API keys" }).click();
+  await page.getByRole("button", { name: "New API key" }).click();
+  const form = page.getByRole("form", { name: "New API key" });
+  await form.getByLabel("Title").fill("Browser test app");
+  await form.getByRole("button", { name: "Add property" }).click();
+  await form.getByLabel("Property name").fill("App");
+  await form.getByLabel("Property value").fill("ui-key-test");
+  await form.getByRole("button", { name: "Create" }).click();
+  const tokenBox = page.getByLabel("API key token");
+  await tokenBox.waitFor();
+  const token = await tokenBox.inputValue();
+  if (token.length < 20) throw new Error(`token: ${token}`);
+  await page.getByText("is shown only now").waitFor();
+  await ingest(url, [{ "@t": new Date().toISOString(), "@mt": "Sent with the new key" }], { "X-Seq-ApiKey": token });
+  await page.getByRole("button", { name: "Done" }).click();
+  await page.reload();
+  await page.getByRole("cell", { name: "Browser test app", exact: true }).waitFor();
+  if ((await page.content()).includes(token)) throw new Error("the token is shown again after creation");
+  await page.getByRole("link", { name: "Events" }).click();
+  await search(page, "App = 'ui-key-test'");
+  await waitFor("the event sent with the key", async () => (await rowTexts(page)).join() === "Sent with the new key");
+});
+
+check("a read-only user changes the one-time password and sees no administration", async (page, url) => {
+  await signIn(page, url);
+  await page.getByRole("link", { name: "Settings" }).click();
+  await page.getByRole("link", { name: "Users" }).click();
+  await page.getByRole("button", { name: "New user" }).click();
+  const form = page.getByRole("form", { name: "New user" });
+  await form.getByLabel("Username").fill("reader");
+  await form.getByLabel("Role").selectOption("role-user-readonly");
+  await form.getByLabel(/^Password/).fill("first-password-123");
+  await form.getByRole("button", { name: "Create" }).click();
+  await page.getByRole("cell", { name: "reader", exact: true }).waitFor();
+  await page.getByRole("button", { name: "Sign out" }).click();
+  // The first sign-in asks for a new password.
+  await page.getByLabel("Username").fill("reader");
+  await page.getByLabel("Password", { exact: true }).fill("first-password-123");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByLabel("New password", { exact: true }).fill("second-password-456");
+  await page.getByLabel("Confirm new password").fill("second-password-456");
+  await page.getByRole("button", { name: "Change password and sign in" }).click();
+  await page.getByRole("button", { name: "Sign out" }).waitFor();
+  // Signed in where the admin left off (#/settings/users): refused, with no table shown.
+  await page.getByText("Your role does not include administration.").waitFor();
+  if (await page.getByRole("table").count()) throw new Error("an administration table was shown");
+  if (await page.getByRole("link", { name: "Settings" }).count()) throw new Error("a read-only user sees Settings");
+  await page.getByRole("link", { name: "Events" }).click();
+  await page.getByRole("textbox", { name: "Search" }).waitFor();
+  if (await page.getByRole("link", { name: "Settings" }).count()) throw new Error("a read-only user sees Settings");
+});
+
 const dataDir = mkdtempSync(join(tmpdir(), "seqr-ui-"));
 // Screenshots of failures (and `make screenshots` output before it is copied): git-ignored.
 const outputDir = join(import.meta.dirname, "output");
