@@ -6,7 +6,7 @@
 //   node ui/tests/browser.mjs        (make test runs it after building the UI and the binary)
 
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { chromium } from "playwright-core";
@@ -96,6 +96,7 @@ async function waitFor(what, predicate, timeout = 10_000) {
 }
 
 const now = Date.now();
+const payloads = JSON.parse(readFileSync(join(import.meta.dirname, "xss-payloads.json"), "utf8"));
 const minutesAgo = (m) => new Date(now - m * 60e3).toISOString();
 
 check("signs in, survives a reload, signs out", async (page, url) => {
@@ -263,6 +264,127 @@ check("a read-only user changes the one-time password and sees no administration
   if (await page.getByRole("link", { name: "Settings" }).count()) throw new Error("a read-only user sees Settings");
 });
 
+/// Calls the API from the page as the signed-in user (cookie plus CSRF token).
+async function pageApi(page, method, path, body) {
+  return page.evaluate(
+    async ({ method, path, body }) => {
+      const r = await fetch(path, {
+        method,
+        headers: { "Content-Type": "application/json", "X-Seq-CsrfToken": localStorage.getItem("seqr.csrf") ?? "" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await r.text();
+      if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${text}`);
+      return text ? JSON.parse(text) : null;
+    },
+    { method, path, body },
+  );
+}
+
+/// No payload ran: nothing set the flag, no dialog opened, and no element carries an event
+/// handler attribute or a script the app did not ship.
+async function assertNoScriptRan(page, where, dialogs) {
+  const found = await page.evaluate(() => ({
+    flag: window.__xss,
+    handlers: [...document.querySelectorAll("*")].filter((el) => [...el.attributes].some((a) => a.name.toLowerCase().startsWith("on"))).length,
+    scripts: [...document.querySelectorAll("script")].filter((s) => !s.src || !s.src.startsWith(location.origin + "/assets/")).length,
+    frames: document.querySelectorAll("iframe, object, embed").length,
+  }));
+  if (found.flag !== undefined || dialogs.length || found.handlers || found.scripts || found.frames) {
+    throw new Error(`${where}: ${JSON.stringify({ ...found, dialogs })}`);
+  }
+}
+
+check("an XSS corpus in events, keys, users and the title is shown as text and never runs", async (page, url) => {
+  const dialogs = [];
+  page.on("dialog", (d) => {
+    dialogs.push(d.message());
+    void d.dismiss();
+  });
+  const base = Date.now() - 5 * 60e3;
+  const events = [];
+  payloads.forEach((payload, i) => {
+    events.push({
+      "@t": new Date(base + i * 1000).toISOString(),
+      "@mt": "XSS {Index}: {Value}",
+      "@l": "Error",
+      "@x": payload,
+      Index: i,
+      Value: payload,
+      [payload]: `named ${i}`,
+      Nested: { Inner: payload, List: [payload] },
+    });
+    events.push({ "@t": new Date(base + i * 1000 + 500).toISOString(), "@mt": payload, Kind: "template", Value: payload });
+  });
+  await ingest(url, events);
+  await signIn(page, url);
+  for (const [i, payload] of payloads.entries()) {
+    await pageApi(page, "POST", "/api/apikeys/", { Title: payload, AssignedPermissions: ["Ingest"], OwnerId: null });
+    if (i < 5) {
+      await pageApi(page, "POST", "/api/users/", { Username: `xss${i}`, DisplayName: payload, NewPassword: "xss-password-1234", RoleIds: ["role-user-readonly"] });
+    }
+  }
+  const settings = await pageApi(page, "GET", "/api/settings");
+  const title = settings.find((x) => x.Name === "InstanceTitle");
+  await pageApi(page, "PUT", "/" + title.Links.Self, { ...title, Value: payloads[0] });
+
+  // The list: every message shows its payload literally.
+  await page.goto(url + "/#/events?filter=" + encodeURIComponent("Has(Index)") + "&range=1h");
+  await waitFor("every payload event", async () => (await page.locator(".event-row").count()) >= Math.min(payloads.length, 20));
+  const rows = await page.locator(".event-row .message").allTextContents();
+  for (const text of rows) {
+    const m = text.match(/^XSS (\d+): /);
+    if (!m || text !== `XSS ${m[1]}: ${payloads[+m[1]]}`) throw new Error(`not literal: ${JSON.stringify(text)}`);
+  }
+  await assertNoScriptRan(page, "event list", dialogs);
+  // Expanded: properties named and valued by payloads, nested values, the exception.
+  for (let i = 0; i < Math.min(8, rows.length); i++) {
+    await page.locator(".event-summary").nth(i).click();
+  }
+  const exceptions = await page.locator(".exception").allTextContents();
+  if (!exceptions.length || !exceptions.every((x) => payloads.includes(x))) throw new Error(`exceptions: ${JSON.stringify(exceptions.slice(0, 3))}`);
+  await page.locator(".properties .tree").first().waitFor();
+  await assertNoScriptRan(page, "expanded events", dialogs);
+  // Templates that are payloads.
+  await search(page, "Kind = 'template'");
+  await waitFor("template events", async () => (await page.locator(".event-row").count()) > 0);
+  await page.locator(".event-summary").first().click();
+  await assertNoScriptRan(page, "payload templates", dialogs);
+  // A permalink page.
+  const id = await page.locator(".event-row").first().getAttribute("data-event-id");
+  await page.goto(url + "/#/event/" + encodeURIComponent(id));
+  await page.locator(".event-detail").waitFor();
+  await assertNoScriptRan(page, "permalink", dialogs);
+  // Query results as a grid and as charts (labels are payloads).
+  await page.goto(url + "/#/events?filter=" + encodeURIComponent("select count(*) from stream where Has(Index) group by Value") + "&range=1h");
+  await page.locator(".result-grid td").first().waitFor();
+  const cells = await page.locator(".result-grid td:first-child").allTextContents();
+  if (!payloads.slice(0, 10).every((x) => cells.includes(x))) throw new Error("grid cells are not the payloads, literally");
+  await page.getByRole("button", { name: "Pie" }).click();
+  await page.getByRole("button", { name: "Bar" }).click();
+  await assertNoScriptRan(page, "query views", dialogs);
+  // Administration: API key titles, user display names, audit details; the title everywhere.
+  await page.goto(url + "/#/settings/apikeys");
+  await page.getByRole("cell", { name: payloads[1], exact: true }).first().waitFor();
+  const titles = await page.locator(".admin-table tbody tr td:first-child").allTextContents();
+  if (!payloads.every((x) => titles.includes(x))) {
+    throw new Error(`API key titles not literal: ${JSON.stringify(payloads.filter((x) => !titles.includes(x)).slice(0, 3))}`);
+  }
+  await assertNoScriptRan(page, "API keys", dialogs);
+  await page.goto(url + "/#/settings/users");
+  await page.getByRole("cell", { name: "xss0", exact: true }).waitFor();
+  await assertNoScriptRan(page, "users", dialogs);
+  await page.goto(url + "/#/settings/audit");
+  await page.locator(".admin-table.audit td").first().waitFor();
+  await assertNoScriptRan(page, "audit log", dialogs);
+  await page.reload();
+  if ((await page.locator(".instance").textContent()) !== payloads[0]) throw new Error("instance title not literal");
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByRole("heading", { name: /Sign in/ }).waitFor();
+  if ((await page.getByRole("heading").textContent()) !== `Sign in to ${payloads[0]}`) throw new Error("sign-in title not literal");
+  await assertNoScriptRan(page, "sign-in page", dialogs);
+});
+
 const dataDir = mkdtempSync(join(tmpdir(), "seqr-ui-"));
 // Screenshots of failures (and `make screenshots` output before it is copied): git-ignored.
 const outputDir = join(import.meta.dirname, "output");
@@ -278,7 +400,9 @@ try {
     // playwright gives every launch a fresh temporary profile (--user-data-dir).
     args: CHROMIUM_FLAGS,
   });
-  for (const { name, fn } of checks) {
+  // UI_CHECK=text runs only the checks whose name contains it.
+  const only = process.env.UI_CHECK;
+  for (const { name, fn } of checks.filter((c) => !only || c.name.includes(only))) {
     const context = await browser.newContext();
     const page = await context.newPage();
     const problems = [];
