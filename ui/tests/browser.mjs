@@ -158,6 +158,12 @@ check("searches, expands an event, includes and excludes a value", async (page, 
     const t = await rowTexts(page);
     return t.length === 1 && t[0].includes("Lima");
   });
+  // The search exports as CSV (streamed by the server).
+  await search(page, "OrderId like 'ORD-%'");
+  await waitFor("three results again", async () => (await rowTexts(page)).length === 3);
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Export as CSV" }).click()]);
+  const csv = readFileSync(await download.path(), "utf8");
+  if (csv.split("\r\n").filter(Boolean).length !== 4 || !csv.includes("Order ORD-2 shipped to Lima")) throw new Error(`export: ${csv}`);
   // Free text is searched as text, and says so.
   await search(page, "card declined");
   await waitFor("text match", async () => (await rowTexts(page)).join() === "Payment failed for ORD-3");

@@ -38,6 +38,7 @@ pub(crate) async fn events_resources() -> Json<Value> {
             "DeleteInSignal": "api/events/signal{?signal,filter,fromDateUtc,toDateUtc}",
             "Raw": "api/events/raw{?clef,apiKey}",
             "Stream": "api/events/stream{?signal,filter,render,clef,wait}",
+            "Export": "api/events/export{?signal,filter,fromDateUtc,toDateUtc,format}",
         }
     }))
 }

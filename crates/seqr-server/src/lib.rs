@@ -14,6 +14,7 @@ mod diagnostics;
 mod entity;
 mod error;
 mod events;
+mod export;
 mod expressions;
 mod filter_part;
 pub mod filters;

@@ -10,8 +10,8 @@ use axum::routing::{MethodFilter, on};
 use crate::auth::rules::EntityRule;
 use crate::permission::Permission;
 use crate::{
-    AppState, api_root, apikeys, auditlog, data, diagnostics, events, expressions, health, ingest,
-    retention, roles, settings, tail, ui, users,
+    AppState, api_root, apikeys, auditlog, data, diagnostics, events, export, expressions, health,
+    ingest, retention, roles, settings, tail, ui, users,
 };
 
 /// One declared route, as listed by [`route_table`].
@@ -214,6 +214,13 @@ fn declare() -> Registrar {
         Read,
         "Search events (evaluation context body)",
         events::search_post,
+    );
+    r.add(
+        Method::GET,
+        "/api/events/export",
+        Read,
+        "Export the matching events as CLEF, JSON or CSV (streamed)",
+        export::export,
     );
     r.add(
         Method::GET,

@@ -253,6 +253,7 @@ export function EventsPage({ route, canIngestHint }: Props) {
           </select>
         </label>
         {(customRange || range.kind === "absolute") && <CustomRange range={resolved.current} onApply={(r) => { setCustomRange(false); setRange(r); }} />}
+        {!query && strict && <ExportLinks filter={strict.StrictExpression} window={resolved.current} />}
         {!query && (
           <label class="tail-toggle">
             <input type="checkbox" checked={tailing} onChange={(e) => setTailing((e.currentTarget as HTMLInputElement).checked)} /> Live tail
@@ -274,6 +275,27 @@ export function EventsPage({ route, canIngestHint }: Props) {
         <EventList events={events} hasMore={!complete} loading={loadingMore} onLoadMore={loadMore} onFilter={addClause} />
       )}
     </div>
+  );
+}
+
+/// The current search as a download, streamed by the server with the view filter applied.
+function ExportLinks({ filter, window }: { filter: string; window: { from: number; to: number } }) {
+  const link = (format: string) =>
+    withQuery("/api/events/export", {
+      filter,
+      fromDateUtc: new Date(window.from).toISOString(),
+      toDateUtc: new Date(window.to).toISOString(),
+      format,
+    });
+  return (
+    <span class="export">
+      Export:{" "}
+      {["clef", "json", "csv"].map((f) => (
+        <a href={link(f)} download aria-label={`Export as ${f.toUpperCase()}`}>
+          {f.toUpperCase()}
+        </a>
+      ))}
+    </span>
   );
 }
 

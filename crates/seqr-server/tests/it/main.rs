@@ -5,6 +5,7 @@ mod access;
 mod api_keys;
 mod api_keys_http;
 mod data;
+mod export;
 mod filters_http;
 mod headers;
 mod health_quarantine;
@@ -181,7 +182,29 @@ impl TestServer {
             .split_once("\r\n\r\n")
             .expect("a complete HTTP response");
         let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-        (status, head.to_owned(), body.to_owned())
+        let chunked = head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked");
+        let body = if chunked {
+            dechunk(body)
+        } else {
+            body.to_owned()
+        };
+        (status, head.to_owned(), body)
+    }
+}
+
+/// A chunked (streamed) body's content.
+fn dechunk(mut raw: &str) -> String {
+    let mut out = String::new();
+    loop {
+        let (size, rest) = raw.split_once("\r\n").expect("a chunk size line");
+        let size = usize::from_str_radix(size.trim(), 16).expect("a hex chunk size");
+        if size == 0 {
+            return out;
+        }
+        out.push_str(&rest[..size]);
+        raw = &rest[size + 2..];
     }
 }
 
