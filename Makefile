@@ -2,7 +2,7 @@
 CARGO ?= cargo
 ARGS ?=
 
-.PHONY: all ui build run test deps lint test-rust test-clients test-ui test-crash-long fuzz bench clean
+.PHONY: all ui build run test deps lint test-rust test-clients test-ui screenshots test-crash-long fuzz bench bench-ui clean
 
 all: build
 
@@ -43,6 +43,14 @@ test-ui: ui
 	$(CARGO) build -p seqr
 	SEQR_BIN=target/debug/seqr node ui/tests/browser.mjs
 
+## Refreshes docs/screenshots from the UI over generated data (the browser tests write only
+## to the git-ignored ui/tests/output).
+screenshots: ui
+	$(CARGO) build -p seqr
+	SEQR_BIN=target/debug/seqr node ui/tests/screenshots.mjs
+	mkdir -p docs/screenshots
+	cp ui/tests/output/screenshots/*.png docs/screenshots/
+
 ## The kill -9 crash test in its long mode (200 cycles; CRASH_CYCLES=N to change).
 CRASH_CYCLES ?= 200
 test-crash-long:
@@ -58,9 +66,15 @@ fuzz:
 	cd crates/seqr-store/fuzz && $(CARGO) fuzz run -s none row -- -max_total_time=$(FUZZ_SECONDS) -timeout=10
 	cd crates/seqr-store/fuzz && $(CARGO) fuzz run -s none manifest -- -max_total_time=$(FUZZ_SECONDS) -timeout=10
 
-## Ingestion benchmark: 1M generated events over HTTP (BENCH_EVENTS=N to change).
+## Ingestion and search benchmark: 1M generated events over HTTP (BENCH_EVENTS=N to change),
+## then the UI's time to first page.
 bench: build
 	SEQR_BIN=target/release/seqr bash bench/run.sh
+	SEQR_BIN=target/release/seqr node ui/tests/first-page-bench.mjs
+
+## The UI's time to first page alone (100,000 events in range; BENCH_UI_EVENTS=N to change).
+bench-ui: build
+	SEQR_BIN=target/release/seqr node ui/tests/first-page-bench.mjs
 
 clean:
 	$(CARGO) clean

@@ -4,95 +4,15 @@
 // server itself, and no page error may occur.
 //
 //   node ui/tests/browser.mjs        (make test runs it after building the UI and the binary)
+//   UI_CHECK=tail node ui/tests/browser.mjs     (only the checks whose name contains "tail")
 
-import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { chromium } from "playwright-core";
-
-const root = resolve(import.meta.dirname, "../..");
-const seqrBin = process.env.SEQR_BIN ? resolve(process.env.SEQR_BIN) : join(root, "target/debug/seqr");
-const chromiumBin = process.env.CHROMIUM ?? "/usr/bin/chromium";
-const password = "correct-horse-battery-9";
-
-// Without the background-networking flags Chromium tries to reach the internet, which would
-// also break the no-outbound promise.
-const CHROMIUM_FLAGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
-
-function startSeqr(dataDir) {
-  const child = spawn(seqrBin, ["serve", "--listen", "127.0.0.1:0", "--storage", dataDir], {
-    env: { ...process.env, SEQR_FIRSTRUN_ADMINPASSWORD: password },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let log = "";
-  child.stderr.on("data", (d) => (log += d));
-  return new Promise((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`seqr printed no address within 15 s:\n${log}`)), 15_000);
-    let out = "";
-    child.stdout.on("data", (d) => {
-      out += d;
-      const m = out.match(/Listening on (http:\/\/\S+)/);
-      if (m) {
-        clearTimeout(timer);
-        ok({ child, url: m[1].replace(/\/$/, ""), log: () => log });
-      }
-    });
-    child.on("exit", (code) => fail(new Error(`seqr exited (${code}):\n${log}`)));
-  });
-}
+import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ingest, rowTexts, search, signIn, startAll, waitFor } from "./harness.mjs";
 
 const checks = [];
 function check(name, fn) {
   checks.push({ name, fn });
-}
-
-async function signIn(page, url, username = "admin", pass = password) {
-  await page.goto(url + "/");
-  await page.getByLabel("Username").fill(username);
-  await page.getByLabel("Password").fill(pass);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByRole("button", { name: "Sign out" }).waitFor();
-}
-
-/// Posts CLEF events (anonymous ingestion is on by default).
-async function ingest(url, events, headers = {}) {
-  const body = events.map((e) => JSON.stringify(e)).join("\n");
-  const r = await fetch(url + "/ingest/clef", { method: "POST", headers: { "Content-Type": "application/vnd.serilog.clef", ...headers }, body });
-  if (r.status !== 201) throw new Error(`ingest answered ${r.status}: ${await r.text()}`);
-}
-
-/// Types into the CodeMirror search box and runs the search.
-async function search(page, text) {
-  const box = page.getByRole("textbox", { name: "Search" });
-  await box.click();
-  await page.keyboard.press("Control+A");
-  await page.keyboard.press("Delete");
-  await box.pressSequentially(text, { delay: 0 });
-  await page.keyboard.press("Escape"); // close completion, which would take Enter
-  await page.keyboard.press("Enter");
-}
-
-async function rowTexts(page) {
-  return page.locator(".event-row .message").allTextContents();
-}
-
-async function waitFor(what, predicate, timeout = 10_000) {
-  const deadline = Date.now() + timeout;
-  let last;
-  while (Date.now() < deadline) {
-    last = await predicate();
-    if (last) return last;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 const now = Date.now();
@@ -420,22 +340,15 @@ check("100,000 events in range: the list stays virtualised while scrolling", asy
   if (ns.some((n, i) => i > 0 && n >= ns[i - 1])) throw new Error(`not newest first: ${ns.slice(0, 10)}`);
 });
 
-const dataDir = mkdtempSync(join(tmpdir(), "seqr-ui-"));
-// Screenshots of failures (and `make screenshots` output before it is copied): git-ignored.
+// Screenshots of failures: git-ignored.
 const outputDir = join(import.meta.dirname, "output");
 mkdirSync(outputDir, { recursive: true });
-let server;
-let browser;
+let all;
 let failed = 0;
 let ran = 0;
 try {
-  server = await startSeqr(join(dataDir, "data"));
-  browser = await chromium.launch({
-    executablePath: chromiumBin,
-    headless: true,
-    // playwright gives every launch a fresh temporary profile (--user-data-dir).
-    args: CHROMIUM_FLAGS,
-  });
+  all = await startAll();
+  const { server, browser } = all;
   // UI_CHECK=text runs only the checks whose name contains it.
   const only = process.env.UI_CHECK;
   const selected = checks.filter((c) => !only || c.name.includes(only));
@@ -467,13 +380,7 @@ try {
   failed++;
   console.log(`FAIL setting up: ${e.message}`);
 } finally {
-  await browser?.close();
-  if (server) {
-    const exited = new Promise((r) => server.child.once("exit", r));
-    server.child.kill("SIGTERM");
-    await exited;
-  }
-  rmSync(dataDir, { recursive: true, force: true });
+  await all?.close();
 }
 if (failed) {
   console.log(`ui/tests: ${failed} of ${ran} browser check(s) failed`);
