@@ -94,9 +94,27 @@ export function describeRange(range: TimeRange): string {
   return `${formatTimestamp(range.from).slice(0, 19)} – ${formatTimestamp(range.to).slice(0, 19)}`;
 }
 
-/// A value for `<input type="datetime-local">` (local to the browser; absolute ranges are
-/// entered there).
+/// How far the user's zone is ahead of UTC at `ms`, in milliseconds.
+function zoneOffset(ms: number): number {
+  const parts = formatter({
+    year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
+    second: "2-digit", hourCycle: "h23",
+  }).formatToParts(new Date(ms));
+  const get = (t: string) => Number(parts.find((p) => p.type === t)?.value ?? 0);
+  const wall = Date.UTC(get("year"), get("month") - 1, get("day"), get("hour"), get("minute"), get("second"));
+  return wall - Math.floor(ms / 1000) * 1000;
+}
+
+/// A value for `<input type="datetime-local">`: the instant as wall time in the user's zone.
 export function toLocalInput(ms: number): string {
-  const d = new Date(ms - new Date(ms).getTimezoneOffset() * 60e3);
-  return d.toISOString().slice(0, 19);
+  return new Date(ms + zoneOffset(ms)).toISOString().slice(0, 19);
+}
+
+/// The instant a `datetime-local` value names, read as wall time in the user's zone.
+export function fromLocalInput(value: string): number {
+  const wall = Date.parse(value + "Z");
+  if (Number.isNaN(wall)) return NaN;
+  // The offset at the guess, then again at the corrected instant (daylight-saving edges).
+  const guess = wall - zoneOffset(wall);
+  return wall - zoneOffset(guess);
 }

@@ -5,7 +5,7 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { api, ApiError, withQuery, type EventEntity, type ExpressionPart, type QueryResult, type ResultSet } from "../api";
 import { navigate, type Route } from "../route";
-import { bucketFor, describeRange, parseRange, PRESETS, rangeParams, resolveRange, toLocalInput, type TimeRange } from "../time";
+import { bucketFor, describeRange, fromLocalInput, parseRange, timeZone, PRESETS, rangeParams, resolveRange, toLocalInput, type TimeRange } from "../time";
 import { QueryView } from "../query/QueryView";
 import { EventList } from "./EventList";
 import { appendClause } from "./filterText";
@@ -327,11 +327,12 @@ function HistoryMenu({ current, onPick }: { current: string; onPick: (t: string)
 function CustomRange({ range, onApply }: { range: { from: number; to: number }; onApply: (r: TimeRange) => void }) {
   const [from, setFrom] = useState(toLocalInput(range.from));
   const [to, setTo] = useState(toLocalInput(range.to));
-  const a = Date.parse(from);
-  const b = Date.parse(to);
+  const a = fromLocalInput(from);
+  const b = fromLocalInput(to);
   const valid = !Number.isNaN(a) && !Number.isNaN(b) && a < b;
   return (
     <span class="custom-range">
+      <span class="muted">{timeZone() ?? Intl.DateTimeFormat().resolvedOptions().timeZone}</span>
       <label>From <input type="datetime-local" step="1" value={from} onInput={(e) => setFrom((e.currentTarget as HTMLInputElement).value)} /></label>
       <label>To <input type="datetime-local" step="1" value={to} onInput={(e) => setTo((e.currentTarget as HTMLInputElement).value)} /></label>
       <button type="button" disabled={!valid} onClick={() => onApply({ kind: "absolute", from: a, to: b })}>Apply</button>
