@@ -1,19 +1,28 @@
-// Light, dark, or the system's choice, applied to the root element.
+// Light, dark, or the system's choice, applied to the root element as `data-theme`; for the
+// system's choice the current preference is resolved here and followed as it changes, so the
+// stylesheet needs one dark palette only.
 
 export type Theme = "system" | "light" | "dark";
 const KEY = "seqr.theme";
+const dark = window.matchMedia("(prefers-color-scheme: dark)");
+let chosen: Theme = "system";
+
+function paint(): void {
+  const resolved = chosen === "system" ? (dark.matches ? "dark" : "light") : chosen;
+  document.documentElement.setAttribute("data-theme", resolved);
+}
+
+dark.addEventListener("change", paint);
 
 export function applyTheme(theme: Theme): void {
-  if (theme === "system") {
-    document.documentElement.removeAttribute("data-theme");
-    localStorage.removeItem(KEY);
-  } else {
-    document.documentElement.setAttribute("data-theme", theme);
-    localStorage.setItem(KEY, theme);
-  }
+  chosen = theme;
+  if (theme === "system") localStorage.removeItem(KEY);
+  else localStorage.setItem(KEY, theme);
+  paint();
 }
 
 export function applyStoredTheme(): void {
   const stored = localStorage.getItem(KEY);
-  if (stored === "light" || stored === "dark") document.documentElement.setAttribute("data-theme", stored);
+  chosen = stored === "light" || stored === "dark" ? stored : "system";
+  paint();
 }

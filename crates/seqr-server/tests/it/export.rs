@@ -3,7 +3,7 @@
 use seqr_meta::roles;
 use serde_json::{Value, json};
 
-use crate::{PASSWORD, TestServer, create_user, json_of, meta, sign_in};
+use crate::{PASSWORD, TestServer, create_user, json_of, set_view_filter, sign_in};
 
 fn ingest(server: &TestServer, events: &[Value]) {
     let body: Vec<String> = events.iter().map(Value::to_string).collect();
@@ -34,8 +34,14 @@ fn every_matching_event_streams_in_each_format_across_pages() {
         "",
     );
     assert_eq!(status, 200, "{body}");
-    assert!(head.contains("content-type: application/vnd.serilog.clef"), "{head}");
-    assert!(head.contains("attachment; filename=\"seqr-export.clef\""), "{head}");
+    assert!(
+        head.contains("content-type: application/vnd.serilog.clef"),
+        "{head}"
+    );
+    assert!(
+        head.contains("attachment; filename=\"seqr-export.clef\""),
+        "{head}"
+    );
     let lines: Vec<Value> = body.lines().map(json_of).collect();
     assert_eq!(lines.len(), 1250);
     assert!(lines.iter().all(|l| l["Kind"] == "even"));
@@ -54,7 +60,10 @@ fn every_matching_event_streams_in_each_format_across_pages() {
         .iter()
         .map(|e| e["RenderedMessage"].as_str().unwrap())
         .collect();
-    assert_eq!(messages, ["Item 2 of even", "Item 1 of odd", "Item 0 of even"]);
+    assert_eq!(
+        messages,
+        ["Item 2 of even", "Item 1 of odd", "Item 0 of even"]
+    );
 
     let (status, head, body) = server.request(
         "GET",
@@ -69,7 +78,9 @@ fn every_matching_event_streams_in_each_format_across_pages() {
         "Id,Timestamp,Level,EventType,Message,Exception,Properties"
     );
     assert!(
-        rows[1].ends_with(",Information,$04106B43,Item 1 of odd,,\"{\"\"N\"\":1,\"\"Kind\"\":\"\"odd\"\"}\""),
+        rows[1].ends_with(
+            ",Information,$04106B43,Item 1 of odd,,\"{\"\"N\"\":1,\"\"Kind\"\":\"\"odd\"\"}\""
+        ),
         "{}",
         rows[1]
     );
@@ -80,15 +91,7 @@ fn every_matching_event_streams_in_each_format_across_pages() {
 fn exports_apply_the_view_filter_and_refuse_bad_parameters() {
     let server = TestServer::start_authenticating();
     let user = create_user(&server, "vera", &[roles::USER_READ_WRITE_INGEST], false);
-    seqr_meta::users::update(
-        &meta(&server),
-        &user,
-        &seqr_meta::users::UserUpdate {
-            view_filter: Some(Some("Team = 'a'".into())),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    set_view_filter(&server, &user, "Team = 'a'");
     crate::ingest_two_teams(&server);
     let (session, _) = sign_in(&server, "vera", PASSWORD);
     let cookie = [("Cookie", session.cookie.as_str())];
@@ -101,7 +104,12 @@ fn exports_apply_the_view_filter_and_refuse_bad_parameters() {
     let (status, _, body) =
         server.request_with("GET", "/api/events/export?format=xml", &cookie, "");
     assert_eq!(status, 400);
-    assert!(json_of(&body)["Error"].as_str().unwrap().contains("clef, json or csv"));
+    assert!(
+        json_of(&body)["Error"]
+            .as_str()
+            .unwrap()
+            .contains("clef, json or csv")
+    );
     let (status, _, _) =
         server.request_with("GET", "/api/events/export?filter=Team%20%3D", &cookie, "");
     assert_eq!(status, 400);

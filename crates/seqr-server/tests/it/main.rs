@@ -294,6 +294,19 @@ pub fn create_user(
     user.id
 }
 
+/// Sets a user's view filter directly in the server's metadata.
+pub fn set_view_filter(server: &TestServer, user_id: &str, filter: &str) {
+    users::update(
+        &meta(server),
+        user_id,
+        &users::UserUpdate {
+            view_filter: Some(Some(filter.into())),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+}
+
 pub fn credentials(username: &str, password: &str) -> String {
     serde_json::json!({ "Username": username, "Password": password }).to_string()
 }

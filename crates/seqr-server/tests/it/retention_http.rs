@@ -8,7 +8,9 @@ use seqr_server::RetentionTrigger;
 use seqr_types::Timestamp;
 use serde_json::{Value, json};
 
-use crate::{PASSWORD, TestServer, create_key, create_user, json_of, meta, sign_in};
+use crate::{
+    PASSWORD, TestServer, create_key, create_user, json_of, meta, set_view_filter, sign_in,
+};
 
 /// An authenticating server whose retention task runs when the returned trigger asks.
 fn start_with_trigger() -> (TestServer, RetentionTrigger) {
@@ -473,15 +475,7 @@ fn deleting_events_respects_the_view_filter() {
     let server = TestServer::start_authenticating();
     let admin = create_key(&server, PermissionSet::ALL_GRANTABLE);
     let owner = create_user(&server, "vera", &[roles::PROJECT_OWNER], false);
-    seqr_meta::users::update(
-        &meta(&server),
-        &owner,
-        &seqr_meta::users::UserUpdate {
-            view_filter: Some(Some("Team = 'a'".into())),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    set_view_filter(&server, &owner, "Team = 'a'");
     let batch = [
         json!({ "@t": "2026-01-01T00:00:00Z", "@mt": "a one", "Team": "a" }),
         json!({ "@t": "2026-01-01T00:00:01Z", "@mt": "b one", "Team": "b" }),

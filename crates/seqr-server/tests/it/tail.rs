@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use tungstenite::client::IntoClientRequest;
 use tungstenite::{Message, WebSocket};
 
-use crate::{PASSWORD, TestServer, create_key, create_user, json_of, meta, sign_in};
+use crate::{PASSWORD, TestServer, create_key, create_user, json_of, set_view_filter, sign_in};
 
 type Socket = WebSocket<TcpStream>;
 
@@ -124,15 +124,7 @@ fn the_view_filter_applies_to_a_users_stream() {
     let server = TestServer::start_authenticating();
     let writer = create_key(&server, PermissionSet::of(&[Permission::Ingest]));
     let user = create_user(&server, "vera", &[roles::USER_READ_WRITE_INGEST], false);
-    seqr_meta::users::update(
-        &meta(&server),
-        &user,
-        &seqr_meta::users::UserUpdate {
-            view_filter: Some(Some("Team = 'a'".into())),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    set_view_filter(&server, &user, "Team = 'a'");
     let (session, _) = sign_in(&server, "vera", PASSWORD);
     let origin = format!("http://127.0.0.1:{}", server.port);
     let mut socket = open(
