@@ -24,7 +24,9 @@ fn the_page_and_its_assets_are_served_without_signing_in() {
         return;
     }
     let server = TestServer::start_authenticating();
-    let (status, head, page) = server.request("GET", "/", "");
+    // As sent: the nonce is case-sensitive.
+    let (status, page_head, page) = server.request_exact("GET", "/", &[], "");
+    let head = page_head.to_ascii_lowercase();
     assert_eq!(status, 200, "{head}\n{page}");
     assert!(head.contains("content-type: text/html"), "{head}");
     assert!(head.contains("cache-control: no-cache"), "{head}");
@@ -49,6 +51,38 @@ fn the_page_and_its_assets_are_served_without_signing_in() {
         js.contains("/api/users/login"),
         "the app signs in through the API"
     );
+    // The page's policy allows styles carrying this response's nonce (the code editor injects
+    // its styles so), and only those; script stays same-origin files only.
+    let nonce = page
+        .split(r#"<meta name="csp-nonce" content=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a style nonce in the page");
+    assert!(nonce.len() >= 22, "128 random bits: {nonce}");
+    let policy = |head: &str| {
+        head.lines()
+            .find(|l| {
+                l.to_ascii_lowercase()
+                    .starts_with("content-security-policy:")
+            })
+            .map(str::to_owned)
+            .unwrap_or_default()
+    };
+    let page_nonce = policy(&page_head)
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .map(str::to_owned)
+        .expect("a nonce in the page's policy");
+    assert_eq!(page_nonce, nonce, "the page's nonce is its policy's");
+    assert!(policy(&page_head).contains("script-src 'self';"));
+    let (_, head_again, page_again) = server.request_exact("GET", "/", &[], "");
+    assert!(
+        !page_again.contains(nonce) && !head_again.contains(nonce),
+        "a fresh nonce per page"
+    );
+    let (_, api_head, _) = server.request("GET", "/api", "");
+    assert!(api_head.contains("style-src 'self';"), "{api_head}");
     let (status, _, body) = server.request("GET", "/assets/nope.js", "");
     assert_eq!(status, 404);
     assert!(body.starts_with(r#"{"Error":"#), "{body}");
