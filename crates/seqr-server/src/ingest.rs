@@ -1,4 +1,5 @@
-//! `POST /api/events/raw` and `POST /ingest/clef`: Seq's ingestion endpoints.
+//! `POST /api/events/raw` and `POST /ingest/clef`: Seq's ingestion endpoints; the OTLP ones
+//! (`otlp.rs`) share the pipeline.
 //!
 //! A request is decoded whole before anything is stored (a bad line rejects the request), then
 //! its API key's input settings are applied (seq-compat 1.9: minimum level, applied properties,
@@ -68,10 +69,18 @@ pub(crate) async fn clef(
     .await
 }
 
+/// How a request's body is read, and so how it is answered.
 #[derive(Clone, Copy)]
-enum Format {
+pub(crate) enum Format {
     Clef,
     Legacy,
+    Otlp(OtlpSignal, seqr_otlp::Encoding),
+}
+
+#[derive(Clone, Copy)]
+pub(crate) enum OtlpSignal {
+    Logs,
+    Traces,
 }
 
 /// The key whose input settings apply: the verified key, else the tokenless default key. With
@@ -128,7 +137,7 @@ fn disk_full(free: u64, minimum: u64) -> ApiError {
     )
 }
 
-async fn ingest(
+pub(crate) async fn ingest(
     state: AppState,
     caller: Principal,
     query: Option<&str>,
@@ -157,7 +166,7 @@ async fn ingest(
     let decoded = tokio::task::spawn_blocking(move || decode(&body, &encoding, format, &limits))
         .await
         .map_err(|_| ApiError::internal("Ingestion failed."))?;
-    let (events, bytes) = match decoded {
+    let (events, bytes, refused) = match decoded {
         Ok(d) => d,
         Err(e) => {
             count_invalid(&state, &key);
@@ -208,7 +217,29 @@ async fn ingest(
         },
         unix_now(),
     );
-    Ok(accepted(key.minimum_level.as_deref()))
+    Ok(match format {
+        Format::Otlp(signal, encoding) => otlp_accepted(signal, encoding, &refused),
+        Format::Clef | Format::Legacy => accepted(key.minimum_level.as_deref()),
+    })
+}
+
+/// OTLP's success: 200 with an `Export*ServiceResponse` in the request's encoding, carrying
+/// `partialSuccess` when records were refused one by one.
+fn otlp_accepted(
+    signal: OtlpSignal,
+    encoding: seqr_otlp::Encoding,
+    refused: &seqr_otlp::Decoded,
+) -> Response {
+    let body = match signal {
+        OtlpSignal::Logs => seqr_otlp::logs_response(refused, encoding),
+        OtlpSignal::Traces => seqr_otlp::traces_response(refused, encoding),
+    };
+    let mut response = (StatusCode::OK, body).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(encoding.content_type()),
+    );
+    response
 }
 
 fn count_invalid(state: &AppState, key: &VerifiedKey) {
@@ -266,13 +297,14 @@ fn accepted(minimum_level: Option<&str>) -> Response {
     response
 }
 
-/// The request's events and the size of its (decompressed) body.
+/// The request's events, the size of its (decompressed) body, and (for OTLP) the records
+/// refused one by one.
 fn decode(
     body: &[u8],
     encoding: &str,
     format: Format,
     limits: &Limits,
-) -> Result<(Vec<Event>, u64), ApiError> {
+) -> Result<(Vec<Event>, u64, seqr_otlp::Decoded), ApiError> {
     let decompressed;
     let body = if is_identity(encoding) {
         body
@@ -288,13 +320,27 @@ fn decode(
         )?;
         &decompressed
     };
-    let decoded = match format {
-        Format::Clef => seqr_ingest::decode_clef(body, limits),
-        Format::Legacy => seqr_ingest::decode_legacy(body, limits),
+    let bytes = body.len() as u64;
+    let seq = |decoded: Result<Vec<Event>, seqr_ingest::DecodeError>| {
+        decoded
+            .map(|events| (events, bytes, seqr_otlp::Decoded::default()))
+            .map_err(|e| ApiError::new(status(e.http_status()), e.to_string()))
     };
-    decoded
-        .map(|events| (events, body.len() as u64))
-        .map_err(|e| ApiError::new(status(e.http_status()), e.to_string()))
+    let otlp = |decoded: Result<seqr_otlp::Decoded, seqr_otlp::DecodeError>| {
+        let mut d = decoded.map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let events = std::mem::take(&mut d.events);
+        Ok((events, bytes, d))
+    };
+    match format {
+        Format::Clef => seq(seqr_ingest::decode_clef(body, limits)),
+        Format::Legacy => seq(seqr_ingest::decode_legacy(body, limits)),
+        Format::Otlp(OtlpSignal::Logs, e) => {
+            otlp(seqr_otlp::decode_logs(body, e, limits.max_event_bytes))
+        }
+        Format::Otlp(OtlpSignal::Traces, e) => {
+            otlp(seqr_otlp::decode_traces(body, e, limits.max_event_bytes))
+        }
+    }
 }
 
 fn status(code: u16) -> StatusCode {

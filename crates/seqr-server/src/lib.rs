@@ -25,6 +25,7 @@ mod ingest_counters;
 pub mod listen;
 mod maintenance;
 mod metadata;
+mod otlp;
 pub mod permission;
 mod query;
 mod retention;

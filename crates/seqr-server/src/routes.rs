@@ -11,7 +11,7 @@ use crate::auth::rules::EntityRule;
 use crate::permission::Permission;
 use crate::{
     AppState, api_root, apikeys, auditlog, data, diagnostics, events, export, expressions, health,
-    ingest, retention, roles, settings, tail, ui, users,
+    ingest, otlp, retention, roles, settings, tail, ui, users,
 };
 
 /// One declared route, as listed by [`route_table`].
@@ -200,6 +200,20 @@ fn declare() -> Registrar {
         Ingest,
         "Ingest CLEF",
         ingest::clef,
+    );
+    r.add(
+        Method::POST,
+        "/ingest/otlp/v1/logs",
+        Ingest,
+        "Ingest OpenTelemetry logs (OTLP/HTTP, protobuf or JSON)",
+        otlp::logs,
+    );
+    r.add(
+        Method::POST,
+        "/ingest/otlp/v1/traces",
+        Ingest,
+        "Ingest OpenTelemetry spans (OTLP/HTTP, protobuf or JSON)",
+        otlp::traces,
     );
     r.add(
         Method::GET,

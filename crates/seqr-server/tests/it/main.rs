@@ -9,6 +9,7 @@ mod export;
 mod filters_http;
 mod headers;
 mod health_quarantine;
+mod otlp;
 mod retention_http;
 mod roles;
 mod secret_key;

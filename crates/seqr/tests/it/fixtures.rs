@@ -10,26 +10,26 @@ use crate::support::{
     INGEST_OK_BODY, Request, TestDir, normalize_timestamp, properties, read_all, str_member,
 };
 
-const FIXTURES: &str = concat!(
+pub(crate) const FIXTURES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../../shared/data/client-fixtures"
 );
 
 /// One captured request.
 #[derive(Debug, Clone)]
-struct Captured {
-    method: String,
-    target: String,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
+pub(crate) struct Captured {
+    pub(crate) method: String,
+    pub(crate) target: String,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Vec<u8>,
 }
 
 impl Captured {
-    fn path(&self) -> &str {
+    pub(crate) fn path(&self) -> &str {
         self.target.split('?').next().unwrap_or_default()
     }
 
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
@@ -60,7 +60,7 @@ impl Captured {
 
 /// Parse a fixture file: `#` header lines, then `### request N ...` sections (request line,
 /// headers, blank line, body up to the next `### ` line minus the separating newline).
-fn parse_fixture(text: &str) -> Vec<Captured> {
+pub(crate) fn parse_fixture(text: &str) -> Vec<Captured> {
     // Byte offsets of every line starting with "### ".
     let mut starts: Vec<usize> = Vec::new();
     let mut offset = 0;
