@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Real-client compatibility test: drives the real Seq client libraries
 # (npm seq-logging, pino-seq, @datalust/winston-seq; PyPI seqlog in legacy-JSON
-# and CLEF modes) against a freshly started seqr, then checks through the
-# search API that every event arrived as sent (check.py). Then starts a second
+# and CLEF modes) and the OpenTelemetry Python SDK and JS exporters (otel.py,
+# otel.mjs: OTLP/HTTP logs and traces) against a freshly started seqr, then checks
+# through the search API that every event arrived as sent (check.py). Then starts a second
 # seqr that requires API keys and drives seq-logging with and without one
 # (keys.mjs). Also checks the five reference queries over HTTP against an independent
 # computation (reference_queries.py, needs ../shared/tools/gen_events.py beside the repo).
@@ -115,6 +116,12 @@ py_clients=(seqlog seqlog-clef)
 for c in "${py_clients[@]}"; do
     timeout 30 "$venv/bin/python" "$here/drive.py" "$c" "$url" "$run_id" || die "the $c driver failed or timed out"
 done
+
+# --- OpenTelemetry SDK exporters (OTLP/HTTP protobuf, JSON, gzip; logs and traces) ---
+timeout 60 "$venv/bin/python" "$here/otel.py" "$url" "$run_id" \
+    || die "the OpenTelemetry Python checks failed (see FAIL lines above)"
+(cd "$here" && timeout 60 node otel.mjs "$url" "$run_id") \
+    || die "the OpenTelemetry JS checks failed (see FAIL lines above)"
 
 # --- find the events through the search API and check them ---
 python3 "$here/check.py" "$url" "$run_id" "${node_clients[@]}" "${py_clients[@]}" \
