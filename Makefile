@@ -65,6 +65,7 @@ fuzz:
 	cd crates/seqr-store/fuzz && $(CARGO) fuzz run -s none wal -- -max_total_time=$(FUZZ_SECONDS) -timeout=10
 	cd crates/seqr-store/fuzz && $(CARGO) fuzz run -s none row -- -max_total_time=$(FUZZ_SECONDS) -timeout=10
 	cd crates/seqr-store/fuzz && $(CARGO) fuzz run -s none manifest -- -max_total_time=$(FUZZ_SECONDS) -timeout=10
+	cd crates/seqr-otlp/fuzz && $(CARGO) fuzz run -s none decode -- -max_total_time=$(FUZZ_SECONDS) -timeout=10
 
 ## Ingestion and search benchmark: 1M generated events over HTTP (BENCH_EVENTS=N to change),
 ## then the UI's time to first page.
