@@ -11,6 +11,7 @@ use axum::response::Response;
 use seqr_otlp::Encoding;
 
 use crate::AppState;
+use crate::auth::enforce::Principal;
 use crate::auth::rules::Caller;
 use crate::error::ApiError;
 use crate::ingest::{self, Format, OtlpSignal};
@@ -23,9 +24,7 @@ pub(crate) async fn logs(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let encoding = encoding(&headers)?;
-    let format = Format::Otlp(OtlpSignal::Logs, encoding);
-    ingest::ingest(state, caller, query.as_deref(), &headers, body, format).await
+    export(OtlpSignal::Logs, state, caller, query, headers, body).await
 }
 
 /// `POST /ingest/otlp/v1/traces`.
@@ -36,8 +35,18 @@ pub(crate) async fn traces(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let encoding = encoding(&headers)?;
-    let format = Format::Otlp(OtlpSignal::Traces, encoding);
+    export(OtlpSignal::Traces, state, caller, query, headers, body).await
+}
+
+async fn export(
+    signal: OtlpSignal,
+    state: AppState,
+    caller: Principal,
+    query: Option<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let format = Format::Otlp(signal, encoding(&headers)?);
     ingest::ingest(state, caller, query.as_deref(), &headers, body, format).await
 }
 
