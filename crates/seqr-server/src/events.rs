@@ -108,7 +108,7 @@ fn parse_id(key: &str, value: &str) -> Result<Option<EventId>, ApiError> {
     })
 }
 
-fn parse_date(key: &str, value: &str) -> Result<Option<Timestamp>, ApiError> {
+pub(crate) fn parse_date(key: &str, value: &str) -> Result<Option<Timestamp>, ApiError> {
     if value.is_empty() {
         return Ok(None);
     }

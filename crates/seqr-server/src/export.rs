@@ -79,16 +79,10 @@ impl Params {
         };
         for (key, value) in query::pairs(raw.unwrap_or("")) {
             let value = value.trim();
-            let date = |v: &str| {
-                (!v.is_empty())
-                    .then(|| Timestamp::parse(v))
-                    .transpose()
-                    .map_err(|e| ApiError::bad_request(format!("`{key}`: {e}.")))
-            };
             match key.to_ascii_lowercase().as_str() {
                 "filter" => p.filter = Some(value.to_owned()),
-                "fromdateutc" => p.from = date(value)?,
-                "todateutc" => p.to = date(value)?,
+                "fromdateutc" => p.from = crate::events::parse_date(&key, value)?,
+                "todateutc" => p.to = crate::events::parse_date(&key, value)?,
                 "format" => p.format = Format::parse(value)?,
                 "signal" if !value.is_empty() => return Err(crate::events::signal_unsupported()),
                 _ => {}
