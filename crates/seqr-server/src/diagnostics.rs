@@ -164,11 +164,18 @@ pub(crate) async fn storage(
     })))
 }
 
+/// `GET api/diagnostics/inputs` (a seqr addition): each GELF and syslog listener's counters
+/// since start, so an operator can see why a sender's events are missing.
+pub(crate) async fn inputs(State(state): State<AppState>) -> Json<Value> {
+    Json(json!(state.inputs.snapshot()))
+}
+
 /// `GET api/diagnostics/resources`: only the link seqr serves.
 pub(crate) async fn resources() -> Json<Value> {
     Json(json!({
         "Links": {
             "Storage": "api/diagnostics/storage{?rangeStart,rangeEnd,intervalSeconds,intervalMinutes}",
+            "Inputs": "api/diagnostics/inputs",
         }
     }))
 }

@@ -75,6 +75,10 @@ pub(crate) enum Format {
     Clef,
     Legacy,
     Otlp(OtlpSignal, seqr_otlp::Encoding),
+    /// OTLP over gRPC: one length-prefixed protobuf message, answered with gRPC framing.
+    OtlpGrpc(OtlpSignal),
+    /// One GELF message, its compression recognised by its first bytes.
+    Gelf,
 }
 
 #[derive(Clone, Copy)]
@@ -157,11 +161,15 @@ pub(crate) async fn ingest(
         }
     };
     let _permit = reserve_budget(&state, body.len()).await?;
-    let encoding = headers
-        .get(header::CONTENT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
+    let encoding = match format {
+        Format::OtlpGrpc(_) => crate::grpc::message_encoding(headers),
+        Format::Gelf => String::new(),
+        _ => headers
+            .get(header::CONTENT_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned(),
+    };
 
     let decoded = tokio::task::spawn_blocking(move || decode(&body, &encoding, format, &limits))
         .await
@@ -173,17 +181,37 @@ pub(crate) async fn ingest(
             return Err(e);
         }
     };
+    store_events(&state, &key, events, bytes).await?;
+    Ok(match format {
+        Format::Otlp(signal, encoding) => otlp_accepted(signal, encoding, &refused),
+        Format::OtlpGrpc(signal) => {
+            crate::grpc::ok_response(otlp_answer(signal, seqr_otlp::Encoding::Protobuf, &refused))
+        }
+        Format::Clef | Format::Legacy => accepted(key.minimum_level.as_deref()),
+        Format::Gelf => StatusCode::ACCEPTED.into_response(),
+    })
+}
+
+/// Stores `events` (decoded from `bytes` of input) under `key`'s input settings and counts them
+/// for the key; returns how many were stored (the key's minimum level and arrival filter drop
+/// some) once they are durable. Every input (HTTP, GELF, syslog) ends here.
+pub(crate) async fn store_events(
+    state: &AppState,
+    key: &Arc<VerifiedKey>,
+    events: Vec<Event>,
+    bytes: u64,
+) -> Result<usize, ApiError> {
     let arrived = events.len();
     // Applied properties are copied into every event: that growth is ingestion memory too.
     let growth = arrived.saturating_mul(key.applied_bytes);
     if growth > state.ingest_budget_bytes {
-        count_invalid(&state, &key);
+        count_invalid(state, key);
         return Err(ApiError::too_large(format!(
             "This request's {arrived} events would grow by {growth} bytes with the API key's \
              applied properties, more than the server ingests at once; send smaller batches."
         )));
     }
-    let _growth_permit = reserve_budget(&state, growth).await?;
+    let _growth_permit = reserve_budget(state, growth).await?;
     let plain = key.minimum_level.is_none()
         && key.applied_properties.is_empty()
         && !key.use_server_timestamps
@@ -199,7 +227,7 @@ pub(crate) async fn ingest(
 
     let ingested = events.len();
     if !events.is_empty() {
-        append(&state, events).await?;
+        append(state, events).await?;
     }
     let per_event = if arrived == 0 {
         0
@@ -217,10 +245,7 @@ pub(crate) async fn ingest(
         },
         unix_now(),
     );
-    Ok(match format {
-        Format::Otlp(signal, encoding) => otlp_accepted(signal, encoding, &refused),
-        Format::Clef | Format::Legacy => accepted(key.minimum_level.as_deref()),
-    })
+    Ok(ingested)
 }
 
 /// OTLP's success: 200 with an `Export*ServiceResponse` in the request's encoding, carrying
@@ -230,16 +255,24 @@ fn otlp_accepted(
     encoding: seqr_otlp::Encoding,
     refused: &seqr_otlp::Decoded,
 ) -> Response {
-    let body = match signal {
-        OtlpSignal::Logs => seqr_otlp::logs_response(refused, encoding),
-        OtlpSignal::Traces => seqr_otlp::traces_response(refused, encoding),
-    };
+    let body = otlp_answer(signal, encoding, refused);
     let mut response = (StatusCode::OK, body).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(encoding.content_type()),
     );
     response
+}
+
+fn otlp_answer(
+    signal: OtlpSignal,
+    encoding: seqr_otlp::Encoding,
+    refused: &seqr_otlp::Decoded,
+) -> Vec<u8> {
+    match signal {
+        OtlpSignal::Logs => seqr_otlp::logs_response(refused, encoding),
+        OtlpSignal::Traces => seqr_otlp::traces_response(refused, encoding),
+    }
 }
 
 fn count_invalid(state: &AppState, key: &VerifiedKey) {
@@ -305,8 +338,12 @@ fn decode(
     format: Format,
     limits: &Limits,
 ) -> Result<(Vec<Event>, u64, seqr_otlp::Decoded), ApiError> {
+    let (compressed, body) = match format {
+        Format::OtlpGrpc(_) => crate::grpc::unframe(body)?,
+        _ => (!is_identity(encoding), body),
+    };
     let decompressed;
-    let body = if is_identity(encoding) {
+    let body = if !compressed {
         body
     } else {
         decompressed = seqr_ingest::decompress(body, encoding, limits.max_body_bytes).map_err(
@@ -340,6 +377,22 @@ fn decode(
         Format::Otlp(OtlpSignal::Traces, e) => {
             otlp(seqr_otlp::decode_traces(body, e, limits.max_event_bytes))
         }
+        Format::Gelf => seqr_gelf::decode_message(body, limits.max_event_bytes, Timestamp::now())
+            .map(|event| (vec![event], bytes, seqr_otlp::Decoded::default()))
+            .map_err(|e| match e {
+                seqr_gelf::GelfError::TooLarge { .. } => ApiError::too_large(e.to_string()),
+                other => ApiError::bad_request(other.to_string()),
+            }),
+        Format::OtlpGrpc(OtlpSignal::Logs) => otlp(seqr_otlp::decode_logs(
+            body,
+            seqr_otlp::Encoding::Protobuf,
+            limits.max_event_bytes,
+        )),
+        Format::OtlpGrpc(OtlpSignal::Traces) => otlp(seqr_otlp::decode_traces(
+            body,
+            seqr_otlp::Encoding::Protobuf,
+            limits.max_event_bytes,
+        )),
     }
 }
 

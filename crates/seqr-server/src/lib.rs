@@ -18,10 +18,13 @@ mod export;
 mod expressions;
 mod filter_part;
 pub mod filters;
+mod gelf_http;
+mod grpc;
 mod headers;
 mod health;
 mod ingest;
 mod ingest_counters;
+pub mod inputs;
 pub mod listen;
 mod maintenance;
 mod metadata;
@@ -81,6 +84,8 @@ pub(crate) struct AppState {
     maintenance: maintenance::Gate,
     /// Acknowledged batches, for live tail.
     tail: Arc<tail::TailHub>,
+    /// The GELF and syslog listeners' counters.
+    inputs: Arc<inputs::InputRegistry>,
 }
 
 /// Builds the application over an open store.
@@ -93,6 +98,7 @@ pub(crate) fn app(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(error::json_rejections))
+        .layer(axum::middleware::from_fn(grpc::errors_as_status))
         .layer(axum::middleware::from_fn(headers::security_headers))
         .with_state(state)
 }

@@ -10,8 +10,8 @@ use axum::routing::{MethodFilter, on};
 use crate::auth::rules::EntityRule;
 use crate::permission::Permission;
 use crate::{
-    AppState, api_root, apikeys, auditlog, data, diagnostics, events, export, expressions, health,
-    ingest, otlp, retention, roles, settings, tail, ui, users,
+    AppState, api_root, apikeys, auditlog, data, diagnostics, events, export, expressions,
+    gelf_http, grpc, health, ingest, otlp, retention, roles, settings, tail, ui, users,
 };
 
 /// One declared route, as listed by [`route_table`].
@@ -214,6 +214,27 @@ fn declare() -> Registrar {
         Ingest,
         "Ingest OpenTelemetry spans (OTLP/HTTP, protobuf or JSON)",
         otlp::traces,
+    );
+    r.add(
+        Method::POST,
+        "/gelf",
+        Ingest,
+        "Ingest one GELF message (plain, gzip or zlib)",
+        gelf_http::gelf,
+    );
+    r.add(
+        Method::POST,
+        grpc::LOGS_EXPORT,
+        Ingest,
+        "Ingest OpenTelemetry logs (OTLP/gRPC)",
+        grpc::logs,
+    );
+    r.add(
+        Method::POST,
+        grpc::TRACES_EXPORT,
+        Ingest,
+        "Ingest OpenTelemetry spans (OTLP/gRPC)",
+        grpc::traces,
     );
     r.add(
         Method::GET,
@@ -533,6 +554,13 @@ fn declare() -> Registrar {
     );
     r.add(
         Method::GET,
+        "/api/diagnostics/inputs",
+        System,
+        "GELF and syslog listeners' counters (seqr addition)",
+        diagnostics::inputs,
+    );
+    r.add(
+        Method::GET,
         "/api/auditlog",
         System,
         "The audit log, oldest first (seqr addition)",
@@ -604,7 +632,10 @@ mod tests {
     #[test]
     fn ingestion_demands_ingest_reads_demand_read_and_deleting_demands_project() {
         for r in route_table() {
-            if r.path.starts_with("/ingest") || r.path == "/api/events/raw" {
+            if r.path.starts_with("/ingest")
+                || r.path.starts_with("/opentelemetry.proto.collector.")
+                || r.path == "/api/events/raw"
+            {
                 assert_eq!(r.permission, Permission::Ingest, "{}", r.path);
             } else if r.path.starts_with("/api/events") && r.method == Method::DELETE {
                 assert_eq!(r.permission, Permission::Project, "{}", r.path);

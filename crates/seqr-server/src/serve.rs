@@ -54,6 +54,8 @@ pub struct ServeConfig {
     pub first_run: FirstRun,
     /// When retention policies are applied.
     pub retention: RetentionSchedule,
+    /// GELF and syslog listeners (none by default).
+    pub inputs: Vec<crate::inputs::InputListener>,
 }
 
 /// Why the server could not start or stopped uncleanly.
@@ -84,6 +86,8 @@ pub enum ServeError {
     Bootstrap(BootstrapError),
     /// The runtime settings could not be seeded or read.
     Settings(String),
+    /// A GELF or syslog listener could not start.
+    Input(crate::inputs::InputStartError),
 }
 
 impl fmt::Display for ServeError {
@@ -110,6 +114,7 @@ impl fmt::Display for ServeError {
             ServeError::Metadata(e) => write!(f, "{e}"),
             ServeError::Bootstrap(e) => write!(f, "{e}"),
             ServeError::Settings(e) => write!(f, "cannot read the runtime settings: {e}"),
+            ServeError::Input(e) => write!(f, "{e}"),
         }
     }
 }
@@ -282,11 +287,15 @@ pub async fn serve(
         counters: counters.clone(),
         accounts: Arc::new(tokio::sync::Mutex::new(())),
         maintenance: Arc::new(tokio::sync::Mutex::new(())),
+        inputs: Arc::new(crate::inputs::InputRegistry::default()),
     };
     let flusher = tokio::spawn(flush_counters_periodically(
         counters.clone(),
         metadata.db.clone(),
     ));
+    let inputs = crate::inputs::start(&state, &config.inputs, stop_rx.clone())
+        .await
+        .map_err(ServeError::Input)?;
     let maintenance = state.maintenance.clone();
     let retention_state = state.clone();
     let router = app(state);
@@ -335,6 +344,13 @@ pub async fn serve(
     if drained.is_err() {
         tracing::warn!("some connections did not finish within 10 s; closing them");
         servers.abort_all();
+    }
+    // The inputs stop reading and store what they had accepted.
+    if tokio::time::timeout(Duration::from_secs(10), inputs.finished())
+        .await
+        .is_err()
+    {
+        tracing::warn!("the GELF and syslog inputs did not finish storing within 10 s");
     }
     flusher.abort();
     // The retention task stops after the policy in hand; a delete already running (from it or
@@ -410,7 +426,7 @@ fn unix_now() -> i64 {
         .unwrap_or(0)
 }
 
-fn announce(line: &str) {
+pub(crate) fn announce(line: &str) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}");
     let _ = out.flush();

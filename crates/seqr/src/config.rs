@@ -313,6 +313,9 @@ pub(crate) struct ServeArgs {
     /// used by features that write absolute links. Seq's name: SEQ_API_CANONICALURI.
     #[arg(long, env = "SEQR_CANONICAL_URI", value_name = "URL")]
     canonical_uri: Option<String>,
+
+    #[command(flatten)]
+    inputs: crate::inputs_config::InputArgs,
 }
 
 /// The TOML file's contents; every key optional.
@@ -329,6 +332,9 @@ struct FileConfig {
     canonical_uri: Option<String>,
     secret_key_file: Option<PathBuf>,
     secret_key_provider: Option<String>,
+    /// `[[inputs]]`: GELF and syslog listeners, each with its own limits.
+    #[serde(default)]
+    inputs: Vec<crate::inputs_config::FileInput>,
 }
 
 /// Seq's environment names that seqr reads as aliases of its own settings.
@@ -453,7 +459,10 @@ fn resolve_with(
         args.secret_key_provider.or(file.secret_key_provider),
     )?;
 
+    let inputs = crate::inputs_config::resolve(args.inputs, file.inputs)?;
+
     Ok(ServeConfig {
+        inputs,
         listen,
         storage,
         limits: seqr_ingest_limits(max_body_bytes, max_event_bytes),

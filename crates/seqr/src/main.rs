@@ -1,6 +1,7 @@
 //! The `seqr` command: a self-hosted structured log server compatible with Seq's clients and API.
 
 mod config;
+mod inputs_config;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;

@@ -144,6 +144,8 @@ pub struct KeyVerifier {
     /// The tokenless default key's settings (applied to requests without a key), until the next
     /// invalidation.
     default_key: Mutex<Option<Arc<VerifiedKey>>>,
+    /// Keys looked up by id (a handful: one per configured input).
+    by_id: Mutex<HashMap<String, (Arc<VerifiedKey>, Instant)>>,
 }
 
 impl fmt::Debug for KeyVerifier {
@@ -174,6 +176,7 @@ impl KeyVerifier {
             max_entries,
             cache: Mutex::new(Cache::default()),
             default_key: Mutex::new(None),
+            by_id: Mutex::new(HashMap::new()),
         }
     }
 
@@ -254,9 +257,15 @@ impl KeyVerifier {
                 _ => false,
             }
         });
-        let Some(key) = matched else {
-            return Ok(None);
-        };
+        match matched {
+            Some(key) => self.with_permissions(key),
+            None => Ok(None),
+        }
+    }
+
+    /// The key as verified: a personal key's permissions narrowed to its owner's (`None` when
+    /// the owner is gone).
+    fn with_permissions(&self, key: ApiKeyEntity) -> Result<Option<VerifiedKey>, DbError> {
         let (permissions, view_filter) = match &key.owner_id {
             None => (key.effective_permissions(None), None),
             Some(owner) => match users::get(&self.db, owner)? {
@@ -285,10 +294,37 @@ impl KeyVerifier {
         Ok(verified)
     }
 
+    /// The key with this id, for inputs attributed to a key by configuration rather than by a
+    /// presented token (the GELF and syslog listeners). Cached like verified tokens.
+    pub fn by_id(&self, id: &str) -> Result<Option<Arc<VerifiedKey>>, DbError> {
+        let now = Instant::now();
+        let mut by_id = self.by_id.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((key, at)) = by_id.get(id)
+            && now.duration_since(*at) < self.ttl
+        {
+            return Ok(Some(key.clone()));
+        }
+        let found = match apikeys::get(&self.db, id)? {
+            Some(key) if key.is_default => Some(self.default_key()?),
+            Some(key) => self.with_permissions(key)?.map(Arc::new),
+            None => None,
+        };
+        match &found {
+            Some(key) => {
+                by_id.insert(id.to_owned(), (key.clone(), now));
+            }
+            None => {
+                by_id.remove(id);
+            }
+        }
+        Ok(found)
+    }
+
     /// Forgets every cached result, verified or missed. Call after any change to keys, users or
     /// roles.
     pub fn invalidate_all(&self) {
         *self.default_key.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        self.by_id.lock().unwrap_or_else(|e| e.into_inner()).clear();
         let mut cache = self.lock();
         cache.verified.clear();
         cache.misses.clear();

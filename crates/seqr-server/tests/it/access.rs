@@ -21,6 +21,10 @@ fn concrete(path: &str) -> String {
         .join("/")
 }
 
+fn is_grpc(path: &str) -> bool {
+    path.starts_with("/opentelemetry.proto.collector.")
+}
+
 fn all_but(demand: Permission) -> PermissionSet {
     Permission::ALL
         .iter()
@@ -52,10 +56,13 @@ fn every_route_enforces_exactly_its_declared_permission() {
         }
         if demand == Permission::Ingest {
             // Loopback-only listening: anonymous ingestion is allowed (tested on its own below).
-            // OTLP routes get past authentication and then refuse the empty body's missing
-            // content type (415); CLEF routes accept it.
-            let accepted = if route.path.starts_with("/ingest/otlp") {
+            // OTLP routes (HTTP and gRPC) get past authentication and then refuse the empty
+            // body's missing content type (415), GELF refuses the empty message (400); CLEF
+            // routes accept it.
+            let accepted = if route.path.starts_with("/ingest/otlp") || is_grpc(route.path) {
                 415
+            } else if route.path == "/gelf" {
+                400
             } else {
                 201
             };
@@ -66,10 +73,20 @@ fn every_route_enforces_exactly_its_declared_permission() {
         }
 
         let lacking = create_key(&server, all_but(demand));
-        let (status, _, body) =
+        let (status, head, body) =
             server.request_with(method, &path, &[("X-Seq-ApiKey", &lacking)], "");
-        assert_eq!(status, 403, "{label} with every other permission: {body}");
-        assert!(body.contains(&demand.to_string()), "{label}: {body}");
+        if is_grpc(route.path) {
+            // gRPC answers a refusal as PERMISSION_DENIED in a trailers-only response.
+            assert_eq!(status, 200, "{label} with every other permission: {head}");
+            assert!(head.contains("grpc-status: 7"), "{label}: {head}");
+            assert!(
+                head.contains(&demand.to_string().to_ascii_lowercase()),
+                "{label}: {head}"
+            );
+        } else {
+            assert_eq!(status, 403, "{label} with every other permission: {body}");
+            assert!(body.contains(&demand.to_string()), "{label}: {body}");
+        }
 
         // A route with a per-entity rule is entered with its demand; the rule may then ask for
         // more (tested with each rule), so acceptance here adds what lets the rule pass.

@@ -7,6 +7,7 @@ mod api_keys_http;
 mod data;
 mod export;
 mod filters_http;
+mod grpc;
 mod headers;
 mod health_quarantine;
 mod otlp;
@@ -111,6 +112,7 @@ impl TestServer {
             authentication: false,
             first_run: Default::default(),
             retention: Default::default(),
+            inputs: Vec::new(),
         };
         configure(&mut config);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -20,6 +20,7 @@ fn start_and_stop(dir: &std::path::Path, secret_key: SecretKeySource) -> Result<
         authentication: false,
         first_run: Default::default(),
         retention: Default::default(),
+        inputs: Vec::new(),
     };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -6,6 +6,7 @@ mod crash;
 mod disk_full;
 mod fixtures;
 mod ingest_http;
+mod input_fixtures;
 mod otlp_fixtures;
 mod secret_rotate;
 mod secure_defaults;

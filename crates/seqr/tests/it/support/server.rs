@@ -54,6 +54,8 @@ impl TestDir {
 pub struct Server {
     child: Option<Child>,
     pub port: u16,
+    /// GELF and syslog listeners from the `Accepting gelf-udp on ADDR` lines, in order.
+    pub inputs: Vec<(String, std::net::SocketAddr)>,
     log: PathBuf,
 }
 
@@ -111,16 +113,21 @@ impl Server {
             .expect("spawn the seqr binary");
 
         let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, rx) = mpsc::channel::<u16>();
+        let (tx, rx) = mpsc::channel::<(u16, Vec<(String, std::net::SocketAddr)>)>();
         std::thread::spawn(move || {
             // Keep draining stdout for the server's whole life so it never blocks on a full pipe.
+            // The inputs are announced before the HTTP listeners.
             let mut tx = Some(tx);
+            let mut inputs = Vec::new();
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
+                if let Some(input) = parse_input_line(&line) {
+                    inputs.push(input);
+                }
                 if let Some(port) = parse_listening_line(&line)
                     && let Some(tx) = tx.take()
                 {
-                    let _ = tx.send(port);
+                    let _ = tx.send((port, std::mem::take(&mut inputs)));
                 }
             }
         });
@@ -128,10 +135,11 @@ impl Server {
         let deadline = Instant::now() + STARTUP_TIMEOUT;
         let failure = loop {
             match rx.recv_timeout(Duration::from_millis(50)) {
-                Ok(port) => {
+                Ok((port, inputs)) => {
                     return Ok(Server {
                         child: Some(child),
                         port,
+                        inputs,
                         log: log.to_path_buf(),
                     });
                 }
@@ -223,6 +231,24 @@ pub fn parse_listening_line(line: &str) -> Option<u16> {
     let host_port = rest.split('/').next()?;
     let (_, port) = host_port.rsplit_once(':')?;
     port.parse().ok().filter(|p| *p != 0)
+}
+
+/// `Accepting gelf-udp on 127.0.0.1:40001` → (`gelf-udp`, the address).
+fn parse_input_line(line: &str) -> Option<(String, std::net::SocketAddr)> {
+    let rest = line.trim().strip_prefix("Accepting ")?;
+    let (kind, address) = rest.split_once(" on ")?;
+    Some((kind.to_owned(), address.parse().ok()?))
+}
+
+impl Server {
+    /// The address of the first input of `kind` (e.g. `gelf-udp`).
+    pub fn input(&self, kind: &str) -> std::net::SocketAddr {
+        self.inputs
+            .iter()
+            .find(|(k, _)| k == kind)
+            .map(|(_, a)| *a)
+            .unwrap_or_else(|| panic!("the server announced no {kind} input: {:?}", self.inputs))
+    }
 }
 
 pub fn wait_timeout(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
