@@ -70,7 +70,7 @@ pub(crate) async fn clef(
 }
 
 /// How a request's body is read, and so how it is answered.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub(crate) enum Format {
     Clef,
     Legacy,
@@ -79,6 +79,18 @@ pub(crate) enum Format {
     OtlpGrpc(OtlpSignal),
     /// One GELF message, its compression recognised by its first bytes.
     Gelf,
+    /// A Loki push request (snappy protobuf or JSON).
+    Loki(seqr_shippers::loki::Encoding),
+    /// An Elasticsearch `_bulk` body, with the index named by the path, if any.
+    ElasticBulk(Option<String>),
+}
+
+/// What a decoder refused record by record, for the answer.
+enum Refusals {
+    None,
+    Otlp(seqr_otlp::Decoded),
+    Loki { rejection: Option<String> },
+    Bulk(seqr_shippers::elastic::BulkOutcome),
 }
 
 #[derive(Clone, Copy)]
@@ -171,7 +183,9 @@ pub(crate) async fn ingest(
             .to_owned(),
     };
 
-    let decoded = tokio::task::spawn_blocking(move || decode(&body, &encoding, format, &limits))
+    let decoding = format.clone();
+    let started = Instant::now();
+    let decoded = tokio::task::spawn_blocking(move || decode(&body, &encoding, decoding, &limits))
         .await
         .map_err(|_| ApiError::internal("Ingestion failed."))?;
     let (events, bytes, refused) = match decoded {
@@ -182,13 +196,19 @@ pub(crate) async fn ingest(
         }
     };
     store_events(&state, &key, events, bytes).await?;
-    Ok(match format {
-        Format::Otlp(signal, encoding) => otlp_accepted(signal, encoding, &refused),
-        Format::OtlpGrpc(signal) => {
+    Ok(match (format, refused) {
+        (Format::Otlp(signal, encoding), Refusals::Otlp(refused)) => {
+            otlp_accepted(signal, encoding, &refused)
+        }
+        (Format::OtlpGrpc(signal), Refusals::Otlp(refused)) => {
             crate::grpc::ok_response(otlp_answer(signal, seqr_otlp::Encoding::Protobuf, &refused))
         }
-        Format::Clef | Format::Legacy => accepted(key.minimum_level.as_deref()),
-        Format::Gelf => StatusCode::ACCEPTED.into_response(),
+        (Format::Gelf, _) => StatusCode::ACCEPTED.into_response(),
+        (Format::Loki(_), Refusals::Loki { rejection }) => crate::shippers::loki_answer(rejection),
+        (Format::ElasticBulk(_), Refusals::Bulk(outcome)) => {
+            crate::shippers::bulk_answer(&outcome, started.elapsed())
+        }
+        _ => accepted(key.minimum_level.as_deref()),
     })
 }
 
@@ -330,14 +350,14 @@ fn accepted(minimum_level: Option<&str>) -> Response {
     response
 }
 
-/// The request's events, the size of its (decompressed) body, and (for OTLP) the records
-/// refused one by one.
+/// The request's events, the size of its (decompressed) body, and the records refused one by
+/// one (for the protocols whose answers report them).
 fn decode(
     body: &[u8],
     encoding: &str,
     format: Format,
     limits: &Limits,
-) -> Result<(Vec<Event>, u64, seqr_otlp::Decoded), ApiError> {
+) -> Result<(Vec<Event>, u64, Refusals), ApiError> {
     let (compressed, body) = match format {
         Format::OtlpGrpc(_) => crate::grpc::unframe(body)?,
         _ => (!is_identity(encoding), body),
@@ -360,13 +380,13 @@ fn decode(
     let bytes = body.len() as u64;
     let seq = |decoded: Result<Vec<Event>, seqr_ingest::DecodeError>| {
         decoded
-            .map(|events| (events, bytes, seqr_otlp::Decoded::default()))
+            .map(|events| (events, bytes, Refusals::None))
             .map_err(|e| ApiError::new(status(e.http_status()), e.to_string()))
     };
     let otlp = |decoded: Result<seqr_otlp::Decoded, seqr_otlp::DecodeError>| {
         let mut d = decoded.map_err(|e| ApiError::bad_request(e.to_string()))?;
         let events = std::mem::take(&mut d.events);
-        Ok((events, bytes, d))
+        Ok((events, bytes, Refusals::Otlp(d)))
     };
     match format {
         Format::Clef => seq(seqr_ingest::decode_clef(body, limits)),
@@ -378,11 +398,38 @@ fn decode(
             otlp(seqr_otlp::decode_traces(body, e, limits.max_event_bytes))
         }
         Format::Gelf => seqr_gelf::decode_message(body, limits.max_event_bytes, Timestamp::now())
-            .map(|event| (vec![event], bytes, seqr_otlp::Decoded::default()))
+            .map(|event| (vec![event], bytes, Refusals::None))
             .map_err(|e| match e {
                 seqr_gelf::GelfError::TooLarge { .. } => ApiError::too_large(e.to_string()),
                 other => ApiError::bad_request(other.to_string()),
             }),
+        Format::Loki(e) => {
+            if e == seqr_shippers::loki::Encoding::Protobuf
+                && seqr_shippers::loki::snappy_len(body).is_ok_and(|n| n > limits.max_body_bytes)
+            {
+                return Err(ApiError::too_large(format!(
+                    "The push request decompresses to more than the {}-byte payload limit; send \
+                     smaller batches.",
+                    limits.max_body_bytes
+                )));
+            }
+            let decoded = seqr_shippers::loki::decode_push(
+                body,
+                e,
+                limits.max_body_bytes,
+                limits.max_event_bytes,
+            )
+            .map_err(|e| crate::shippers::decode_error(&e))?;
+            let rejection = decoded.rejection;
+            Ok((decoded.events, bytes, Refusals::Loki { rejection }))
+        }
+        Format::ElasticBulk(index) => {
+            let mut outcome =
+                seqr_shippers::elastic::decode_bulk(body, index.as_deref(), limits.max_event_bytes)
+                    .map_err(|e| ApiError::bad_request(e.to_string()))?;
+            let events = std::mem::take(&mut outcome.decoded.events);
+            Ok((events, bytes, Refusals::Bulk(outcome)))
+        }
         Format::OtlpGrpc(OtlpSignal::Logs) => otlp(seqr_otlp::decode_logs(
             body,
             seqr_otlp::Encoding::Protobuf,

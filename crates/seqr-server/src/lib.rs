@@ -37,6 +37,7 @@ pub mod routes;
 mod runtime;
 mod serve;
 mod settings;
+mod shippers;
 mod tail;
 mod timespan;
 mod ui;
@@ -99,6 +100,7 @@ pub(crate) fn app(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(error::json_rejections))
         .layer(axum::middleware::from_fn(grpc::errors_as_status))
+        .layer(axum::middleware::from_fn(shippers::elastic_product_header))
         .layer(axum::middleware::from_fn(headers::security_headers))
         .with_state(state)
 }

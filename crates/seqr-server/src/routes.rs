@@ -11,7 +11,7 @@ use crate::auth::rules::EntityRule;
 use crate::permission::Permission;
 use crate::{
     AppState, api_root, apikeys, auditlog, data, diagnostics, events, export, expressions,
-    gelf_http, grpc, health, ingest, otlp, retention, roles, settings, tail, ui, users,
+    gelf_http, grpc, health, ingest, otlp, retention, roles, settings, shippers, tail, ui, users,
 };
 
 /// One declared route, as listed by [`route_table`].
@@ -221,6 +221,61 @@ fn declare() -> Registrar {
         Ingest,
         "Ingest one GELF message (plain, gzip or zlib)",
         gelf_http::gelf,
+    );
+    r.add(
+        Method::POST,
+        "/loki/api/v1/push",
+        Ingest,
+        "Ingest a Loki push (snappy protobuf or JSON), for log shippers",
+        shippers::loki_push,
+    );
+    for method in [Method::POST, Method::PUT] {
+        r.add(
+            method.clone(),
+            "/es/_bulk",
+            Ingest,
+            "Ingest an Elasticsearch _bulk body, for log shippers",
+            shippers::bulk,
+        );
+        r.add(
+            method,
+            "/es/{index}/_bulk",
+            Ingest,
+            "Ingest an Elasticsearch _bulk body into a named index",
+            shippers::bulk_into,
+        );
+    }
+    for path in ["/es", "/es/"] {
+        for method in [Method::GET, Method::HEAD] {
+            r.add(
+                method,
+                path,
+                Ingest,
+                "The Elasticsearch version banner shippers probe",
+                shippers::root,
+            );
+        }
+    }
+    r.add(
+        Method::GET,
+        "/es/_cluster/health",
+        Ingest,
+        "Elasticsearch cluster health, for shippers' health checks",
+        shippers::cluster_health,
+    );
+    r.add(
+        Method::GET,
+        "/es/_license",
+        Ingest,
+        "Elasticsearch license, probed by Beats",
+        shippers::license,
+    );
+    r.add(
+        Method::GET,
+        "/es/_xpack",
+        Ingest,
+        "Elasticsearch features, probed by Beats",
+        shippers::xpack,
     );
     r.add(
         Method::POST,

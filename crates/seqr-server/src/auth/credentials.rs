@@ -34,12 +34,13 @@ pub fn api_key(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
         })
 }
 
-/// A token from `Authorization: Bearer TOKEN` or `Basic base64(anything:TOKEN)`.
+/// A token from `Authorization: Bearer TOKEN`, `ApiKey TOKEN` (Elasticsearch's scheme, the
+/// only one Fluent Bit's es output can send) or `Basic base64(anything:TOKEN)`.
 fn authorization(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
     let (scheme, rest) = value.split_once(' ')?;
     let rest = rest.trim();
-    if scheme.eq_ignore_ascii_case("bearer") {
+    if scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("apikey") {
         return Some(rest.to_owned());
     }
     if scheme.eq_ignore_ascii_case("basic") {
@@ -106,6 +107,10 @@ mod tests {
             Some("abc")
         );
         assert_eq!(key(&[("X-Seq-ApiKey", "null")], None), None);
+        assert_eq!(
+            key(&[("authorization", "ApiKey fluentTok")], None).as_deref(),
+            Some("fluentTok")
+        );
         assert_eq!(
             key(&[("X-Seq-ApiKey", "null")], Some("apiKey=q1")).as_deref(),
             Some("q1")

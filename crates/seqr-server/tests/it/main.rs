@@ -15,6 +15,7 @@ mod retention_http;
 mod roles;
 mod secret_key;
 mod settings_http;
+mod shippers;
 mod sign_in;
 mod storage_failure;
 mod tail;
