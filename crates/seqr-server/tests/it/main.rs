@@ -10,6 +10,7 @@ mod filters_http;
 mod grpc;
 mod headers;
 mod health_quarantine;
+mod inputs;
 mod otlp;
 mod retention_http;
 mod roles;
@@ -30,6 +31,36 @@ use std::time::Duration;
 use seqr_meta::{MetaDb, password, users};
 use seqr_server::{ListenAddr, ServeConfig, StoreOptions};
 use serde_json::Value;
+
+/// The test configuration over `dir`, listening on `listen` (fast password hashing and
+/// throttling; authentication off).
+pub fn test_config(dir: &std::path::Path, listen: &str) -> ServeConfig {
+    ServeConfig {
+        listen: vec![ListenAddr::parse(listen).unwrap()],
+        storage: dir.to_owned(),
+        limits: Default::default(),
+        instance_name: None,
+        search_timeout: Duration::from_secs(5),
+        canonical_uri: None,
+        store: Default::default(),
+        secret_key: Default::default(),
+        // Fast hashing and throttling keep sign-in tests quick; production uses the defaults.
+        password_params: seqr_meta::password::Params {
+            memory_kib: 64,
+            iterations: 1,
+            parallelism: 1,
+        },
+        sign_in_throttle: seqr_server::auth::throttle::ThrottleConfig {
+            base_delay: Duration::from_millis(50),
+            max_delay: Duration::from_millis(400),
+            ..Default::default()
+        },
+        authentication: false,
+        first_run: Default::default(),
+        retention: Default::default(),
+        inputs: Vec::new(),
+    }
+}
 
 /// A server running on its own runtime thread until dropped.
 pub struct TestServer {
@@ -90,31 +121,7 @@ impl TestServer {
             .local_addr()
             .unwrap()
             .port();
-        let mut config = ServeConfig {
-            listen: vec![ListenAddr::parse(&format!("{host}:{port}")).unwrap()],
-            storage: dir.path().to_owned(),
-            limits: Default::default(),
-            instance_name: None,
-            search_timeout: Duration::from_secs(5),
-            canonical_uri: None,
-            store: Default::default(),
-            secret_key: Default::default(),
-            // Fast hashing and throttling keep sign-in tests quick; production uses the defaults.
-            password_params: seqr_meta::password::Params {
-                memory_kib: 64,
-                iterations: 1,
-                parallelism: 1,
-            },
-            sign_in_throttle: seqr_server::auth::throttle::ThrottleConfig {
-                base_delay: Duration::from_millis(50),
-                max_delay: Duration::from_millis(400),
-                ..Default::default()
-            },
-            authentication: false,
-            first_run: Default::default(),
-            retention: Default::default(),
-            inputs: Vec::new(),
-        };
+        let mut config = test_config(dir.path(), &format!("{host}:{port}"));
         configure(&mut config);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
