@@ -74,6 +74,8 @@ pub struct Reassembler {
     by_age: BTreeMap<(Instant, u64), u64>,
     arrivals: u64,
     pending_bytes: usize,
+    /// Incomplete messages given up so far (timed out or evicted), for the listener's counters.
+    abandoned: u64,
 }
 
 #[derive(Debug)]
@@ -100,6 +102,7 @@ impl Reassembler {
             by_age: BTreeMap::new(),
             arrivals: 0,
             pending_bytes: 0,
+            abandoned: 0,
         }
     }
 
@@ -197,7 +200,14 @@ impl Reassembler {
             self.remove(id);
             dropped += 1;
         }
+        self.abandoned += dropped as u64;
         dropped
+    }
+
+    /// Incomplete messages given up since the start: timed out (here or on the way into
+    /// [`Reassembler::accept`]) or evicted to make room.
+    pub fn abandoned(&self) -> u64 {
+        self.abandoned
     }
 
     /// Incomplete messages held.
@@ -226,7 +236,10 @@ impl Reassembler {
     fn evict_oldest_except(&mut self, keep: u64) -> bool {
         let victim = self.by_age.values().take(2).copied().find(|&id| id != keep);
         match victim {
-            Some(id) => self.remove(id).is_some(),
+            Some(id) => {
+                self.abandoned += 1;
+                self.remove(id).is_some()
+            }
             None => false,
         }
     }
@@ -362,6 +375,21 @@ mod tests {
             }
             assert_eq!((r.pending_messages(), r.pending_bytes()), (0, 0));
         }
+    }
+
+    #[test]
+    fn abandoned_messages_are_counted_whether_evicted_or_timed_out() {
+        let mut r = Reassembler::new(ReassemblyLimits {
+            max_pending_messages: 3,
+            ..limits()
+        });
+        let now = Instant::now();
+        for id in 0..5 {
+            assert_eq!(r.accept(&chunk(id, 0, 2, b"half"), now), Datagram::Pending);
+        }
+        assert_eq!((r.pending_messages(), r.abandoned()), (3, 2));
+        assert_eq!(r.expire(now + r.limits().timeout), 3);
+        assert_eq!((r.pending_messages(), r.abandoned()), (0, 5));
     }
 
     #[test]

@@ -28,7 +28,8 @@ pub(crate) struct InputCounters {
     pub(crate) dropped_rate: AtomicU64,
     /// Events lost because the store refused the batch (disk full, shutting down).
     pub(crate) dropped_store: AtomicU64,
-    /// Incomplete chunked GELF messages given up after the reassembly timeout or evicted.
+    /// Incomplete chunked GELF messages given up after the reassembly timeout or evicted to
+    /// make room (updated every second).
     pub(crate) chunks_expired: AtomicU64,
     /// Datagrams or connections from sources outside the allow-list.
     pub(crate) refused_sources: AtomicU64,

@@ -59,8 +59,8 @@ pub(crate) async fn run(
             () = super::stopped(&mut stop) => break,
             _ = expiry.tick() => {
                 if let Some(r) = &mut reassembler {
-                    let expired = r.expire(Instant::now());
-                    InputCounters::add(&guard.counters.chunks_expired, expired as u64);
+                    r.expire(Instant::now());
+                    guard.counters.chunks_expired.store(r.abandoned(), std::sync::atomic::Ordering::Relaxed);
                 }
             }
             received = socket.recv_from(&mut buffer) => match received {

@@ -7,6 +7,7 @@ mod disk_full;
 mod fixtures;
 mod ingest_http;
 mod input_fixtures;
+mod input_flood;
 mod otlp_fixtures;
 mod secret_rotate;
 mod secure_defaults;
