@@ -546,6 +546,46 @@ mod tests {
     }
 
     #[test]
+    fn inputs_from_flags_and_the_files_tables() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("seqr.toml");
+        std::fs::write(
+            &file,
+            "[[inputs]]\nkind = \"syslog-tcp\"\nlisten = \"0.0.0.0:6514\"\nallow = [\"10.0.0.0/8\"]\nmax_connections = 20\n",
+        )
+        .unwrap();
+        let f = file.to_str().unwrap();
+        let c = resolve_with(
+            args(&["--config", f, "--gelf-udp", "127.0.0.1:12201"]),
+            no_env,
+        )
+        .unwrap();
+        let kinds: Vec<_> = c
+            .inputs
+            .iter()
+            .map(|i| (i.kind.name(), i.address.as_str()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("gelf-udp", "127.0.0.1:12201"),
+                ("syslog-tcp", "0.0.0.0:6514")
+            ]
+        );
+        assert_eq!(c.inputs[1].limits.max_connections, 20);
+        std::fs::write(
+            &file,
+            "[[inputs]]\nkind = \"gelf-udp\"\nlisten = \"x:1\"\nport = 5\n",
+        )
+        .unwrap();
+        let e = resolve_with(args(&["--config", f]), no_env).unwrap_err();
+        assert!(
+            e.contains("port"),
+            "unknown keys in a table are refused: {e}"
+        );
+    }
+
+    #[test]
     fn retention_interval_from_flag_or_file() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("seqr.toml");
