@@ -153,7 +153,28 @@ fn disk_full(free: u64, minimum: u64) -> ApiError {
     )
 }
 
+/// Ingests one request. The work runs in its own task, so a client that closes its connection
+/// right after sending (pygelf and graypy never read the answer) still has its events stored:
+/// hyper drops a request's handler when the connection ends, and that must not drop events it
+/// has received.
 pub(crate) async fn ingest(
+    state: AppState,
+    caller: Principal,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: Body,
+    format: Format,
+) -> Result<Response, ApiError> {
+    let query = query.map(str::to_owned);
+    let headers = headers.clone();
+    tokio::spawn(async move {
+        ingest_request(state, caller, query.as_deref(), &headers, body, format).await
+    })
+    .await
+    .unwrap_or_else(|_| Err(ApiError::internal("Ingestion failed.")))
+}
+
+async fn ingest_request(
     state: AppState,
     caller: Principal,
     query: Option<&str>,
@@ -427,6 +448,16 @@ fn decode(
             let mut outcome =
                 seqr_shippers::elastic::decode_bulk(body, index.as_deref(), limits.max_event_bytes)
                     .map_err(|e| ApiError::bad_request(e.to_string()))?;
+            // Each stored document gets an id from its time and place, before its event leaves.
+            for (position, item) in outcome.items.iter_mut().enumerate() {
+                if let seqr_shippers::elastic::ItemResult::Stored { event } = item.result
+                    && item.id.is_none()
+                    && let Some(stored) = outcome.decoded.events.get(event)
+                {
+                    let ticks = stored.timestamp.ticks();
+                    item.id = Some(format!("{ticks:016x}{position:06x}"));
+                }
+            }
             let events = std::mem::take(&mut outcome.decoded.events);
             Ok((events, bytes, Refusals::Bulk(outcome)))
         }

@@ -22,6 +22,7 @@ mod gelf_http;
 mod grpc;
 mod headers;
 mod health;
+mod http_serve;
 mod ingest;
 mod ingest_counters;
 pub mod inputs;

@@ -308,22 +308,11 @@ pub async fn serve(
         })?;
         announce(&format!("Listening on http://{local}"));
         tracing::info!(address = %local, "listening");
-        let mut stop = stop_rx.clone();
-        let router = router.clone();
-        servers.spawn(async move {
-            let stopped = async move {
-                let _ = stop.wait_for(|s| *s).await;
-            };
-            if let Err(e) = axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-            )
-            .with_graceful_shutdown(stopped)
-            .await
-            {
-                tracing::error!(error = %e, "listener failed");
-            }
-        });
+        servers.spawn(crate::http_serve::serve(
+            listener,
+            router.clone(),
+            stop_rx.clone(),
+        ));
     }
 
     let retention = tokio::spawn(crate::retention::run_periodically(

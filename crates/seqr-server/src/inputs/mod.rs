@@ -15,6 +15,8 @@ mod tcp;
 mod udp;
 mod writer;
 
+use crate::http_serve::stopped;
+
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -262,9 +264,4 @@ fn check_key(state: &AppState, input: &InputListener) -> Result<(), InputStartEr
         });
     }
     Ok(())
-}
-
-/// Resolves once the server's stop signal fires (or its sender is gone).
-async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
-    let _ = stop.wait_for(|s| *s).await;
 }

@@ -307,3 +307,30 @@ fn an_unknown_key_stops_the_server_from_starting() {
         "{error}"
     );
 }
+
+#[test]
+fn a_sender_that_hangs_up_before_the_answer_still_has_its_events_stored() {
+    // pygelf's and graypy's HTTP handlers send the POST and close without reading the 202.
+    let server = TestServer::start(Default::default());
+    for i in 0..20 {
+        let body = format!(r#"{{"short_message":"hung up {i}","_HungUp":true}}"#);
+        let mut s = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+        write!(
+            s,
+            "POST /gelf HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        drop(s);
+    }
+    let (status, _, body) = server.request("GET", "/api/events/signal?filter=HungUp&count=100", "");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut found = json_of(&body)["Events"].as_array().unwrap().len();
+    assert_eq!(status, 200);
+    while found < 20 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        let (_, _, body) = server.request("GET", "/api/events/signal?filter=HungUp&count=100", "");
+        found = json_of(&body)["Events"].as_array().unwrap().len();
+    }
+    assert_eq!(found, 20);
+}

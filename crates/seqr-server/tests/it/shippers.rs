@@ -177,6 +177,9 @@ fn elasticsearch_bulk_answers_per_item_and_stores_the_documents() {
         })
         .collect();
     assert_eq!(statuses, [201, 400, 400]);
+    // The stored document's id comes from its time (then its place in the request).
+    let id = answer["items"][0]["index"]["_id"].as_str().unwrap();
+    assert!(!id.starts_with("0000000000000000"), "{id}");
     let events = search(&server, "http.status = 500");
     assert_eq!(events.len(), 1);
     assert_eq!(events[0]["RenderedMessage"], "GET /cart 500");
