@@ -66,6 +66,12 @@ fuzz:
 	cd crates/seqr-store/fuzz && $(CARGO) fuzz run -s none row -- -max_total_time=$(FUZZ_SECONDS) -timeout=10
 	cd crates/seqr-store/fuzz && $(CARGO) fuzz run -s none manifest -- -max_total_time=$(FUZZ_SECONDS) -timeout=10
 	cd crates/seqr-otlp/fuzz && $(CARGO) fuzz run -s none decode -- -max_total_time=$(FUZZ_SECONDS) -timeout=10
+	cd crates/seqr-gelf/fuzz && $(CARGO) fuzz run -s none decode -- -max_total_time=$(FUZZ_SECONDS) -timeout=10
+	cd crates/seqr-gelf/fuzz && $(CARGO) fuzz run -s none reassemble -- -max_total_time=$(FUZZ_SECONDS) -timeout=10
+	cd crates/seqr-syslog/fuzz && $(CARGO) fuzz run -s none decode -- -max_total_time=$(FUZZ_SECONDS) -timeout=10
+	cd crates/seqr-syslog/fuzz && $(CARGO) fuzz run -s none frame -- -max_total_time=$(FUZZ_SECONDS) -timeout=10
+	cd crates/seqr-shippers/fuzz && $(CARGO) fuzz run -s none loki -- -max_total_time=$(FUZZ_SECONDS) -timeout=10
+	cd crates/seqr-shippers/fuzz && $(CARGO) fuzz run -s none bulk -- -max_total_time=$(FUZZ_SECONDS) -timeout=10
 
 ## Ingestion and search benchmark: 1M generated events over HTTP (BENCH_EVENTS=N to change),
 ## then the UI's time to first page.

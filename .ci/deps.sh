@@ -15,6 +15,10 @@ fi
 command -v cc >/dev/null || missing+=(build-essential)
 # The UI's browser tests drive Debian's Chromium (playwright-core downloads no browser).
 command -v chromium >/dev/null || missing+=(chromium)
+# The real syslog senders in tests/clients: util-linux logger and rsyslogd (run there as a
+# private foreground child with its own config; the test never uses the system service).
+command -v logger >/dev/null || missing+=(bsdutils)
+command -v rsyslogd >/dev/null || [ -x /usr/sbin/rsyslogd ] || missing+=(rsyslog)
 
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0

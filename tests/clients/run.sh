@@ -2,20 +2,26 @@
 # Real-client compatibility test: drives the real Seq client libraries
 # (npm seq-logging, pino-seq, @datalust/winston-seq; PyPI seqlog in legacy-JSON
 # and CLEF modes) and the OpenTelemetry Python SDK and JS exporters (otel.py,
-# otel.mjs: OTLP/HTTP logs and traces) against a freshly started seqr, then checks
-# through the search API that every event arrived as sent (check.py). Then starts a second
-# seqr that requires API keys and drives seq-logging with and without one
-# (keys.mjs). Also checks the five reference queries over HTTP against an independent
-# computation (reference_queries.py, needs ../shared/tools/gen_events.py beside the repo).
+# otel.mjs: OTLP/HTTP logs and traces; otel_grpc.py: OTLP/gRPC) against a freshly started
+# seqr, then checks through the search API that every event arrived as sent (check.py).
+# The same seqr listens for GELF and syslog: gelf.py drives pygelf and graypy (UDP, chunked
+# UDP, TCP, HTTP), syslog_clients.py drives Python's SysLogHandler (UDP, TCP), util-linux
+# logger --rfc5424 (UDP, TCP) and rsyslogd forwarding a file over TCP. Then starts a second
+# seqr that requires API keys and drives seq-logging with and without one (keys.mjs), and
+# the OTLP/gRPC exporter with the key as gRPC metadata (apikey.mjs makes the key). Also checks
+# the five reference queries over HTTP against an independent computation
+# (reference_queries.py, needs ../shared/tools/gen_events.py beside the repo).
 #
 # Usage:  tests/clients/run.sh            (from anywhere in the repo)
 #   SEQR_BIN       seqr binary to test (default: <repo>/target/debug/seqr); not built here
-#   CHECK_TIMEOUT  seconds to poll the search API for the events (default 8)
+#   CHECK_TIMEOUT  seconds to poll the search API for the events (default 8 for check.py,
+#                  15 for gelf.py, syslog_clients.py and otel_grpc.py)
 #
 # Installs its dependencies on first use, and again only when the pinned
 # versions change: `npm ci` into tests/clients/node_modules (package-lock.json)
 # and a venv at tests/clients/.venv (requirements.txt). Needs node >= 18 with
-# npm, and python3 with venv support (Debian: apt-get install python3-venv).
+# npm, and python3 with venv support (Debian: apt-get install python3-venv), util-linux
+# logger (bsdutils) and rsyslogd (rsyslog); `make deps` installs them.
 # Works offline once installed. Exit status 0 only if every check passed.
 set -euo pipefail
 
@@ -32,6 +38,9 @@ command -v npm >/dev/null || die "npm is not installed"
 node_major="$(node -p 'process.versions.node.split(".")[0]')"
 (( node_major >= 18 )) || die "node $(node --version) is too old: the clients need Node >= 18 (global fetch)"
 command -v python3 >/dev/null || die "python3 is not installed"
+command -v logger >/dev/null || die "util-linux logger is not installed (Debian: apt-get install bsdutils; make deps)"
+command -v rsyslogd >/dev/null || [[ -x /usr/sbin/rsyslogd ]] \
+    || die "rsyslogd is not installed (Debian: apt-get install rsyslog; make deps)"
 
 hash_of() { sha256sum "$1" | cut -d' ' -f1; }
 
@@ -83,7 +92,10 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# start_seqr NAME [serve flags...]: starts a server logging to $tmp/NAME.log, sets $url.
+# start_seqr NAME [serve flags...]: starts a server logging to $tmp/NAME.log, sets $url, and
+# for each `Accepting INPUT on HOST:PORT` line it printed (before `Listening on`) sets
+# input_port[INPUT] (gelf-udp, gelf-tcp, syslog-udp, syslog-tcp).
+declare -A input_port
 start_seqr() {
     local name="$1"; shift
     local log="$tmp/$name.log"
@@ -99,11 +111,20 @@ start_seqr() {
         sleep 0.1
     done
     [[ -n "$url" ]] || die "seqr ($name) printed no 'Listening on http://...' line within 10 s"
+    input_port=()
+    local input port
+    while read -r input port; do
+        input_port[$input]="$port"
+    done < <(sed -n 's/^Accepting \([a-z-]*\) on .*:\([0-9]*\)$/\1 \2/p' "$log")
     echo "tests/clients: seqr ($name) $SEQR_BIN listening on $url" >&2
 }
 
 # Authentication is off: this part checks what the clients send and how it reads back.
-start_seqr open --no-authentication
+start_seqr open --no-authentication \
+    --gelf-udp 127.0.0.1:0 --gelf-tcp 127.0.0.1:0 --syslog-udp 127.0.0.1:0 --syslog-tcp 127.0.0.1:0
+for input in gelf-udp gelf-tcp syslog-udp syslog-tcp; do
+    [[ -n "${input_port[$input]:-}" ]] || die "seqr (open) printed no 'Accepting $input on HOST:PORT' line"
+done
 
 # --- drive the real clients ---
 run_id="run$(date +%s)-$$"
@@ -122,6 +143,17 @@ timeout 60 "$venv/bin/python" "$here/otel.py" "$url" "$run_id" \
     || die "the OpenTelemetry Python checks failed (see FAIL lines above)"
 (cd "$here" && timeout 60 node otel.mjs "$url" "$run_id") \
     || die "the OpenTelemetry JS checks failed (see FAIL lines above)"
+# OTLP/gRPC (h2c on the HTTP port), plain and gzip.
+timeout 60 "$venv/bin/python" "$here/otel_grpc.py" "$url" "$run_id" \
+    || die "the OpenTelemetry gRPC checks failed (see FAIL lines above)"
+
+# --- GELF (pygelf, graypy) and syslog (SysLogHandler, logger, rsyslogd) senders ---
+timeout 120 "$venv/bin/python" "$here/gelf.py" \
+    "$url" "${input_port[gelf-udp]}" "${input_port[gelf-tcp]}" "$run_id" \
+    || die "the GELF checks failed (see FAIL lines above)"
+timeout 120 "$venv/bin/python" "$here/syslog_clients.py" \
+    "$url" "${input_port[syslog-udp]}" "${input_port[syslog-tcp]}" "$run_id" \
+    || die "the syslog checks failed (see FAIL lines above)"
 
 # --- find the events through the search API and check them ---
 python3 "$here/check.py" "$url" "$run_id" "${node_clients[@]}" "${py_clients[@]}" \
@@ -142,4 +174,9 @@ SEQR_FIRSTRUN_ADMINPASSWORD="$admin_password" start_seqr keys --first-run-requir
 # seq-logging's own integration test does.
 (cd "$here" && timeout 60 node legacy_filters.mjs "$url" "$admin_password" "$run_id") \
     || die "the legacy filter checks with seq-logging failed (see FAIL lines above)"
+# OTLP/gRPC with the key as metadata (X-Seq-ApiKey); refused without it.
+grpc_key="$(cd "$here" && timeout 30 node apikey.mjs "$url" "$admin_password" "otel-grpc $run_id" Ingest Read)" \
+    || die "could not create an API key for the OTLP/gRPC checks"
+timeout 60 "$venv/bin/python" "$here/otel_grpc.py" "$url" "$run_id" "$grpc_key" \
+    || die "the OpenTelemetry gRPC checks with an API key failed (see FAIL lines above)"
 echo "tests/clients: all real-client checks passed" >&2
