@@ -15,9 +15,8 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use prost::Message;
 use seqr_meta::{Permission, PermissionSet};
-use serde_json::Value;
 
-use crate::{TestServer, create_key, json_of};
+use crate::{TestServer, create_key, search_events};
 
 const LOGS: &str = "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
 const TRACES: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
@@ -126,19 +125,6 @@ fn logs_request(body: &str) -> ExportLogsServiceRequest {
     }
 }
 
-fn search(server: &TestServer, filter: &str) -> Vec<Value> {
-    let (status, _, body) = server.request(
-        "GET",
-        &format!(
-            "/api/events/signal?render=true&filter={}",
-            filter.replace(' ', "%20").replace('\'', "%27")
-        ),
-        "",
-    );
-    assert_eq!(status, 200, "{body}");
-    json_of(&body)["Events"].as_array().unwrap().clone()
-}
-
 #[test]
 fn logs_and_spans_export_over_h2c_and_are_stored() {
     let server = TestServer::start(Default::default());
@@ -206,14 +192,14 @@ fn logs_and_spans_export_over_h2c_and_are_stored() {
         answer.grpc_message
     );
 
-    let events = search(&server, "@Resource.service.name = 'grpc-test'");
+    let events = search_events(&server, None, "@Resource.service.name = 'grpc-test'");
     let messages: Vec<&str> = events
         .iter()
         .map(|e| e["RenderedMessage"].as_str().unwrap())
         .collect();
     assert_eq!(messages, ["compressed one", "Disk {Volume} low"]);
     assert_eq!(events[0]["Level"], "Warning");
-    let span = search(&server, "@SpanKind = 'Server'");
+    let span = search_events(&server, None, "@SpanKind = 'Server'");
     assert_eq!(span.len(), 1);
     assert_eq!(span[0]["TraceId"], "07070707070707070707070707070707");
     assert_eq!(span[0]["Start"], "2026-01-01T00:00:00.0000000Z");

@@ -11,7 +11,7 @@ use seqr_meta::PermissionSet;
 use seqr_server::inputs::{InputKind, InputLimits, InputListener};
 use serde_json::{Value, json};
 
-use crate::{TestServer, create_key, json_of};
+use crate::{TestServer, create_key, json_of, property_value, search_events};
 
 /// A free port for `kind` on loopback (taken and released; the server binds it next).
 fn free_port(udp: bool) -> u16 {
@@ -40,29 +40,11 @@ fn listener(kind: InputKind, port: u16) -> InputListener {
     }
 }
 
-fn search(server: &TestServer, key: &str, filter: &str) -> Vec<Value> {
-    let encoded: String = filter
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect();
-    let (status, _, body) = server.request_with(
-        "GET",
-        &format!("/api/events/signal?render=true&filter={encoded}"),
-        &[("X-Seq-ApiKey", key)],
-        "",
-    );
-    assert_eq!(status, 200, "{body}");
-    json_of(&body)["Events"].as_array().unwrap().clone()
-}
-
 /// Polls until `count` events match (deliveries over UDP and TCP are asynchronous).
 fn wait_for(server: &TestServer, key: &str, filter: &str, count: usize) -> Vec<Value> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let events = search(server, key, filter);
+        let events = search_events(server, Some(key), filter);
         if events.len() >= count || Instant::now() > deadline {
             return events;
         }
@@ -79,16 +61,6 @@ fn counters(server: &TestServer, key: &str) -> Vec<Value> {
     );
     assert_eq!(status, 200, "{body}");
     json_of(&body).as_array().unwrap().clone()
-}
-
-fn property<'a>(event: &'a Value, name: &str) -> &'a Value {
-    event["Properties"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["Name"] == name)
-        .map(|p| &p["Value"])
-        .unwrap_or(&Value::Null)
 }
 
 #[test]
@@ -129,14 +101,14 @@ fn a_listener_takes_its_api_keys_input_settings() {
     wait_for(&server, &admin, "app_name = 'router'", 1);
     // Both datagrams have been read by now; the dropped one must stay dropped.
     std::thread::sleep(Duration::from_millis(200));
-    let events = search(&server, &admin, "app_name = 'router'");
+    let events = search_events(&server, Some(&admin), "app_name = 'router'");
     assert_eq!(
         events.len(),
         1,
         "the key's minimum level drops info: {events:#?}"
     );
     assert_eq!(events[0]["RenderedMessage"], "link down on ge-0/0/2");
-    assert_eq!(property(&events[0], "Site"), "dc-1");
+    assert_eq!(property_value(&events[0], "Site"), "dc-1");
     let inputs = counters(&server, &admin);
     assert_eq!(inputs[0]["Messages"], 2);
     assert_eq!(inputs[0]["StoredEvents"], 1);
@@ -183,7 +155,7 @@ fn sources_outside_the_allow_list_are_refused_and_counted() {
     assert_eq!(inputs[0]["RefusedSources"], 1, "{inputs:#?}");
     assert_eq!(inputs[1]["RefusedSources"], 1, "{inputs:#?}");
     assert_eq!(inputs[0]["Messages"], 0);
-    assert!(search(&server, &admin, "").is_empty());
+    assert!(search_events(&server, Some(&admin), "").is_empty());
 }
 
 #[test]

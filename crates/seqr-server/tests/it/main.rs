@@ -62,6 +62,43 @@ pub fn test_config(dir: &std::path::Path, listen: &str) -> ServeConfig {
     }
 }
 
+/// `text` percent-encoded for a query string.
+pub fn url_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The rendered events matching `filter`, read with `key` (anonymously without one).
+pub fn search_events(server: &TestServer, key: Option<&str>, filter: &str) -> Vec<Value> {
+    let headers: Vec<(&str, &str)> = key.map(|k| ("X-Seq-ApiKey", k)).into_iter().collect();
+    let (status, _, body) = server.request_with(
+        "GET",
+        &format!(
+            "/api/events/signal?render=true&filter={}",
+            url_encode(filter)
+        ),
+        &headers,
+        "",
+    );
+    assert_eq!(status, 200, "{body}");
+    json_of(&body)["Events"].as_array().unwrap().clone()
+}
+
+/// A property's value in an API event (`Null` when the event has none of that name).
+pub fn property_value<'a>(event: &'a Value, name: &str) -> &'a Value {
+    event["Properties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["Name"] == name)
+        .map(|p| &p["Value"])
+        .unwrap_or(&Value::Null)
+}
+
 /// A server running on its own runtime thread until dropped.
 pub struct TestServer {
     pub port: u16,

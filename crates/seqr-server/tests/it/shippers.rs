@@ -11,7 +11,7 @@ use seqr_meta::{Permission, PermissionSet};
 use seqr_shippers::loki::proto::{EntryAdapter, PushRequest, StreamAdapter, Timestamp};
 use serde_json::{Value, json};
 
-use crate::{TestServer, create_key, json_of};
+use crate::{TestServer, create_key, json_of, property_value, search_events};
 
 /// One request with a binary body; (status, lower-cased head, body).
 fn send(
@@ -38,33 +38,6 @@ fn send(
     let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
     let status = head.split(' ').nth(1).unwrap().parse().unwrap();
     (status, head, raw[split + 4..].to_vec())
-}
-
-fn search(server: &TestServer, filter: &str) -> Vec<Value> {
-    let encoded: String = filter
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect();
-    let (status, _, body) = server.request(
-        "GET",
-        &format!("/api/events/signal?render=true&filter={encoded}"),
-        "",
-    );
-    assert_eq!(status, 200, "{body}");
-    json_of(&body)["Events"].as_array().unwrap().clone()
-}
-
-fn property<'a>(event: &'a Value, name: &str) -> &'a Value {
-    event["Properties"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["Name"] == name)
-        .map(|p| &p["Value"])
-        .unwrap_or(&Value::Null)
 }
 
 #[test]
@@ -94,12 +67,12 @@ fn loki_pushes_in_protobuf_and_json_are_stored_with_their_labels() {
         &body,
     );
     assert_eq!(status, 204, "{}", String::from_utf8_lossy(&answer));
-    let events = search(&server, "job = 'promtail'");
+    let events = search_events(&server, None, "job = 'promtail'");
     assert_eq!(events.len(), 1);
     assert_eq!(events[0]["RenderedMessage"], "disk nearly full");
     assert_eq!(events[0]["Level"], "warn");
     assert_eq!(events[0]["Timestamp"], "2026-01-01T00:00:00.1234567Z");
-    assert_eq!(property(&events[0], "host"), "web-1");
+    assert_eq!(property_value(&events[0], "host"), "web-1");
 
     let json_push = json!({ "streams": [{
         "stream": { "job": "vector" },
@@ -112,9 +85,9 @@ fn loki_pushes_in_protobuf_and_json_are_stored_with_their_labels() {
         json_push.to_string().as_bytes(),
     );
     assert_eq!(status, 204);
-    let events = search(&server, "job = 'vector'");
+    let events = search_events(&server, None, "job = 'vector'");
     assert_eq!(events[0]["RenderedMessage"], "from json");
-    assert_eq!(property(&events[0], "user"), "bob");
+    assert_eq!(property_value(&events[0], "user"), "bob");
 
     // Not a push request at all: 400 with the decoder's reason; nothing stored.
     let (status, _, answer) = send(
@@ -180,12 +153,12 @@ fn elasticsearch_bulk_answers_per_item_and_stores_the_documents() {
     // The stored document's id comes from its time (then its place in the request).
     let id = answer["items"][0]["index"]["_id"].as_str().unwrap();
     assert!(!id.starts_with("0000000000000000"), "{id}");
-    let events = search(&server, "http.status = 500");
+    let events = search_events(&server, None, "http.status = 500");
     assert_eq!(events.len(), 1);
     assert_eq!(events[0]["RenderedMessage"], "GET /cart 500");
     assert_eq!(events[0]["Level"], "error");
     assert_eq!(events[0]["Timestamp"], "2026-01-01T00:00:00.5000000Z");
-    assert_eq!(property(&events[0], "_index"), "web-logs");
+    assert_eq!(property_value(&events[0], "_index"), "web-logs");
 
     // A malformed action line fails the whole request, as in Elasticsearch.
     let (status, _, _) = send(&server, "/es/_bulk", &[], b"{\"index\":{}}\n{}\n");
