@@ -83,7 +83,8 @@ impl Default for StoreOptions {
     }
 }
 
-/// Test hook: makes the WAL's writes or fsyncs fail while a flag is set.
+/// Test hook: makes the WAL's writes or fsyncs fail while a flag is set, or fsyncs slow (a
+/// saturated disk, for back-pressure tests).
 #[doc(hidden)]
 #[derive(Debug, Default)]
 pub struct FaultInjector {
@@ -91,4 +92,6 @@ pub struct FaultInjector {
     pub fail_write: AtomicBool,
     /// Fail every WAL fsync.
     pub fail_sync: AtomicBool,
+    /// Milliseconds every WAL fsync takes at least.
+    pub slow_sync_ms: std::sync::atomic::AtomicU64,
 }

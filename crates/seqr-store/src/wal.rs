@@ -136,6 +136,12 @@ impl WalWriter {
         {
             return Err(io::Error::other("injected fsync failure"));
         }
+        if let Some(f) = &self.fault {
+            let slow = f.slow_sync_ms.load(Ordering::SeqCst);
+            if slow > 0 {
+                std::thread::sleep(std::time::Duration::from_millis(slow));
+            }
+        }
         self.file.sync()
     }
 }

@@ -306,3 +306,49 @@ fn a_sender_that_hangs_up_before_the_answer_still_has_its_events_stored() {
     }
     assert_eq!(found, 20);
 }
+
+#[test]
+fn a_slow_store_slows_a_tcp_sender_instead_of_growing_memory() {
+    let port = free_port(false);
+    let (store, fault) = crate::faulty_store();
+    let server = TestServer::start_custom("127.0.0.1", tempfile::tempdir().unwrap(), |c| {
+        c.store = store;
+        c.inputs = vec![listener(InputKind::GelfTcp, port)];
+    });
+    // Every fsync takes a second: the listener's 16 MiB of queued events fill up quickly.
+    fault
+        .slow_sync_ms
+        .store(1000, std::sync::atomic::Ordering::SeqCst);
+    const MESSAGES: usize = 10_000;
+    let padding = "p".repeat(4000);
+    let sender = std::thread::spawn(move || {
+        let mut tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        for i in 0..MESSAGES {
+            let frame = format!("{{\"short_message\":\"pressed {i}\",\"_Pad\":\"{padding}\"}}\0");
+            tcp.write_all(frame.as_bytes()).unwrap();
+        }
+        Instant::now()
+    });
+    // 40 MB cannot all be taken in within two seconds: the sender is held back by TCP.
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        !sender.is_finished(),
+        "the sender wrote 40 MB into a listener whose store takes a second per fsync"
+    );
+    fault
+        .slow_sync_ms
+        .store(0, std::sync::atomic::Ordering::SeqCst);
+    sender.join().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let inputs = loop {
+        let (_, _, body) = server.request("GET", "/api/diagnostics/inputs", "");
+        let inputs = json_of(&body);
+        if inputs[0]["StoredEvents"] == MESSAGES || Instant::now() > deadline {
+            break inputs;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    // Nothing was dropped: the sender waited instead.
+    assert_eq!(inputs[0]["StoredEvents"], MESSAGES, "{inputs:#}");
+    assert_eq!(inputs[0]["DroppedOverload"], 0, "{inputs:#}");
+}

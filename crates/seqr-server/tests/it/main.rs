@@ -179,6 +179,9 @@ impl TestServer {
         };
         for _ in 0..200 {
             if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                // Bound is not yet serving: the first answer comes once every listener
+                // (the GELF and syslog ones included) has started.
+                server.request("GET", "/health", "");
                 return server;
             }
             std::thread::sleep(Duration::from_millis(10));
