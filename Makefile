@@ -77,6 +77,7 @@ fuzz:
 ## then the UI's time to first page.
 bench: build
 	SEQR_BIN=target/release/seqr bash bench/run.sh
+	SEQR_BIN=target/release/seqr python3 bench/inputs.py --wait-quiet 5
 	SEQR_BIN=target/release/seqr node ui/tests/first-page-bench.mjs
 
 ## The UI's time to first page alone (100,000 events in range; BENCH_UI_EVENTS=N to change).
