@@ -96,7 +96,8 @@ pub(crate) struct FileInput {
 
 /// The listeners from flags (sharing their limits) and from the file (each with its own).
 pub(crate) fn resolve(args: InputArgs, file: Vec<FileInput>) -> Result<Vec<InputListener>, String> {
-    let limits = limits(
+    let limits = limits_or(
+        &InputLimits::default(),
         args.input_max_message_bytes,
         args.input_max_connections,
         args.input_max_events_per_second,
@@ -149,19 +150,6 @@ pub(crate) fn resolve(args: InputArgs, file: Vec<FileInput>) -> Result<Vec<Input
         });
     }
     Ok(inputs)
-}
-
-fn limits(
-    max_message_bytes: Option<usize>,
-    max_connections: Option<usize>,
-    max_events_per_second: Option<u32>,
-) -> Result<InputLimits, String> {
-    limits_or(
-        &InputLimits::default(),
-        max_message_bytes,
-        max_connections,
-        max_events_per_second,
-    )
 }
 
 fn limits_or(
