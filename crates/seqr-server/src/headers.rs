@@ -31,9 +31,24 @@ const HEADERS: [(HeaderName, &str); 4] = [
     (header::X_FRAME_OPTIONS, "DENY"),
 ];
 
+/// Strict-Transport-Security on HTTPS answers: browsers then use HTTPS only for a year. Not
+/// `includeSubDomains`: other services under the same domain are not this server's to decide.
+/// Never sent over plain HTTP, where it means nothing (RFC 6797 section 7.2).
+pub(crate) const STRICT_TRANSPORT_SECURITY: &str = "max-age=31536000";
+
 pub(crate) async fn security_headers(request: Request, next: Next) -> Response {
+    let secure = request
+        .extensions()
+        .get::<crate::forwarded::Transport>()
+        .is_some_and(|t| t.secure);
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
+    if secure {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(STRICT_TRANSPORT_SECURITY),
+        );
+    }
     for (name, value) in HEADERS {
         // A handler that set its own policy (the UI page, with a per-response style nonce)
         // keeps it; everything else gets the fixed one.

@@ -504,6 +504,13 @@ async fn read_body(
     axum::body::to_bytes(body, max_bytes).await.map_err(|e| {
         let over_limit = std::error::Error::source(&e)
             .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+        let mut cause = std::error::Error::source(&e);
+        while let Some(inner) = cause {
+            if let Some(idle) = inner.downcast_ref::<crate::http_serve::BodyIdle>() {
+                return ApiError::new(StatusCode::REQUEST_TIMEOUT, format!("{idle}."));
+            }
+            cause = inner.source();
+        }
         if over_limit {
             too_large()
         } else {

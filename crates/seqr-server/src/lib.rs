@@ -9,6 +9,7 @@ mod auditlog;
 pub mod auth;
 pub mod bootstrap;
 mod clef_out;
+mod cors;
 mod data;
 mod diagnostics;
 mod entity;
@@ -18,6 +19,7 @@ mod export;
 mod expressions;
 mod filter_part;
 pub mod filters;
+mod forwarded;
 mod gelf_http;
 mod grpc;
 mod headers;
@@ -29,9 +31,11 @@ pub mod inputs;
 pub mod listen;
 mod maintenance;
 mod metadata;
+mod network;
 mod otlp;
 pub mod permission;
 mod query;
+mod redirect;
 mod retention;
 mod roles;
 pub mod routes;
@@ -41,6 +45,7 @@ mod settings;
 mod shippers;
 mod tail;
 mod timespan;
+pub mod tls;
 mod ui;
 mod users;
 
@@ -52,8 +57,10 @@ use axum::http::Uri;
 use seqr_store::Store;
 
 pub use error::ApiError;
+pub use http_serve::HttpLimits;
 pub use listen::{ListenAddr, Scheme};
 pub use metadata::{META_DB_FILE, MetadataError, SecretKeySource};
+pub use network::NetworkConfig;
 pub use retention::{DEFAULT_RETENTION_INTERVAL, RetentionSchedule, RetentionTrigger};
 pub use seqr_ingest::Limits;
 pub use seqr_store::StoreOptions;
@@ -88,11 +95,23 @@ pub(crate) struct AppState {
     tail: Arc<tail::TailHub>,
     /// The GELF and syslog listeners' counters.
     inputs: Arc<inputs::InputRegistry>,
+    /// Origins allowed to call the API from a browser (empty: CORS off).
+    cors_origins: cors::AllowedOrigins,
 }
 
 /// Builds the application over an open store.
 pub(crate) fn app(state: AppState) -> Router {
-    routes::router()
+    with_layers(routes::router(), state)
+}
+
+/// The application of an ingestion-only listener: the ingestion routes and `/health`.
+pub(crate) fn ingest_app(state: AppState) -> Router {
+    with_layers(routes::ingest_router(), state)
+}
+
+fn with_layers(routes: Router<AppState>, state: AppState) -> Router {
+    let cors_origins = state.cors_origins.clone();
+    routes
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::enforce::enforce,
@@ -102,6 +121,10 @@ pub(crate) fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(error::json_rejections))
         .layer(axum::middleware::from_fn(grpc::errors_as_status))
         .layer(axum::middleware::from_fn(shippers::elastic_product_header))
+        .layer(axum::middleware::from_fn_with_state(
+            cors_origins,
+            cors::cors,
+        ))
         .layer(axum::middleware::from_fn(headers::security_headers))
         .with_state(state)
 }

@@ -36,6 +36,8 @@ pub struct RequiredPermission(pub Permission);
 struct Registrar {
     specs: Vec<RouteSpec>,
     router: Router<AppState>,
+    /// Which declared routes go into `router` (all, or those of an ingestion-only listener).
+    serves: fn(Permission, &str) -> bool,
 }
 
 impl Registrar {
@@ -73,9 +75,12 @@ impl Registrar {
                 .any(|s| s.method == method && s.path == path),
             "route {method} {path} declared twice"
         );
-        let filter = MethodFilter::try_from(method.clone()).expect("a standard HTTP method");
-        let method_router = on(filter, handler).layer(Extension(RequiredPermission(permission)));
-        self.router = std::mem::take(&mut self.router).route(path, method_router);
+        if (self.serves)(permission, path) {
+            let filter = MethodFilter::try_from(method.clone()).expect("a standard HTTP method");
+            let method_router =
+                on(filter, handler).layer(Extension(RequiredPermission(permission)));
+            self.router = std::mem::take(&mut self.router).route(path, method_router);
+        }
         self.specs.push(RouteSpec {
             method,
             path,
@@ -86,11 +91,12 @@ impl Registrar {
     }
 }
 
-fn declare() -> Registrar {
+fn declare(serves: fn(Permission, &str) -> bool) -> Registrar {
     use Permission::{Ingest, Organization, Project, Public, Read, System, Write};
     let mut r = Registrar {
         specs: Vec::new(),
         router: Router::new(),
+        serves,
     };
     r.add(
         Method::GET,
@@ -636,12 +642,23 @@ fn declare() -> Registrar {
 
 /// Every route seqr serves, with its permission.
 pub fn route_table() -> Vec<RouteSpec> {
-    declare().specs
+    declare(|_, _| true).specs
 }
 
 /// The router built from the table.
 pub(crate) fn router() -> Router<AppState> {
-    declare().router
+    declare(|_, _| true).router
+}
+
+/// Whether an ingestion-only listener (`--ingest-listen`, like Seq's port 5341 in Docker)
+/// serves a route: every ingestion route (their permission is Ingest) and `/health`.
+pub fn serves_on_ingest_listener(permission: Permission, path: &str) -> bool {
+    permission == Permission::Ingest || path == "/health"
+}
+
+/// The router of an ingestion-only listener.
+pub(crate) fn ingest_router() -> Router<AppState> {
+    declare(serves_on_ingest_listener).router
 }
 
 #[cfg(test)]

@@ -56,6 +56,8 @@ pub struct ServeConfig {
     pub retention: RetentionSchedule,
     /// GELF and syslog listeners (none by default).
     pub inputs: Vec<crate::inputs::InputListener>,
+    /// HTTPS, extra HTTP listeners, proxies, CORS and connection limits.
+    pub network: crate::network::NetworkConfig,
 }
 
 /// Why the server could not start or stopped uncleanly.
@@ -76,8 +78,11 @@ pub enum ServeError {
         address: String,
         source: std::io::Error,
     },
-    /// HTTPS was requested; this build serves HTTP only.
-    HttpsUnavailable { address: String },
+    /// The listeners do not fit together (an `https://` address without a certificate, a
+    /// certificate or redirect without an `https://` address).
+    Listeners(String),
+    /// The HTTPS certificate could not be loaded or created.
+    Tls(crate::tls::TlsSetupError),
     /// The store failed to flush on shutdown.
     Close(seqr_store::CloseError),
     /// The metadata database or the secret key failed to open.
@@ -106,10 +111,8 @@ impl fmt::Display for ServeError {
             ServeError::Bind { address, source } => {
                 write!(f, "cannot listen on {address}: {source}")
             }
-            ServeError::HttpsUnavailable { address } => write!(
-                f,
-                "cannot listen on https://{address}: HTTPS is not available in this build yet; use http://"
-            ),
+            ServeError::Listeners(e) => f.write_str(e),
+            ServeError::Tls(e) => write!(f, "{e}"),
             ServeError::Close(e) => write!(f, "flushing the event store on shutdown failed: {e}"),
             ServeError::Metadata(e) => write!(f, "{e}"),
             ServeError::Bootstrap(e) => write!(f, "{e}"),
@@ -191,11 +194,7 @@ pub async fn serve(
     config: ServeConfig,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
-    if let Some(https) = config.listen.iter().find(|l| l.scheme == Scheme::Https) {
-        return Err(ServeError::HttpsUnavailable {
-            address: https.socket_text(),
-        });
-    }
+    check_listeners(&config)?;
     let _lock = lock_data_dir(&config.storage)?;
     let data_dir = config.storage.clone();
     let key_source = config.secret_key.clone();
@@ -235,20 +234,55 @@ pub async fn serve(
         .map_err(ServeError::Store)?;
     report_open(&store);
 
+    let tls = match &config.network.tls {
+        Some(settings) => {
+            let (settings, dir) = (settings.clone(), config.storage.clone());
+            let hosts: Vec<String> = config
+                .listen
+                .iter()
+                .chain(&config.network.ingest_listen)
+                .map(|l| l.host.clone())
+                .collect();
+            let tls =
+                tokio::task::spawn_blocking(move || crate::tls::setup(&settings, &dir, &hosts))
+                    .await
+                    .expect("TLS setup does not panic")
+                    .map_err(ServeError::Tls)?;
+            Some(tls)
+        }
+        None => None,
+    };
     let mut listeners = Vec::new();
-    for addr in &config.listen {
-        let text = addr.socket_text();
-        let listener = TcpListener::bind(&text)
-            .await
-            .map_err(|source| ServeError::Bind {
+    for (role, addrs) in [
+        (Role::Full, &config.listen),
+        (Role::Ingest, &config.network.ingest_listen),
+        (Role::Redirect, &config.network.redirect_http),
+    ] {
+        for addr in addrs {
+            let text = addr.socket_text();
+            let socket = TcpListener::bind(&text)
+                .await
+                .map_err(|source| ServeError::Bind {
+                    address: text.clone(),
+                    source,
+                })?;
+            let local = socket.local_addr().map_err(|source| ServeError::Bind {
                 address: text.clone(),
                 source,
             })?;
-        listeners.push(listener);
+            listeners.push(Bound {
+                role,
+                scheme: addr.scheme,
+                socket,
+                local,
+            });
+        }
     }
+    // Anonymous ingestion is decided by where ingestion is served (redirects serve nothing).
     let bound: Vec<std::net::SocketAddr> = listeners
         .iter()
-        .filter_map(|l| l.local_addr().ok())
+        .filter(|l| l.role != Role::Redirect)
+        .map(|l| l.local)
         .collect();
     let seeds = crate::runtime::Seeds {
         limits: config.limits,
@@ -288,6 +322,7 @@ pub async fn serve(
         accounts: Arc::new(tokio::sync::Mutex::new(())),
         maintenance: Arc::new(tokio::sync::Mutex::new(())),
         inputs: Arc::new(crate::inputs::InputRegistry::default()),
+        cors_origins: Arc::new(config.network.cors_allowed_origins.clone()),
     };
     let flusher = tokio::spawn(flush_counters_periodically(
         counters.clone(),
@@ -298,21 +333,62 @@ pub async fn serve(
         .map_err(ServeError::Input)?;
     let maintenance = state.maintenance.clone();
     let retention_state = state.clone();
-    let router = app(state);
-
+    let full_app = app(state.clone());
+    let ingest_app = crate::ingest_app(state);
+    let redirect_target = crate::redirect::RedirectTarget {
+        canonical: config
+            .canonical_uri
+            .as_deref()
+            .filter(|u| u.starts_with("https://"))
+            .map(|u| u.trim_end_matches('/').to_owned()),
+        https_port: listeners
+            .iter()
+            .find(|l| l.scheme == Scheme::Https && l.role == Role::Full)
+            .map_or(443, |l| l.local.port()),
+    };
+    let shared =
+        crate::http_serve::Shared::new(config.network.proxies(), config.network.limits.clone());
     let mut servers = tokio::task::JoinSet::new();
-    for listener in listeners {
-        let local = listener.local_addr().map_err(|source| ServeError::Bind {
-            address: "listener".into(),
-            source,
-        })?;
-        announce(&format!("Listening on http://{local}"));
-        tracing::info!(address = %local, "listening");
+    for bound in listeners {
+        let (router, what) = match bound.role {
+            Role::Full => (full_app.clone(), ""),
+            Role::Ingest => (ingest_app.clone(), " (ingestion only)"),
+            Role::Redirect => (
+                crate::redirect::router(redirect_target.clone()),
+                " (redirects to HTTPS)",
+            ),
+        };
+        let https = bound.scheme == Scheme::Https;
+        let scheme = if https { "https" } else { "http" };
+        announce(&format!("Listening on {scheme}://{}{what}", bound.local));
+        tracing::info!(address = %bound.local, scheme, role = ?bound.role, "listening");
+        let listener = crate::http_serve::Listener {
+            socket: bound.socket,
+            tls: tls.as_ref().filter(|_| https).map(|t| t.acceptor.clone()),
+            router,
+        };
         servers.spawn(crate::http_serve::serve(
             listener,
-            router.clone(),
+            shared.clone(),
             stop_rx.clone(),
         ));
+    }
+    let certificate_watch = tls.as_ref().map(|tls| {
+        if let Some(ca) = &tls.self_signed_ca {
+            announce_self_signed(ca);
+        }
+        tokio::spawn(crate::tls::watch_for_changes(
+            tls.slot.clone(),
+            config
+                .network
+                .tls
+                .as_ref()
+                .map_or(Duration::from_secs(2), |t| t.poll_interval),
+            stop_rx.clone(),
+        ))
+    });
+    if certificate_watch.is_none() {
+        tokio::spawn(ignore_hangups(stop_rx.clone()));
     }
 
     let retention = tokio::spawn(crate::retention::run_periodically(
@@ -342,6 +418,9 @@ pub async fn serve(
         tracing::warn!("the GELF and syslog inputs did not finish storing within 10 s");
     }
     flusher.abort();
+    if let Some(watch) = certificate_watch {
+        watch.abort();
+    }
     // The retention task stops after the policy in hand; a delete already running (from it or
     // from a request that was cut off) holds the gate until the store has finished it.
     if retention.await.is_err() {
@@ -368,6 +447,96 @@ pub async fn serve(
         .map_err(ServeError::Close)?;
     tracing::info!("event store flushed and closed");
     Ok(())
+}
+
+/// What a listener serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Role {
+    /// The UI and the whole API.
+    Full,
+    /// Ingestion routes and `/health`.
+    Ingest,
+    /// 308 redirects to HTTPS.
+    Redirect,
+}
+
+struct Bound {
+    role: Role,
+    scheme: Scheme,
+    socket: TcpListener,
+    local: std::net::SocketAddr,
+}
+
+/// Refuses listener combinations that cannot work, before anything is opened.
+fn check_listeners(config: &ServeConfig) -> Result<(), ServeError> {
+    let network = &config.network;
+    let https: Vec<&ListenAddr> = config
+        .listen
+        .iter()
+        .chain(&network.ingest_listen)
+        .filter(|l| l.scheme == Scheme::Https)
+        .collect();
+    if let Some(first) = https.first()
+        && network.tls.is_none()
+    {
+        return Err(ServeError::Listeners(format!(
+            "cannot listen on https://{}: no certificate; give --tls-cert FILE and --tls-key FILE \
+             (PEM), or --tls-self-signed for a trial",
+            first.socket_text()
+        )));
+    }
+    if network.tls.is_some() && https.is_empty() {
+        return Err(ServeError::Listeners(
+            "a TLS certificate is configured but no listen address is https://; use e.g. \
+             --listen https://0.0.0.0:443"
+                .into(),
+        ));
+    }
+    if let Some(redirect) = network.redirect_http.first() {
+        if redirect.scheme == Scheme::Https {
+            return Err(ServeError::Listeners(format!(
+                "--redirect-http {} must be a plain http:// address: it sends browsers to HTTPS",
+                redirect.socket_text()
+            )));
+        }
+        if !config.listen.iter().any(|l| l.scheme == Scheme::Https) {
+            return Err(ServeError::Listeners(
+                "--redirect-http needs an https:// --listen address to redirect to".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Says loudly that the certificate is a trial one, and what clients must trust.
+fn announce_self_signed(ca: &Path) {
+    announce(&format!(
+        "HTTPS uses a SELF-SIGNED certificate, for trials only: clients must trust {} \
+         (e.g. NODE_EXTRA_CA_CERTS, curl --cacert, REQUESTS_CA_BUNDLE). Use --tls-cert and \
+         --tls-key in production.",
+        ca.display()
+    ));
+    tracing::warn!(
+        ca = %ca.display(),
+        "HTTPS uses a self-signed certificate generated for trials; do not use it in production"
+    );
+}
+
+/// Without a certificate to reload, SIGHUP (`systemctl reload`) must not stop the server, as
+/// its default action would.
+async fn ignore_hangups(mut stop: tokio::sync::watch::Receiver<bool>) {
+    let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+    else {
+        return;
+    };
+    loop {
+        tokio::select! {
+            () = crate::http_serve::stopped(&mut stop) => return,
+            Some(()) = hangups.recv() => {
+                tracing::info!("SIGHUP: nothing to reload (no HTTPS certificate)");
+            }
+        }
+    }
 }
 
 /// How often per-key ingestion counters move from memory to the metadata database.

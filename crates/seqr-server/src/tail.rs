@@ -101,13 +101,14 @@ pub(crate) async fn stream(
     State(state): State<AppState>,
     Caller(caller): Caller,
     headers: HeaderMap,
+    crate::forwarded::Secure(secure): crate::forwarded::Secure,
     RawQuery(raw): RawQuery,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     // A browser opens WebSockets to any site with the visitor's cookies and no CSRF header,
     // so a cookie-signed stream must come from seqr's own pages.
     if matches!(caller, Principal::User { .. }) {
-        csrf::check_origin(&headers, &own_origin(&headers))
+        csrf::check_origin(&headers, &own_origin(&headers, secure))
             .map_err(|e| ApiError::new(axum::http::StatusCode::FORBIDDEN, e.to_string()))?;
     }
     let params = StreamParams::parse(raw.as_deref())?;

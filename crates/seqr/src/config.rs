@@ -316,6 +316,9 @@ pub(crate) struct ServeArgs {
 
     #[command(flatten)]
     inputs: crate::inputs_config::InputArgs,
+
+    #[command(flatten)]
+    network: crate::network_config::NetworkArgs,
 }
 
 /// The TOML file's contents; every key optional.
@@ -335,6 +338,14 @@ struct FileConfig {
     /// `[[inputs]]`: GELF and syslog listeners, each with its own limits.
     #[serde(default)]
     inputs: Vec<crate::inputs_config::FileInput>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    tls_self_signed: Option<bool>,
+    ingest_listen: Option<Vec<String>>,
+    redirect_http: Option<Vec<String>>,
+    trusted_proxies: Option<Vec<String>>,
+    cors_allowed_origins: Option<Vec<String>>,
+    max_connections: Option<usize>,
 }
 
 /// Seq's environment names that seqr reads as aliases of its own settings.
@@ -460,9 +471,25 @@ fn resolve_with(
     )?;
 
     let inputs = crate::inputs_config::resolve(args.inputs, file.inputs)?;
+    let network = crate::network_config::resolve(
+        args.network,
+        crate::network_config::FileNetwork {
+            tls_cert: file.tls_cert,
+            tls_key: file.tls_key,
+            tls_self_signed: file.tls_self_signed,
+            ingest_listen: file.ingest_listen,
+            redirect_http: file.redirect_http,
+            trusted_proxies: file.trusted_proxies,
+            cors_allowed_origins: file.cors_allowed_origins,
+            max_connections: file.max_connections,
+        },
+        &file_dir,
+        &env,
+    )?;
 
     Ok(ServeConfig {
         inputs,
+        network,
         listen,
         storage,
         limits: seqr_ingest_limits(max_body_bytes, max_event_bytes),

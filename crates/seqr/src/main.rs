@@ -2,6 +2,7 @@
 
 mod config;
 mod inputs_config;
+mod network_config;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;

@@ -77,9 +77,10 @@ pub(crate) struct SignedIn {
 pub(crate) fn signed_in(
     db: &MetaDb,
     headers: &HeaderMap,
+    secure: bool,
     now: i64,
 ) -> Result<Option<SignedIn>, DbError> {
-    let Some(id) = credentials::session(headers, false) else {
+    let Some(id) = credentials::session(headers, secure) else {
         return Ok(None);
     };
     let digest = token::session_digest(&id);
@@ -95,10 +96,12 @@ pub(crate) fn signed_in(
     Ok(Some(SignedIn { session, user }))
 }
 
-/// This server's origin as a browser addressing it by the request's `Host` sees it.
-pub(crate) fn own_origin(headers: &HeaderMap) -> String {
+/// This server's origin as a browser addressing it by the request's `Host` sees it (`https://`
+/// when the browser's connection is secure, see [`crate::forwarded::Transport`]).
+pub(crate) fn own_origin(headers: &HeaderMap, secure: bool) -> String {
+    let scheme = if secure { "https" } else { "http" };
     match headers.get(header::HOST).and_then(|h| h.to_str().ok()) {
-        Some(host) if !host.is_empty() => format!("http://{host}"),
+        Some(host) if !host.is_empty() => format!("{scheme}://{host}"),
         _ => String::new(),
     }
 }
@@ -269,7 +272,12 @@ pub(crate) async fn enforce(
         },
         // Ingestion authenticates by API key only: a cookie never writes events.
         None if demand == Permission::Ingest => Principal::Anonymous,
-        None => match signed_in(&state.meta, request.headers(), unix_now()) {
+        None => match signed_in(
+            &state.meta,
+            request.headers(),
+            crate::forwarded::is_secure(request.extensions()),
+            unix_now(),
+        ) {
             Ok(Some(SignedIn { session, user })) => Principal::User {
                 permissions: user.permissions(),
                 id: user.id,
@@ -286,9 +294,8 @@ pub(crate) async fn enforce(
     } = &principal
     {
         let headers = request.headers();
-        if let Err(refused) =
-            csrf::check(request.method(), headers, csrf_digest, &own_origin(headers))
-        {
+        let origin = own_origin(headers, crate::forwarded::is_secure(request.extensions()));
+        if let Err(refused) = csrf::check(request.method(), headers, csrf_digest, &origin) {
             record(
                 &state.meta,
                 Some(id),

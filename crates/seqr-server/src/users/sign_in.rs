@@ -27,6 +27,7 @@ use crate::auth::enforce::{
     SESSION_ABSOLUTE_LIFETIME_SECS, own_origin, record, signed_in, unix_now,
 };
 use crate::error::ApiError;
+use crate::forwarded::Secure;
 use crate::users::user_entity;
 
 /// The one answer to a failed sign-in, whether the user exists or not.
@@ -87,6 +88,7 @@ fn internal(what: &str, e: impl std::fmt::Display) -> ApiError {
 pub(crate) async fn login(
     State(state): State<AppState>,
     connect: Option<Extension<ConnectInfo<SocketAddr>>>,
+    Secure(secure): Secure,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -102,7 +104,7 @@ pub(crate) async fn login(
         return Err(ApiError::bad_request("A `Username` is required."));
     }
     // Another site must not sign a visitor in to an account of its choosing.
-    csrf::check_origin(&headers, &own_origin(&headers))
+    csrf::check_origin(&headers, &own_origin(&headers, secure))
         .map_err(|e| ApiError::new(StatusCode::FORBIDDEN, e.to_string()))?;
 
     let username = credentials.username.trim().to_owned();
@@ -252,7 +254,7 @@ pub(crate) async fn login(
     let response = Json(user_entity(&user, Some(&csrf_token))).into_response();
     Ok(with_cookie(
         response,
-        &session_cookie(session_id.as_str(), false),
+        &session_cookie(session_id.as_str(), secure),
     ))
 }
 
@@ -260,12 +262,13 @@ pub(crate) async fn login(
 pub(crate) async fn logout(
     State(state): State<AppState>,
     connect: Option<Extension<ConnectInfo<SocketAddr>>>,
+    Secure(secure): Secure,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let client = connect.map(|Extension(ConnectInfo(a))| a);
     let now = unix_now();
     let current =
-        signed_in(&state.meta, &headers, now).map_err(|e| internal("session lookup", e))?;
+        signed_in(&state.meta, &headers, secure, now).map_err(|e| internal("session lookup", e))?;
     if let Some(current) = current {
         sessions::revoke(&state.meta, &current.session.id_digest)
             .map_err(|e| internal("ending the session", e))?;
@@ -281,16 +284,19 @@ pub(crate) async fn logout(
     }
     Ok(with_cookie(
         StatusCode::OK.into_response(),
-        &expired_session_cookie(false),
+        &expired_session_cookie(secure),
     ))
 }
 
 /// `GET api/users/current`: the signed-in user, or 401 when nobody is.
 pub(crate) async fn current(
     State(state): State<AppState>,
+    Secure(secure): Secure,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    match signed_in(&state.meta, &headers, unix_now()).map_err(|e| internal("session lookup", e))? {
+    match signed_in(&state.meta, &headers, secure, unix_now())
+        .map_err(|e| internal("session lookup", e))?
+    {
         Some(current) => Ok(Json(user_entity(&current.user, None))),
         None => Err(ApiError::new(
             StatusCode::UNAUTHORIZED,

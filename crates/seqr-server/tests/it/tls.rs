@@ -1,0 +1,627 @@
+//! Native HTTPS through a real TLS client (rustls) and `openssl s_client`: protocol versions,
+//! ALPN, HSTS, `__Host-` cookies, certificate reloads that drop no connection, a broken new
+//! certificate that leaves the old one serving, the redirect and ingestion-only listeners,
+//! trusted proxies, CORS and the HTTP limits.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, SanType};
+use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::{
+    ClientConfig, ClientConnection, RootCertStore, StreamOwned, SupportedProtocolVersion,
+};
+use seqr_server::tls::TlsSettings;
+use seqr_server::{ListenAddr, ServeConfig};
+
+use crate::TestServer;
+
+/// A test certificate authority and a server certificate for 127.0.0.1 and localhost.
+pub struct Pki {
+    pub ca: CertificateDer<'static>,
+    pub ca_pem: String,
+    pub chain_pem: String,
+    pub key_pem: String,
+}
+
+impl Pki {
+    pub fn new(name: &str) -> Pki {
+        let mut ca_params = CertificateParams::default();
+        ca_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, format!("{name} test CA"));
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca_key = KeyPair::generate().unwrap();
+        let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+        let issuer = Issuer::new(ca_params, ca_key);
+        let mut params = CertificateParams::default();
+        params.subject_alt_names = vec![
+            SanType::IpAddress("127.0.0.1".parse().unwrap()),
+            SanType::DnsName("localhost".try_into().unwrap()),
+        ];
+        let key = KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &issuer).unwrap();
+        Pki {
+            ca: ca_cert.der().clone(),
+            ca_pem: ca_cert.pem(),
+            chain_pem: format!("{}{}", cert.pem(), ca_cert.pem()),
+            key_pem: key.serialize_pem(),
+        }
+    }
+
+    /// Writes the chain and key into `dir` (as `cert.pem`, `key.pem`) and returns their paths.
+    pub fn write(&self, dir: &Path) -> (PathBuf, PathBuf) {
+        let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+        std::fs::write(&cert, &self.chain_pem).unwrap();
+        std::fs::write(&key, &self.key_pem).unwrap();
+        (cert, key)
+    }
+}
+
+fn client_config(
+    ca: &CertificateDer<'static>,
+    versions: &[&'static SupportedProtocolVersion],
+    alpn: &[&[u8]],
+) -> Arc<ClientConfig> {
+    let mut roots = RootCertStore::empty();
+    roots.add(ca.clone()).unwrap();
+    let mut config =
+        ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_protocol_versions(versions)
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    Arc::new(config)
+}
+
+type Tls = StreamOwned<ClientConnection, TcpStream>;
+
+/// A finished TLS handshake with the server on `port`.
+pub fn connect(port: u16, config: Arc<ClientConfig>) -> std::io::Result<Tls> {
+    let name = ServerName::try_from("127.0.0.1").unwrap();
+    let conn = ClientConnection::new(config, name).map_err(std::io::Error::other)?;
+    let sock = TcpStream::connect(("127.0.0.1", port))?;
+    sock.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut tls = StreamOwned::new(conn, sock);
+    while tls.conn.is_handshaking() {
+        tls.conn.complete_io(&mut tls.sock)?;
+    }
+    Ok(tls)
+}
+
+/// An HTTP/1.1 client with the defaults most tests want (TLS 1.2 or 1.3, `http/1.1`).
+pub fn default_client(ca: &CertificateDer<'static>) -> Arc<ClientConfig> {
+    client_config(ca, rustls::ALL_VERSIONS, &[b"http/1.1"])
+}
+
+/// One keep-alive request on `stream`: (status, head, body).
+pub fn exchange<S: Read + Write>(
+    stream: &mut S,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String, String) {
+    let extra: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{extra}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    stream.flush().unwrap();
+    let mut reader = BufReader::new(stream);
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        if line == "\r\n" || line.is_empty() {
+            break;
+        }
+        head.push_str(&line);
+    }
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().parse().unwrap())
+        })
+        .unwrap_or(0);
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).unwrap();
+    (status, head, String::from_utf8(body).unwrap())
+}
+
+/// One HTTPS request on a fresh connection.
+pub fn https(
+    port: u16,
+    ca: &CertificateDer<'static>,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String, String) {
+    let mut tls = connect(port, default_client(ca)).unwrap();
+    exchange(&mut tls, method, path, headers, body)
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// An HTTPS server over `pki`'s certificate (files in the data directory's parent temp dir),
+/// with `configure` applied; returns the server and the certificate files.
+fn https_server(
+    pki: &Pki,
+    configure: impl FnOnce(&mut ServeConfig),
+) -> (TestServer, tempfile::TempDir, PathBuf, PathBuf) {
+    let certs = tempfile::tempdir().unwrap();
+    let (cert, key) = pki.write(certs.path());
+    let settings = TlsSettings {
+        poll_interval: Duration::from_millis(100),
+        ..TlsSettings::files(&cert, &key)
+    };
+    let server = TestServer::start_custom("127.0.0.1", tempfile::tempdir().unwrap(), |c| {
+        let port = c.listen[0].port;
+        c.listen = vec![ListenAddr::parse(&format!("https://127.0.0.1:{port}")).unwrap()];
+        c.network.tls = Some(settings);
+        configure(c);
+    });
+    (server, certs, cert, key)
+}
+
+#[test]
+fn https_serves_tls_12_and_13_with_http2_by_alpn_and_hsts() {
+    let pki = Pki::new("alpn");
+    let (server, _certs, _, _) = https_server(&pki, |_| {});
+    for version in [&rustls::version::TLS13, &rustls::version::TLS12] {
+        let mut tls = connect(
+            server.port,
+            client_config(&pki.ca, &[version], &[b"http/1.1"]),
+        )
+        .unwrap();
+        assert_eq!(tls.conn.protocol_version(), Some(version.version));
+        let (status, head, body) = exchange(&mut tls, "GET", "/health", &[], "");
+        assert_eq!(status, 200, "{body}");
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("strict-transport-security: max-age=31536000"),
+            "{head}"
+        );
+        // Keep-alive: a second request on the same TLS connection.
+        let (status, _, _) = exchange(&mut tls, "GET", "/api", &[], "");
+        assert_eq!(status, 200);
+    }
+    let tls = connect(
+        server.port,
+        client_config(&pki.ca, rustls::ALL_VERSIONS, &[b"h2", b"http/1.1"]),
+    )
+    .unwrap();
+    assert_eq!(tls.conn.alpn_protocol(), Some(&b"h2"[..]));
+
+    // A client that trusts another CA is refused.
+    let other = Pki::new("other");
+    assert!(connect(server.port, default_client(&other.ca)).is_err());
+    // Plain HTTP to the HTTPS port gets no answer, not a page.
+    let (_, head, _) = plain_request(server.port, "GET", "/health", &[]);
+    assert!(!head.starts_with("HTTP/1.1 200"), "{head}");
+}
+
+#[test]
+fn curl_speaks_http2_over_tls_and_openssl_finds_old_protocols_refused() {
+    let pki = Pki::new("tools");
+    let (server, certs, _, _) = https_server(&pki, |_| {});
+    let ca_file = certs.path().join("ca.pem");
+    std::fs::write(&ca_file, &pki.ca_pem).unwrap();
+    let url = format!("https://127.0.0.1:{}/health", server.port);
+
+    match std::process::Command::new("curl")
+        .args(["-sS", "--http2", "--cacert"])
+        .arg(&ca_file)
+        .args([
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_version} %{http_code}",
+            &url,
+        ])
+        .output()
+    {
+        Ok(out) => assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "2 200",
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(e) => skip_or_fail("curl", &e),
+    }
+
+    let s_client = |flag: &str| {
+        std::process::Command::new("openssl")
+            .args(["s_client", "-connect"])
+            .arg(format!("127.0.0.1:{}", server.port))
+            .args([flag, "-cipher", "DEFAULT@SECLEVEL=0", "-CAfile"])
+            .arg(&ca_file)
+            .stdin(std::process::Stdio::null())
+            .output()
+    };
+    match s_client("-tls1_2") {
+        Ok(out) => {
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                text.contains("Protocol  : TLSv1.2") || text.contains("TLSv1.2"),
+                "{text}"
+            );
+            assert!(text.contains("Verify return code: 0 (ok)"), "{text}");
+            for old in ["-tls1", "-tls1_1"] {
+                let out = s_client(old).unwrap();
+                let text = String::from_utf8_lossy(&out.stdout);
+                assert!(!out.status.success(), "{old} was accepted: {text}");
+                assert!(
+                    text.contains("Cipher is (NONE)") || text.contains("no peer certificate"),
+                    "{old}: {text}"
+                );
+            }
+        }
+        Err(e) => skip_or_fail("openssl", &e),
+    }
+}
+
+/// A missing tool fails the test in CI (which installs it) and is reported elsewhere.
+fn skip_or_fail(tool: &str, e: &std::io::Error) {
+    if std::env::var_os("CI").is_some() {
+        panic!("{tool} is required in CI: {e}");
+    }
+    eprintln!("SKIPPED part of the test: {tool} is not available ({e})");
+}
+
+#[test]
+fn certificate_swap_applies_to_new_connections_and_drops_none() {
+    let first = Pki::new("first");
+    let (server, certs, _, _) = https_server(&first, |_| {});
+    let mut open = connect(server.port, default_client(&first.ca)).unwrap();
+    assert_eq!(exchange(&mut open, "GET", "/health", &[], "").0, 200);
+
+    let second = Pki::new("second");
+    second.write(certs.path());
+    wait_until(|| connect(server.port, default_client(&second.ca)).is_ok());
+    assert!(
+        connect(server.port, default_client(&first.ca)).is_err(),
+        "the old certificate is no longer served"
+    );
+    // The connection opened before the swap carries on.
+    assert_eq!(exchange(&mut open, "GET", "/health", &[], "").0, 200);
+
+    // A broken new pair (a key that does not match, then garbage) keeps the second one serving.
+    let third = Pki::new("third");
+    std::fs::write(certs.path().join("key.pem"), &third.key_pem).unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(
+        https(server.port, &second.ca, "GET", "/health", &[], "").0,
+        200
+    );
+    std::fs::write(certs.path().join("cert.pem"), "not a certificate").unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(
+        https(server.port, &second.ca, "GET", "/health", &[], "").0,
+        200
+    );
+    // Repaired: the third pair is picked up.
+    third.write(certs.path());
+    wait_until(|| connect(server.port, default_client(&third.ca)).is_ok());
+    assert_eq!(exchange(&mut open, "GET", "/health", &[], "").0, 200);
+}
+
+fn wait_until(mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(Instant::now() < deadline, "condition not met within 10 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A request over plain HTTP on a fresh connection: (status, head, body); status 0 when the
+/// server closed without an answer.
+fn plain_request(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (u16, String, String) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let extra: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
+    let _ = write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n{extra}Content-Length: 0\r\n\r\n"
+    );
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    let raw = String::from_utf8_lossy(&raw).into_owned();
+    match raw.split_once("\r\n\r\n") {
+        Some((head, body)) => (
+            head.split(' ')
+                .nth(1)
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0),
+            head.to_owned(),
+            body.to_owned(),
+        ),
+        None => (0, raw, String::new()),
+    }
+}
+
+#[test]
+fn the_redirect_listener_sends_every_method_to_https_with_308() {
+    let pki = Pki::new("redirect");
+    let redirect_port = free_port();
+    let (server, _certs, _, _) = https_server(&pki, |c| {
+        c.network.redirect_http =
+            vec![ListenAddr::parse(&format!("http://127.0.0.1:{redirect_port}")).unwrap()];
+    });
+    for method in ["GET", "POST"] {
+        let (status, head, _) = plain_request(redirect_port, method, "/api/events/raw?clef", &[]);
+        assert_eq!(status, 308, "{head}");
+        assert!(
+            head.contains(&format!(
+                "location: https://127.0.0.1:{}/api/events/raw?clef",
+                server.port
+            )),
+            "{head}"
+        );
+        assert!(
+            !head
+                .to_ascii_lowercase()
+                .contains("strict-transport-security"),
+            "no HSTS over plain HTTP: {head}"
+        );
+    }
+    // Following it works.
+    assert_eq!(
+        https(server.port, &pki.ca, "GET", "/health", &[], "").0,
+        200
+    );
+}
+
+#[test]
+fn sessions_over_https_use_secure_host_prefixed_cookies() {
+    let pki = Pki::new("cookies");
+    let (server, _certs, _, _) = https_server(&pki, |c| c.authentication = true);
+    crate::create_user(&server, "ada", &["role-administrator"], false);
+    let body = format!(r#"{{"Username":"ada","Password":"{}"}}"#, crate::PASSWORD);
+    let (status, head, answer) = https(
+        server.port,
+        &pki.ca,
+        "POST",
+        "/api/users/login",
+        &[("Content-Type", "application/json")],
+        &body,
+    );
+    assert_eq!(status, 200, "{answer}");
+    let cookie = head
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("set-cookie: ")
+                .or(l.strip_prefix("Set-Cookie: "))
+        })
+        .expect("a session cookie");
+    assert!(cookie.starts_with("__Host-seqr-session="), "{cookie}");
+    assert!(cookie.contains("; Secure"), "{cookie}");
+    assert!(
+        cookie.contains("Path=/") && !cookie.contains("Domain"),
+        "{cookie}"
+    );
+    let pair = cookie.split(';').next().unwrap();
+    let (status, _, me) = https(
+        server.port,
+        &pki.ca,
+        "GET",
+        "/api/users/current",
+        &[("Cookie", pair)],
+        "",
+    );
+    assert_eq!(status, 200, "{me}");
+    assert!(me.contains("\"ada\""), "{me}");
+    // The plain-HTTP cookie name does not count over HTTPS.
+    let plain = pair.replace("__Host-seqr-session", "seqr-session");
+    let (status, _, _) = https(
+        server.port,
+        &pki.ca,
+        "GET",
+        "/api/users/current",
+        &[("Cookie", &plain)],
+        "",
+    );
+    assert_eq!(status, 401);
+}
+
+#[test]
+fn the_ingestion_listener_serves_ingestion_and_health_only() {
+    let ingest_port = free_port();
+    let server = TestServer::start_custom("127.0.0.1", tempfile::tempdir().unwrap(), |c| {
+        c.network.ingest_listen =
+            vec![ListenAddr::parse(&format!("127.0.0.1:{ingest_port}")).unwrap()];
+    });
+    let event = r#"{"@t":"2026-01-02T03:04:05Z","@mt":"via the ingestion port"}"#;
+    let mut s = TcpStream::connect(("127.0.0.1", ingest_port)).unwrap();
+    let (status, _, body) = exchange(
+        &mut s,
+        "POST",
+        "/api/events/raw?clef",
+        &[("Connection", "close")],
+        event,
+    );
+    assert_eq!(status, 201, "{body}");
+    for (path, expected) in [
+        ("/health", 200),
+        ("/api/events/signal", 404),
+        ("/api", 404),
+        ("/", 404),
+        ("/api/users/current", 404),
+    ] {
+        let (status, _, body) = plain_request(ingest_port, "GET", path, &[]);
+        assert_eq!(status, expected, "{path}: {body}");
+    }
+    // The main listener reads what came in through the other.
+    let found = crate::search_events(&server, None, "@Message = 'via the ingestion port'");
+    assert_eq!(found.len(), 1);
+}
+
+#[test]
+fn forwarded_headers_count_only_from_trusted_proxies() {
+    let trusted = TestServer::start_custom("127.0.0.1", tempfile::tempdir().unwrap(), |c| {
+        c.network.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
+    });
+    let untrusted = TestServer::start(Default::default());
+    let forwarded = [
+        ("X-Forwarded-Proto", "https"),
+        ("X-Forwarded-For", "198.51.100.23"),
+    ];
+    let (_, head, _) = trusted.request_with("GET", "/health", &forwarded, "");
+    assert!(head.contains("strict-transport-security"), "{head}");
+    let (_, head, _) = untrusted.request_with("GET", "/health", &forwarded, "");
+    assert!(!head.contains("strict-transport-security"), "{head}");
+}
+
+#[test]
+fn the_audit_log_records_the_forwarded_client_from_a_trusted_proxy() {
+    let server = TestServer::start_custom("127.0.0.1", tempfile::tempdir().unwrap(), |c| {
+        c.authentication = true;
+        c.network.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    });
+    crate::create_user(&server, "ada", &["role-administrator"], false);
+    let body = r#"{"Username":"ada","Password":"wrong password"}"#;
+    let (status, _, _) = server.request_with(
+        "POST",
+        "/api/users/login",
+        &[
+            ("Content-Type", "application/json"),
+            ("X-Forwarded-For", "203.0.113.5, 198.51.100.23"),
+        ],
+        body,
+    );
+    assert_eq!(status, 401);
+    let audit = crate::meta(&server);
+    let entries = seqr_meta::audit::list(&audit, 0, 100).unwrap();
+    let failed = entries
+        .iter()
+        .find(|e| e.action == "user.login")
+        .expect("the failed sign-in is audited");
+    assert_eq!(failed.client_address.as_deref(), Some("198.51.100.23"));
+}
+
+#[test]
+fn cors_answers_preflights_for_allowed_origins_only() {
+    let server = TestServer::start_custom("127.0.0.1", tempfile::tempdir().unwrap(), |c| {
+        c.network.cors_allowed_origins = vec!["https://app.example".into()];
+    });
+    let preflight = |origin: &str| {
+        server.request_with(
+            "OPTIONS",
+            "/api/events/raw",
+            &[
+                ("Origin", origin),
+                ("Access-Control-Request-Method", "POST"),
+                (
+                    "Access-Control-Request-Headers",
+                    "content-type, x-seq-apikey",
+                ),
+            ],
+            "",
+        )
+    };
+    let (status, head, _) = preflight("https://app.example");
+    assert_eq!(status, 204, "{head}");
+    assert!(
+        head.contains("access-control-allow-origin: https://app.example"),
+        "{head}"
+    );
+    assert!(head.contains("access-control-allow-headers:") && head.contains("x-seq-apikey"));
+    assert!(!head.contains("access-control-allow-credentials"), "{head}");
+    let (status, head, _) = preflight("https://evil.example");
+    assert_ne!(status, 204);
+    assert!(!head.contains("access-control-allow-origin"), "{head}");
+
+    let event = r#"{"@t":"2026-01-02T03:04:05Z","@mt":"from a browser"}"#;
+    let (status, head, _) = server.request_with(
+        "POST",
+        "/api/events/raw?clef",
+        &[("Origin", "https://app.example")],
+        event,
+    );
+    assert_eq!(status, 201);
+    assert!(
+        head.contains("access-control-allow-origin: https://app.example"),
+        "{head}"
+    );
+}
+
+#[test]
+fn a_stalled_request_body_times_out_and_connections_are_capped() {
+    let server = TestServer::start_custom("127.0.0.1", tempfile::tempdir().unwrap(), |c| {
+        c.network.limits.body_idle_timeout = Duration::from_millis(300);
+        c.network.limits.max_connections = 3;
+    });
+    let mut s = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(
+        s,
+        "POST /api/events/raw?clef HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{{\"@t\":"
+    )
+    .unwrap();
+    let started = Instant::now();
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("stopped arriving"), "{answer}");
+    assert!(started.elapsed() < Duration::from_secs(3));
+
+    // Three idle connections take every permit; a fourth waits until one closes.
+    let held: Vec<TcpStream> = (0..3)
+        .map(|_| {
+            let s = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+            // Make sure the server has taken it (a request answered on it).
+            let mut s2 = s.try_clone().unwrap();
+            let (status, _, _) = exchange(&mut s2, "GET", "/health", &[], "");
+            assert_eq!(status, 200);
+            s
+        })
+        .collect();
+    let mut waiting = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    waiting
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    write!(
+        waiting,
+        "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut first = [0u8; 1];
+    assert!(
+        waiting.read(&mut first).is_err(),
+        "a connection over the limit is not served yet"
+    );
+    drop(held);
+    waiting
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut answer = String::new();
+    waiting.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
