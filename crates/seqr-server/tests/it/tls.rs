@@ -261,18 +261,23 @@ fn curl_speaks_http2_over_tls_and_openssl_finds_old_protocols_refused() {
     match s_client("-tls1_2") {
         Ok(out) => {
             let text = String::from_utf8_lossy(&out.stdout);
-            assert!(
-                text.contains("Protocol  : TLSv1.2") || text.contains("TLSv1.2"),
-                "{text}"
-            );
+            // s_client prints the protocol and "Verify return code: 0" even when the handshake
+            // failed; the negotiated cipher line is what shows success.
+            assert!(out.status.success(), "{text}");
+            assert!(text.contains("New, TLSv1.2, Cipher is ECDHE-"), "{text}");
             assert!(text.contains("Verify return code: 0 (ok)"), "{text}");
             for old in ["-tls1", "-tls1_1"] {
                 let out = s_client(old).unwrap();
                 let text = String::from_utf8_lossy(&out.stdout);
                 assert!(!out.status.success(), "{old} was accepted: {text}");
+                // An alert received from the server: refused by seqr, not by this openssl
+                // (which still speaks TLS 1.0 and 1.1 at SECLEVEL=0).
+                let errors = String::from_utf8_lossy(&out.stderr);
+                assert!(text.contains("Cipher is (NONE)"), "{old}: {text}");
                 assert!(
-                    text.contains("Cipher is (NONE)") || text.contains("no peer certificate"),
-                    "{old}: {text}"
+                    errors.contains("alert handshake failure")
+                        || errors.contains("alert protocol version"),
+                    "{old}: {errors}"
                 );
             }
         }
