@@ -248,6 +248,9 @@ pub async fn serve(
                     .await
                     .expect("TLS setup does not panic")
                     .map_err(ServeError::Tls)?;
+            if let Some(ca) = &tls.self_signed_ca {
+                announce_self_signed(ca);
+            }
             Some(tls)
         }
         None => None,
@@ -374,9 +377,6 @@ pub async fn serve(
         ));
     }
     let certificate_watch = tls.as_ref().map(|tls| {
-        if let Some(ca) = &tls.self_signed_ca {
-            announce_self_signed(ca);
-        }
         tokio::spawn(crate::tls::watch_for_changes(
             tls.slot.clone(),
             config

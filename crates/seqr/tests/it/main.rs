@@ -5,6 +5,7 @@ mod cli;
 mod crash;
 mod disk_full;
 mod fixtures;
+mod https_cli;
 mod ingest_http;
 mod input_fixtures;
 mod input_flood;
