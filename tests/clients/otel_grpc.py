@@ -4,7 +4,8 @@ check what arrived.
 Usage: .venv/bin/python otel_grpc.py <serverUrl> <runId> [<apiKey>]
 
 opentelemetry-exporter-otlp-proto-grpc (grpcio underneath) with insecure=True to
-endpoint=<serverUrl> (h2c on the server's HTTP port, LogsService/Export and TraceService/Export):
+endpoint=<serverUrl> (h2c on the server's HTTP port, LogsService/Export and TraceService/Export),
+or, for an https:// <serverUrl>, over TLS trusting the CA file in OTEL_EXPORTER_OTLP_CERTIFICATE:
 
   logs, plain:  INFO "Hello alice" (User=alice, N=42), WARNING "Disk nearly full" (Pct=93.5),
                 ERROR "Operation failed" with a traceback, through the stdlib logging bridge
@@ -58,7 +59,13 @@ class Recording:
 
 
 def exporter_options(url, api_key, compression, headers_from_env=False):
-    options = {"endpoint": url, "insecure": True, "timeout": 5}
+    if url.startswith("https://"):
+        # gRPC over TLS (ALPN h2), trusting the CA named the standard OTel way.
+        with open(os.environ["OTEL_EXPORTER_OTLP_CERTIFICATE"], "rb") as f:
+            credentials = grpc.ssl_channel_credentials(root_certificates=f.read())
+        options = {"endpoint": url, "insecure": False, "credentials": credentials, "timeout": 5}
+    else:
+        options = {"endpoint": url, "insecure": True, "timeout": 5}
     if compression:
         options["compression"] = grpc.Compression.Gzip
     os.environ.pop("OTEL_EXPORTER_OTLP_HEADERS", None)

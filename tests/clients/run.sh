@@ -8,7 +8,9 @@
 # UDP, TCP, HTTP), syslog_clients.py drives Python's SysLogHandler (UDP, TCP), util-linux
 # logger --rfc5424 (UDP, TCP) and rsyslogd forwarding a file over TCP. Then starts a second
 # seqr that requires API keys and drives seq-logging with and without one (keys.mjs), and
-# the OTLP/gRPC exporter with the key as gRPC metadata (apikey.mjs makes the key). Also checks
+# the OTLP/gRPC exporter with the key as gRPC metadata (apikey.mjs makes the key). A third seqr
+# serves HTTPS with a self-signed certificate: the Node and Python clients and the OTel exporters
+# (HTTP and gRPC) ingest over TLS trusting its CA, and check.py reads back over HTTPS. Also checks
 # the five reference queries over HTTP against an independent computation
 # (reference_queries.py, needs ../shared/tools/gen_events.py beside the repo).
 #
@@ -158,6 +160,32 @@ timeout 120 "$venv/bin/python" "$here/syslog_clients.py" \
 # --- find the events through the search API and check them ---
 python3 "$here/check.py" "$url" "$run_id" "${node_clients[@]}" "${py_clients[@]}" \
     || die "some client checks failed (see FAIL lines above)"
+
+# --- HTTPS: the same real clients over TLS (HTTP/1.1, and HTTP/2 for gRPC), given the
+# self-signed CA the standard way for each: NODE_EXTRA_CA_CERTS (seq-logging, pino-seq,
+# winston-seq, the OTel JS exporters), REQUESTS_CA_BUNDLE (seqlog), OTEL_EXPORTER_OTLP_CERTIFICATE
+# (OTel Python exporters), SSL_CERT_FILE (the checks' own urllib searches). ---
+start_seqr tls --no-authentication --listen https://127.0.0.1:0 --tls-self-signed
+https_url="$(sed -n 's/.*Listening on \(https:\/\/[^ ]*\).*/\1/p' "$tmp/tls.log" | head -n 1)"
+[[ -n "$https_url" ]] || die "seqr (tls) printed no 'Listening on https://...' line"
+grep -q "SELF-SIGNED" "$tmp/tls.log" || die "seqr (tls) did not warn about its self-signed certificate"
+ca="$tmp/tls-data/tls/self-signed-ca.pem"
+[[ -s "$ca" ]] || die "seqr (tls) wrote no CA file at $ca"
+tls_run="$run_id-tls"
+export NODE_EXTRA_CA_CERTS="$ca" REQUESTS_CA_BUNDLE="$ca" OTEL_EXPORTER_OTLP_CERTIFICATE="$ca" SSL_CERT_FILE="$ca"
+(cd "$here" && timeout 60 node drive.mjs "$https_url" "$tls_run" "${node_clients[@]}") \
+    || die "the Node drivers failed over HTTPS"
+timeout 30 "$venv/bin/python" "$here/drive.py" seqlog "$https_url" "$tls_run" \
+    || die "the seqlog driver failed over HTTPS"
+timeout 60 "$venv/bin/python" "$here/otel.py" "$https_url" "$tls_run" \
+    || die "the OpenTelemetry Python checks failed over HTTPS (see FAIL lines above)"
+(cd "$here" && timeout 60 node otel.mjs "$https_url" "$tls_run") \
+    || die "the OpenTelemetry JS checks failed over HTTPS (see FAIL lines above)"
+timeout 60 "$venv/bin/python" "$here/otel_grpc.py" "$https_url" "$tls_run" \
+    || die "the OpenTelemetry gRPC checks failed over TLS (see FAIL lines above)"
+python3 "$here/check.py" "$https_url" "$tls_run" "${node_clients[@]}" seqlog \
+    || die "some client checks failed over HTTPS (see FAIL lines above)"
+unset NODE_EXTRA_CA_CERTS REQUESTS_CA_BUNDLE OTEL_EXPORTER_OTLP_CERTIFICATE SSL_CERT_FILE
 
 # --- reference queries q1-q5 (shared/design/performance.md) against an independent count ---
 # A server of its own, so its store holds exactly the generated events.
