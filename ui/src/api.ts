@@ -6,6 +6,14 @@
 // that goes with it must be too (Seq returns it only at sign-in).
 const CSRF_KEY = "seqr.csrf";
 
+/// The path prefix the server is reached under behind a reverse proxy (`--base-uri
+/// https://host/seq` gives `/seq`), from the page; empty when served at the root (or by the dev
+/// server, which leaves the placeholder).
+export const basePath: string = (() => {
+  const value = document.querySelector('meta[name="seqr-base"]')?.getAttribute("content") ?? "";
+  return value.startsWith("/") ? value : "";
+})();
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -45,7 +53,7 @@ export async function api<T>(method: string, path: string, body?: unknown, optio
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const csrf = localStorage.getItem(CSRF_KEY);
   if (csrf && method !== "GET") headers["X-Seq-CsrfToken"] = csrf;
-  const response = await fetch(path, {
+  const response = await fetch(basePath + path, {
     method,
     headers,
     credentials: "same-origin",

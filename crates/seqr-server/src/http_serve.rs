@@ -71,11 +71,19 @@ pub(crate) struct Shared {
     pub(crate) limits: Arc<HttpLimits>,
     /// Permits for open connections ([`HttpLimits::max_connections`]).
     pub(crate) connections: Arc<Semaphore>,
+    /// The path prefix of the base URI (`/seq`), removed from request paths that carry it, so
+    /// a proxy may forward `/seq/api/...` as it is or without the prefix.
+    pub(crate) path_prefix: Option<Arc<str>>,
 }
 
 impl Shared {
-    pub(crate) fn new(proxies: TrustedProxies, limits: HttpLimits) -> Shared {
+    pub(crate) fn new(
+        proxies: TrustedProxies,
+        limits: HttpLimits,
+        path_prefix: Option<&str>,
+    ) -> Shared {
         Shared {
+            path_prefix: path_prefix.map(Arc::from),
             proxies: Arc::new(proxies),
             connections: Arc::new(Semaphore::new(limits.max_connections.max(1))),
             limits: Arc::new(limits),
@@ -168,7 +176,11 @@ async fn connection<S>(
 {
     let body_idle = shared.limits.body_idle_timeout;
     let proxies = shared.proxies.clone();
+    let prefix = shared.path_prefix.clone();
     let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+        if let Some(prefix) = &prefix {
+            strip_prefix(&mut request, prefix);
+        }
         let transport = proxies.transport(peer, tls, request.headers());
         request
             .extensions_mut()
@@ -206,6 +218,28 @@ async fn connection<S>(
                 stopping = true;
                 connection.as_mut().graceful_shutdown();
             }
+        }
+    }
+}
+
+/// `/seq/api/x?y` becomes `/api/x?y` (and `/seq` becomes `/`); other paths are left alone.
+fn strip_prefix<B>(request: &mut hyper::Request<B>, prefix: &str) {
+    let uri = request.uri();
+    let path = uri.path();
+    let rest = match path.strip_prefix(prefix) {
+        Some("") => "/",
+        Some(rest) if rest.starts_with('/') => rest,
+        _ => return,
+    };
+    let path_and_query = match uri.query() {
+        Some(q) => format!("{rest}?{q}"),
+        None => rest.to_owned(),
+    };
+    let mut parts = uri.clone().into_parts();
+    if let Ok(pq) = path_and_query.parse() {
+        parts.path_and_query = Some(pq);
+        if let Ok(uri) = hyper::Uri::from_parts(parts) {
+            *request.uri_mut() = uri;
         }
     }
 }
@@ -282,5 +316,25 @@ impl hyper::body::Body for IdleTimeoutBody {
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strip_prefix;
+
+    fn stripped(path: &str) -> String {
+        let mut request = hyper::Request::get(path).body(()).unwrap();
+        strip_prefix(&mut request, "/seq");
+        request.uri().to_string()
+    }
+
+    #[test]
+    fn the_base_path_prefix_comes_off_only_whole_segments() {
+        assert_eq!(stripped("/seq/api/events?count=1"), "/api/events?count=1");
+        assert_eq!(stripped("/seq"), "/");
+        assert_eq!(stripped("/seq/"), "/");
+        assert_eq!(stripped("/api/events"), "/api/events");
+        assert_eq!(stripped("/sequel/x"), "/sequel/x");
     }
 }

@@ -97,6 +97,8 @@ pub(crate) struct AppState {
     inputs: Arc<inputs::InputRegistry>,
     /// Origins allowed to call the API from a browser (empty: CORS off).
     cors_origins: cors::AllowedOrigins,
+    /// The base URI's path (`/seq`), or empty: the UI's page links its assets and API under it.
+    path_prefix: Arc<str>,
 }
 
 /// Builds the application over an open store.

@@ -87,6 +87,30 @@ impl ListenAddr {
     }
 }
 
+/// The path part of a base (canonical) URI without its trailing `/`: `/seq` for
+/// `https://logs.example/seq/`, `None` at the root. Only plain path characters are accepted, so
+/// the value can be written into the UI's page as it is.
+pub fn base_path(uri: &str) -> Result<Option<String>, ListenAddrError> {
+    let rest = strip_prefix_ci(uri, "https://")
+        .or_else(|| strip_prefix_ci(uri, "http://"))
+        .ok_or_else(|| {
+            ListenAddrError(format!(
+                "base URI `{uri}` must start with http:// or https://"
+            ))
+        })?;
+    let path = rest.find('/').map_or("", |i| &rest[i..]);
+    let path = path.trim_end_matches('/');
+    let plain = path
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"/-._~".contains(&b));
+    if !plain || path.contains("//") || path.contains('?') || path.contains('#') {
+        return Err(ListenAddrError(format!(
+            "base URI `{uri}`: the path may hold only letters, digits and - . _ ~ between slashes"
+        )));
+    }
+    Ok((!path.is_empty()).then(|| path.to_owned()))
+}
+
 fn strip_prefix_ci<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
     let head = text.get(..prefix.len())?;
     head.eq_ignore_ascii_case(prefix)
@@ -126,6 +150,25 @@ mod tests {
             (Scheme::Http, "localhost".into(), 80)
         );
         assert_eq!(ok("127.0.0.1:0"), (Scheme::Http, "127.0.0.1".into(), 0));
+    }
+
+    #[test]
+    fn base_paths() {
+        assert_eq!(base_path("https://logs.example").unwrap(), None);
+        assert_eq!(base_path("https://logs.example/").unwrap(), None);
+        assert_eq!(
+            base_path("https://logs.example:8443/seq/").unwrap(),
+            Some("/seq".into())
+        );
+        assert_eq!(base_path("HTTP://x/a/b-c").unwrap(), Some("/a/b-c".into()));
+        for bad in [
+            "ftp://x/a",
+            "https://x/a\"<script>",
+            "https://x/a?b",
+            "https://x/a%20b",
+        ] {
+            assert!(base_path(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -195,6 +195,12 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
     check_listeners(&config)?;
+    let path_prefix = match &config.canonical_uri {
+        Some(uri) => {
+            crate::listen::base_path(uri).map_err(|e| ServeError::Listeners(e.to_string()))?
+        }
+        None => None,
+    };
     let _lock = lock_data_dir(&config.storage)?;
     let data_dir = config.storage.clone();
     let key_source = config.secret_key.clone();
@@ -326,6 +332,7 @@ pub async fn serve(
         maintenance: Arc::new(tokio::sync::Mutex::new(())),
         inputs: Arc::new(crate::inputs::InputRegistry::default()),
         cors_origins: Arc::new(config.network.cors_allowed_origins.clone()),
+        path_prefix: Arc::from(path_prefix.as_deref().unwrap_or("")),
     };
     let flusher = tokio::spawn(flush_counters_periodically(
         counters.clone(),
@@ -349,8 +356,11 @@ pub async fn serve(
             .find(|l| l.scheme == Scheme::Https && l.role == Role::Full)
             .map_or(443, |l| l.local.port()),
     };
-    let shared =
-        crate::http_serve::Shared::new(config.network.proxies(), config.network.limits.clone());
+    let shared = crate::http_serve::Shared::new(
+        config.network.proxies(),
+        config.network.limits.clone(),
+        path_prefix.as_deref(),
+    );
     let mut servers = tokio::task::JoinSet::new();
     for bound in listeners {
         let (router, what) = match bound.role {

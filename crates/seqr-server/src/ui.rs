@@ -6,11 +6,12 @@
 //! A binary built without the UI answers its pages with an error that says how to build it,
 //! instead of failing to build.
 
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use rust_embed::RustEmbed;
 
+use crate::AppState;
 use crate::error::ApiError;
 
 #[derive(RustEmbed)]
@@ -20,14 +21,22 @@ struct Assets;
 
 /// Where `ui/index.html` carries the style nonce for the page's script to use.
 const NONCE_PLACEHOLDER: &str = "__SEQR_STYLE_NONCE__";
+/// Where it carries the base URI's path, for the script's API calls.
+const BASE_PATH_PLACEHOLDER: &str = "__SEQR_BASE_PATH__";
 
 /// `GET /`: the app's page, never cached, so a new version is picked up on reload. Each
 /// answer has a fresh style nonce, in its policy and in the page for the script to read.
-pub(crate) async fn page() -> Response {
+/// Behind a proxy with a path prefix, the page's asset links and API calls carry it (the
+/// prefix holds only plain path characters, see `listen::base_path`).
+pub(crate) async fn page(State(state): State<AppState>) -> Response {
     match Assets::get("index.html") {
         Some(file) => {
             let nonce = seqr_meta::token::generate_nonce();
-            let html = String::from_utf8_lossy(&file.data).replace(NONCE_PLACEHOLDER, &nonce);
+            let prefix = &*state.path_prefix;
+            let html = String::from_utf8_lossy(&file.data)
+                .replace(NONCE_PLACEHOLDER, &nonce)
+                .replace(BASE_PATH_PLACEHOLDER, prefix)
+                .replace("=\"/assets/", &format!("=\"{prefix}/assets/"));
             let mut response = respond(html.into_bytes(), "text/html; charset=utf-8", "no-cache");
             if let Ok(policy) = HeaderValue::from_str(&crate::headers::page_policy(&nonce)) {
                 response

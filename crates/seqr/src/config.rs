@@ -309,9 +309,16 @@ pub(crate) struct ServeArgs {
     )]
     first_run_require_api_key: Option<bool>,
 
-    /// Public base URL of the server when it differs from the listen address (behind a proxy);
-    /// used by features that write absolute links. Seq's name: SEQ_API_CANONICALURI.
-    #[arg(long, env = "SEQR_CANONICAL_URI", value_name = "URL")]
+    /// Public base URL of the server when it differs from the listen address (behind a
+    /// proxy), e.g. https://logs.example.com/seq: redirects to HTTPS go there, and a path in it
+    /// is a prefix the UI and API are served under (a proxy may forward requests with or
+    /// without it). Also --base-uri. Seq's name: SEQ_API_CANONICALURI.
+    #[arg(
+        long,
+        alias = "base-uri",
+        env = "SEQR_CANONICAL_URI",
+        value_name = "URL"
+    )]
     canonical_uri: Option<String>,
 
     #[command(flatten)]
@@ -425,12 +432,7 @@ fn resolve_with(
         .or_else(|| env(SEQ_CANONICAL_URI_ALIAS))
         .or(file.canonical_uri);
     if let Some(uri) = &canonical_uri {
-        let lower = uri.to_ascii_lowercase();
-        if !(lower.starts_with("http://") || lower.starts_with("https://")) {
-            return Err(format!(
-                "canonical URI `{uri}` must start with http:// or https://"
-            ));
-        }
+        seqr_server::listen::base_path(uri).map_err(|e| e.to_string())?;
     }
     let seq_bool = |name: &str| -> Result<Option<bool>, String> {
         env(name)

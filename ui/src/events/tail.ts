@@ -2,7 +2,7 @@
 // are handed on in batches a few times a second so hundreds per second do not mean hundreds
 // of renders.
 
-import type { EventEntity } from "../api";
+import { basePath, type EventEntity } from "../api";
 
 const FLUSH_MS = 200;
 
@@ -18,7 +18,7 @@ export function openTail(
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
   const params = new URLSearchParams({ render: "true" });
   if (filter) params.set("filter", filter);
-  const socket = new WebSocket(`${scheme}//${location.host}/api/events/stream?${params}`);
+  const socket = new WebSocket(`${scheme}//${location.host}${basePath}/api/events/stream?${params}`);
   let buffer: EventEntity[] = [];
   let closedByUs = false;
   const timer = setInterval(() => {

@@ -162,13 +162,6 @@ impl CertificateSlot {
             }
         }
     }
-
-    /// The certificate chain now served (for tests and diagnostics).
-    #[cfg(test)]
-    pub(crate) fn chain(&self) -> Vec<CertificateDer<'static>> {
-        let current = self.current.read().unwrap_or_else(PoisonError::into_inner);
-        current.key.cert.clone()
-    }
 }
 
 impl ResolvesServerCert for CertificateSlot {

@@ -30,7 +30,7 @@ fn start(storage: &Path, log: &Path, args: &[&str]) -> Running {
         .append(true)
         .open(log)
         .unwrap();
-    let mut child = Command::new(SEQR)
+    let child = Command::new(SEQR)
         .arg("serve")
         .arg("--storage")
         .arg(storage)
@@ -41,7 +41,13 @@ fn start(storage: &Path, log: &Path, args: &[&str]) -> Running {
         .stderr(Stdio::from(stderr))
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
+    // Owned from here, so the child is killed and reaped however the start goes.
+    let mut running = Running {
+        child,
+        port: 0,
+        lines: Vec::new(),
+    };
+    let stdout = running.child.stdout.take().unwrap();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines() {
@@ -51,21 +57,21 @@ fn start(storage: &Path, log: &Path, args: &[&str]) -> Running {
             }
         }
     });
-    let mut lines = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let line = rx
             .recv_timeout(deadline.saturating_duration_since(Instant::now()))
             .unwrap_or_else(|_| {
                 panic!(
-                    "no `Listening on https://` line; stdout {lines:?}, stderr:\n{}",
+                    "no `Listening on https://` line; stdout {:?}, stderr:\n{}",
+                    running.lines,
                     std::fs::read_to_string(log).unwrap_or_default()
                 )
             });
-        lines.push(line.clone());
+        running.lines.push(line.clone());
         if let Some(rest) = line.strip_prefix("Listening on https://127.0.0.1:") {
-            let port = rest.split_whitespace().next().unwrap().parse().unwrap();
-            return Running { child, port, lines };
+            running.port = rest.split_whitespace().next().unwrap().parse().unwrap();
+            return running;
         }
     }
 }
@@ -217,7 +223,7 @@ fn sighup_reloads_the_certificate_and_a_broken_one_keeps_the_old_serving() {
 fn sighup_without_https_does_not_stop_the_server() {
     let dir = tempfile::tempdir().unwrap();
     let (storage, log) = (dir.path().join("data"), dir.path().join("stderr.log"));
-    let mut child = Command::new(SEQR)
+    let child = Command::new(SEQR)
         .args(["serve", "--no-authentication", "--listen", "127.0.0.1:0"])
         .arg("--storage")
         .arg(&storage)
@@ -226,20 +232,19 @@ fn sighup_without_https_does_not_stop_the_server() {
         .stderr(Stdio::from(std::fs::File::create(&log).unwrap()))
         .spawn()
         .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut server = Running {
+        child,
+        port: 0,
+        lines: vec![],
+    };
+    let mut stdout = BufReader::new(server.child.stdout.take().unwrap());
     let mut line = String::new();
     while !line.starts_with("Listening on") {
         line.clear();
         assert!(stdout.read_line(&mut line).unwrap() > 0, "server exited");
     }
-    let server = Running {
-        child,
-        port: 0,
-        lines: vec![],
-    };
     hangup(&server);
     wait_for_log(&log, "SIGHUP: nothing to reload", 1);
-    let mut server = server;
     assert!(server.child.try_wait().unwrap().is_none());
 }
 
