@@ -4,7 +4,8 @@
 // server itself, and no page error may occur.
 //
 //   node ui/tests/browser.mjs        (make test runs it after building the UI and the binary)
-//   UI_CHECK=tail node ui/tests/browser.mjs     (only the checks whose name contains "tail")
+//   UI_CHECK=tail node ui/tests/browser.mjs     (only the checks whose name matches /tail/)
+//   UI_BASE_PATH=/seq node ui/tests/browser.mjs  (the UI under a path prefix, see harness.mjs)
 
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -442,9 +443,9 @@ let ran = 0;
 try {
   all = await startAll();
   const { server, browser } = all;
-  // UI_CHECK=text runs only the checks whose name contains it.
-  const only = process.env.UI_CHECK;
-  const selected = checks.filter((c) => !only || c.name.includes(only));
+  // UI_CHECK=pattern runs only the checks whose name matches it (a regular expression).
+  const only = process.env.UI_CHECK ? new RegExp(process.env.UI_CHECK) : null;
+  const selected = checks.filter((c) => !only || only.test(c.name));
   ran = selected.length;
   for (const { name, fn } of selected) {
     const context = await browser.newContext();

@@ -24,8 +24,14 @@ export const CHROMIUM_FLAGS = [
   "--no-first-run",
 ];
 
+// UI_BASE_PATH=/seq serves seqr as if behind a proxy at http://seqr.test/seq (`--base-uri`):
+// the tests then open the UI under the prefix, and every request it makes must carry it.
+const basePath = process.env.UI_BASE_PATH ?? "";
+
 function startSeqr(dataDir) {
-  const child = spawn(seqrBin, ["serve", "--listen", "127.0.0.1:0", "--storage", dataDir], {
+  const args = ["serve", "--listen", "127.0.0.1:0", "--storage", dataDir];
+  if (basePath) args.push("--base-uri", `http://seqr.test${basePath}`);
+  const child = spawn(seqrBin, args, {
     env: { ...process.env, SEQR_FIRSTRUN_ADMINPASSWORD: password },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -39,7 +45,7 @@ function startSeqr(dataDir) {
       const m = out.match(/Listening on (http:\/\/\S+)/);
       if (m) {
         clearTimeout(timer);
-        ok({ child, url: m[1].replace(/\/$/, ""), log: () => log });
+        ok({ child, url: m[1].replace(/\/$/, "") + basePath, log: () => log });
       }
     });
     child.on("exit", (code) => fail(new Error(`seqr exited (${code}):\n${log}`)));
