@@ -2,7 +2,7 @@
 CARGO ?= cargo
 ARGS ?=
 
-.PHONY: all ui build run test deps lint test-rust test-clients test-ui screenshots test-crash-long fuzz bench bench-ui clean
+.PHONY: all ui build run test deps lint deny audit test-rust test-clients test-ui screenshots test-crash-long fuzz bench bench-ui clean
 
 all: build
 
@@ -19,9 +19,10 @@ build: ui
 run: build
 	./target/release/seqr serve $(ARGS)
 
-## Every test suite: formatting and lints, Rust unit and integration tests (including the
-## crash test), and the real Seq client libraries driven against a running server.
-test: deps ui lint test-rust test-clients test-ui
+## Every test suite: formatting and lints, dependency licenses/bans/sources (cargo-deny), Rust
+## unit and integration tests (including the crash test), and the real Seq client libraries
+## driven against a running server.
+test: deps ui lint deny test-rust test-clients test-ui
 
 ## System packages the test suites need (installed only when missing; needs root or sudo).
 deps:
@@ -30,6 +31,21 @@ deps:
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+## Dependency policy (deny.toml): permissive licenses only, no wildcard versions, crates.io only.
+## Works offline. cargo-deny is installed by .ci/deps.sh (`make deps`).
+deny:
+	$(CARGO) deny check licenses bans sources
+
+## Known vulnerabilities (RustSec advisory database). Fetches the database from GitHub, so it
+## cannot run on machines without network access; it is therefore not part of `make test`.
+audit:
+	@$(CARGO) deny check advisories || { \
+	    status=$$?; \
+	    echo "audit: cargo deny check advisories failed (exit $$status). If the messages above say the" >&2; \
+	    echo "audit: advisory database could not be fetched, this machine has no access to" >&2; \
+	    echo "audit: https://github.com/rustsec/advisory-db; run \`make audit\` where it has." >&2; \
+	    exit $$status; }
 
 test-rust:
 	$(CARGO) test --workspace
@@ -42,6 +58,7 @@ test-clients:
 test-ui: ui
 	$(CARGO) build -p seqr
 	SEQR_BIN=target/debug/seqr node ui/tests/browser.mjs
+	SEQR_BIN=target/debug/seqr UI_BASE_PATH=/seq UI_CHECK='^(signs in|searches|live tail shows|an API key)' node ui/tests/browser.mjs
 
 ## Refreshes docs/screenshots from the UI over generated data (the browser tests write only
 ## to the git-ignored ui/tests/output).

@@ -19,6 +19,29 @@ command -v chromium >/dev/null || missing+=(chromium)
 # private foreground child with its own config; the test never uses the system service).
 command -v logger >/dev/null || missing+=(bsdutils)
 command -v rsyslogd >/dev/null || [ -x /usr/sbin/rsyslogd ] || missing+=(rsyslog)
+# The air-gap test (crates/seqr/tests/it/airgap.rs): strace records the server's connections
+# inside a network namespace made with util-linux unshare/nsenter, iproute2 brings its loopback
+# up, curl is the client.
+command -v strace >/dev/null || missing+=(strace)
+command -v unshare >/dev/null && command -v nsenter >/dev/null || missing+=(util-linux)
+command -v ip >/dev/null || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || missing+=(iproute2)
+command -v curl >/dev/null || missing+=(curl)
+# TLS tests talk to the server with `openssl s_client`.
+command -v openssl >/dev/null || missing+=(openssl)
+# `systemd-analyze verify` checks packaging/systemd/seqr.service (tests/it/packaging.rs). Debian
+# ships it in the systemd package; verify needs no running systemd (works in containers).
+command -v systemd-analyze >/dev/null || missing+=(systemd)
+
+# cargo-deny, for `make deny` (licenses, bans, sources) and `make audit` (advisories). It has
+# no optional features to trim; a --locked release build takes about 5 minutes on 2 cores, so
+# it is built without LTO, with more codegen units and less optimisation: it checks a lock
+# file, it need not be fast.
+if ! cargo deny --version >/dev/null 2>&1; then
+    echo "deps: installing cargo-deny (cargo install cargo-deny --locked)" >&2
+    CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=256 \
+        CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_DEBUG=false \
+        cargo install cargo-deny --locked
+fi
 
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
