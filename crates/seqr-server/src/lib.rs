@@ -25,10 +25,12 @@ mod health;
 mod http_serve;
 mod ingest;
 mod ingest_counters;
+mod ingestion_log;
 pub mod inputs;
 pub mod listen;
 mod maintenance;
 mod metadata;
+mod metrics;
 mod otlp;
 pub mod permission;
 mod query;
@@ -39,6 +41,7 @@ mod runtime;
 mod serve;
 mod settings;
 mod shippers;
+mod status;
 mod tail;
 mod timespan;
 mod ui;
@@ -88,6 +91,12 @@ pub(crate) struct AppState {
     tail: Arc<tail::TailHub>,
     /// The GELF and syslog listeners' counters.
     inputs: Arc<inputs::InputRegistry>,
+    /// Counters and latencies for `/metrics`.
+    metrics: Arc<metrics::Metrics>,
+    /// Recently refused payloads (`api/diagnostics/ingestion`).
+    ingestion_log: Arc<ingestion_log::IngestionLog>,
+    /// Banner messages set by the parts of the server that know (`api/diagnostics/status`).
+    status: Arc<status::StatusNotes>,
 }
 
 /// Builds the application over an open store.
@@ -96,6 +105,10 @@ pub(crate) fn app(state: AppState) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::enforce::enforce,
+        ))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::observe,
         ))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -288,7 +288,24 @@ pub async fn serve(
         accounts: Arc::new(tokio::sync::Mutex::new(())),
         maintenance: Arc::new(tokio::sync::Mutex::new(())),
         inputs: Arc::new(crate::inputs::InputRegistry::default()),
+        metrics: Arc::new(crate::metrics::Metrics::default()),
+        ingestion_log: Arc::default(),
+        status: Arc::default(),
     };
+    if matches!(config.secret_key, SecretKeySource::DataDirectory) {
+        state.status.set(
+            "secret-key-in-data-directory",
+            crate::status::Level::Warning,
+            "The secret key is kept in the data directory (secret.key): keep a copy elsewhere, \
+             or supply it from outside (SEQR_SECRET_KEY, --secret-key-file, \
+             --secret-key-provider). Without it, sealed settings cannot be read.",
+        );
+    }
+    let sampler = tokio::spawn(crate::metrics::run_sampler(
+        state.metrics.clone(),
+        store.clone(),
+        stop_rx.clone(),
+    ));
     let flusher = tokio::spawn(flush_counters_periodically(
         counters.clone(),
         metadata.db.clone(),
@@ -342,6 +359,7 @@ pub async fn serve(
         tracing::warn!("the GELF and syslog inputs did not finish storing within 10 s");
     }
     flusher.abort();
+    sampler.abort();
     // The retention task stops after the policy in hand; a delete already running (from it or
     // from a request that was cut off) holds the gate until the store has finished it.
     if retention.await.is_err() {

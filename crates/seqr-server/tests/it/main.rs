@@ -11,6 +11,7 @@ mod grpc;
 mod headers;
 mod health_quarantine;
 mod inputs;
+mod ops;
 mod otlp;
 mod retention_http;
 mod roles;
