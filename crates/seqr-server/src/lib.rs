@@ -38,6 +38,7 @@ mod retention;
 mod roles;
 pub mod routes;
 mod runtime;
+pub mod self_log;
 mod serve;
 mod settings;
 mod shippers;

@@ -56,6 +56,8 @@ pub struct ServeConfig {
     pub retention: RetentionSchedule,
     /// GELF and syslog listeners (none by default).
     pub inputs: Vec<crate::inputs::InputListener>,
+    /// seqr's own log events, to be stored as events (`--self-log`; off when `None`).
+    pub self_log: Option<crate::self_log::SelfLog>,
 }
 
 /// Why the server could not start or stopped uncleanly.
@@ -288,7 +290,9 @@ pub async fn serve(
         accounts: Arc::new(tokio::sync::Mutex::new(())),
         maintenance: Arc::new(tokio::sync::Mutex::new(())),
         inputs: Arc::new(crate::inputs::InputRegistry::default()),
-        metrics: Arc::new(crate::metrics::Metrics::default()),
+        metrics: Arc::new(crate::metrics::Metrics::new(
+            config.self_log.as_ref().map(|s| s.dropped_counter()),
+        )),
         ingestion_log: Arc::default(),
         status: Arc::default(),
     };
@@ -301,6 +305,10 @@ pub async fn serve(
              --secret-key-provider). Without it, sealed settings cannot be read.",
         );
     }
+    let self_log = config
+        .self_log
+        .clone()
+        .map(|s| tokio::spawn(crate::self_log::run(state.clone(), s, stop_rx.clone())));
     let sampler = tokio::spawn(crate::metrics::run_sampler(
         state.metrics.clone(),
         store.clone(),
@@ -359,6 +367,9 @@ pub async fn serve(
         tracing::warn!("the GELF and syslog inputs did not finish storing within 10 s");
     }
     flusher.abort();
+    if let Some(task) = self_log {
+        let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+    }
     sampler.abort();
     // The retention task stops after the policy in hand; a delete already running (from it or
     // from a request that was cut off) holds the gate until the store has finished it.

@@ -152,7 +152,9 @@ fn render(state: &AppState) -> String {
         "seqr_self_log_dropped_total",
         "counter",
         "seqr's own log events not stored because the self-log queue was full.",
-        m.self_log_dropped.load(Ordering::Relaxed),
+        m.self_log_dropped
+            .as_ref()
+            .map_or(0, |d| d.load(Ordering::Relaxed)),
     );
     e.finish()
 }

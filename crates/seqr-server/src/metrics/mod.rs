@@ -190,21 +190,22 @@ pub(crate) struct Metrics {
     queries: [Latency; QueryKind::ALL.len()],
     /// Requests being handled now (the matched routes).
     pub(crate) in_flight: AtomicU64,
-    /// seqr's own log events dropped because the self-log queue was full.
-    pub(crate) self_log_dropped: AtomicU64,
+    /// seqr's own log events dropped because the self-log queue was full (the queue's own
+    /// counter, when `--self-log` is on).
+    pub(crate) self_log_dropped: Option<std::sync::Arc<AtomicU64>>,
     /// Samples for the per-minute figures (see `rates`).
     samples: Mutex<rates::Samples>,
 }
 
-impl Default for Metrics {
-    fn default() -> Metrics {
+impl Metrics {
+    pub(crate) fn new(self_log_dropped: Option<std::sync::Arc<AtomicU64>>) -> Metrics {
         Metrics {
             started: Instant::now(),
             inputs: Default::default(),
             rejected: Default::default(),
             queries: Default::default(),
             in_flight: AtomicU64::new(0),
-            self_log_dropped: AtomicU64::new(0),
+            self_log_dropped,
             samples: Mutex::new(rates::Samples::default()),
         }
     }

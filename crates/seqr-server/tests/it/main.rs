@@ -60,6 +60,7 @@ pub fn test_config(dir: &std::path::Path, listen: &str) -> ServeConfig {
         first_run: Default::default(),
         retention: Default::default(),
         inputs: Vec::new(),
+        self_log: None,
     }
 }
 

@@ -21,6 +21,7 @@ fn start_and_stop(dir: &std::path::Path, secret_key: SecretKeySource) -> Result<
         first_run: Default::default(),
         retention: Default::default(),
         inputs: Vec::new(),
+        self_log: None,
     };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
