@@ -22,8 +22,9 @@
 //! Modules: `dir` (file-system abstraction), `wal` (log files, replay), `writer` (the
 //! group-commit writer thread, WAL rotation), `memtable`, `flusher` (memtable -> parts),
 //! `part` (the columnar format), `sink` (events -> day parts), `manifest` (the live set),
-//! `cache` (decoded blocks), `latency` (fsync and flush timings), `recovery` (what `open` does), `legacy` (format-1 segments, for
-//! migration), `search`, `codec` (row encoding of WAL records), `options`, `stats`.
+//! `cache` (decoded blocks), `latency` (fsync and flush timings), `recovery` (what `open`
+//! does), `legacy` (format-1 segments, for migration), `search`, `codec` (row encoding of WAL
+//! records), `options`, `stats`.
 
 mod cache;
 mod codec;

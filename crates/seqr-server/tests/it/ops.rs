@@ -422,4 +422,21 @@ fn the_status_banner_is_readable_with_read_and_tells_keyless_ingestion() {
         all.contains("without an API key"),
         "loopback-only listening: {all}"
     );
+    // A scraper's key: System, sent the way Prometheus' `authorization` setting sends it.
+    let system = create_key(&server, PermissionSet::of(&[Permission::System]));
+    let bearer = format!("Bearer {system}");
+    let (status, _, text) =
+        server.request_with("GET", "/metrics", &[("Authorization", &bearer)], "");
+    assert_eq!(status, 200, "{text}");
+    assert!(
+        text.contains("# TYPE seqr_ingest_events_total counter"),
+        "{text}"
+    );
+    let (status, _, _) = server.request_with(
+        "GET",
+        "/metrics",
+        &[("Authorization", &format!("Bearer {reader}"))],
+        "",
+    );
+    assert_eq!(status, 403, "Read is not enough");
 }
