@@ -130,3 +130,29 @@ async fn store(state: &AppState, lines: Vec<String>) {
     let _ =
         crate::ingest::store_events(state, &key, events, body.len() as u64, Input::SelfLog).await;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn lines_offered_while_storing_are_not_queued_and_a_full_queue_drops() {
+        let log = SelfLog::new(2);
+        assert!(!is_storing());
+        log.offer("a".into());
+        STORING
+            .scope((), async {
+                assert!(is_storing());
+                log.offer("logged by the storing task".into());
+            })
+            .await;
+        log.offer("c".into());
+        log.offer("d: the queue holds two".into());
+        let mut rx = log.take_receiver().unwrap();
+        assert_eq!(rx.try_recv().unwrap(), "a");
+        assert_eq!(rx.try_recv().unwrap(), "c");
+        assert!(rx.try_recv().is_err());
+        assert_eq!(log.dropped(), 1);
+        assert!(log.take_receiver().is_none(), "one consumer");
+    }
+}
