@@ -440,3 +440,53 @@ fn the_status_banner_is_readable_with_read_and_tells_keyless_ingestion() {
     );
     assert_eq!(status, 403, "Read is not enough");
 }
+
+#[test]
+fn a_listener_over_its_rate_logs_the_drop_once_a_second_at_most() {
+    let port = UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let server = TestServer::start_custom("127.0.0.1", tempfile::tempdir().unwrap(), |c| {
+        c.inputs = vec![InputListener {
+            kind: InputKind::SyslogUdp,
+            address: format!("127.0.0.1:{port}"),
+            api_key_id: None,
+            limits: InputLimits {
+                max_events_per_second: Some(1),
+                ..Default::default()
+            },
+            allow: Vec::new(),
+        }];
+    });
+    let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    for i in 0..20 {
+        let frame = format!("<134>app[1]: message {i}");
+        udp.send_to(frame.as_bytes(), ("127.0.0.1", port)).unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let dropped = loop {
+        let (_, _, text) = get(&server, None, "/metrics");
+        let series = format!(
+            "seqr_input_dropped_rate_total{{input=\"syslog_udp\",address=\"127.0.0.1:{port}\"}}"
+        );
+        let dropped = sample(&text, &series).unwrap_or(0.0);
+        if dropped >= 19.0 || Instant::now() > deadline {
+            break dropped;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(dropped, 19.0, "one token, then the limit");
+    let (_, _, body) = get(&server, None, "/api/diagnostics/ingestion?format=json");
+    let entries = json_of(&body);
+    let entries = entries.as_array().unwrap();
+    assert_eq!(
+        entries.len(),
+        1,
+        "19 drops within a second, one entry: {entries:#?}"
+    );
+    assert_eq!(entries[0]["Input"], "syslog_udp");
+    assert_eq!(entries[0]["Reason"], "rate_limited");
+    assert_eq!(entries[0]["ClientAddress"], "127.0.0.1");
+}
