@@ -296,15 +296,7 @@ pub async fn serve(
         ingestion_log: Arc::default(),
         status: Arc::default(),
     };
-    if matches!(config.secret_key, SecretKeySource::DataDirectory) {
-        state.status.set(
-            "secret-key-in-data-directory",
-            crate::status::Level::Warning,
-            "The secret key is kept in the data directory (secret.key): keep a copy elsewhere, \
-             or supply it from outside (SEQR_SECRET_KEY, --secret-key-file, \
-             --secret-key-provider). Without it, sealed settings cannot be read.",
-        );
-    }
+    crate::status::note_start_up(&state.status, &config);
     let self_log = config
         .self_log
         .clone()

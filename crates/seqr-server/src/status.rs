@@ -59,6 +59,19 @@ impl StatusNotes {
     }
 }
 
+/// The messages start-up settings call for.
+pub(crate) fn note_start_up(notes: &StatusNotes, config: &crate::ServeConfig) {
+    if matches!(config.secret_key, crate::SecretKeySource::DataDirectory) {
+        notes.set(
+            "secret-key-in-data-directory",
+            Level::Warning,
+            "The secret key is kept in the data directory (secret.key): keep a copy elsewhere, \
+             or supply it from outside (SEQR_SECRET_KEY, --secret-key-file, \
+             --secret-key-provider). Without it, sealed settings cannot be read.",
+        );
+    }
+}
+
 /// Every message that applies now, errors first.
 pub(crate) fn messages(state: &AppState) -> Vec<StatusMessage> {
     let mut out = Vec::new();
