@@ -191,7 +191,11 @@ pub(crate) async fn start(
             counters.clone(),
         );
         running.tasks.spawn(writer_task);
-        let guard = Arc::new(guard::Guard::new(input, counters.clone()));
+        let guard = Arc::new(guard::Guard::new(
+            input,
+            counters.clone(),
+            state.ingestion_log.clone(),
+        ));
         let bind_error = |source| InputStartError::Bind {
             kind: input.kind,
             address: input.address.clone(),

@@ -115,7 +115,7 @@ async fn deliver(c: &Connection, frame: Result<Vec<u8>, String>) {
     let message = match frame {
         Ok(message) => message,
         Err(why) => {
-            c.guard.malformed(c.peer.ip(), &why);
+            c.guard.malformed(c.peer.ip(), &why, &[]);
             return;
         }
     };
@@ -125,7 +125,7 @@ async fn deliver(c: &Connection, frame: Result<Vec<u8>, String>) {
     {
         Ok(event) => event,
         Err(why) => {
-            c.guard.malformed(c.peer.ip(), &why);
+            c.guard.malformed(c.peer.ip(), &why, &message);
             return;
         }
     };

@@ -12,4 +12,5 @@ mod input_flood;
 mod otlp_fixtures;
 mod secret_rotate;
 mod secure_defaults;
+mod self_log;
 mod support;
