@@ -372,9 +372,14 @@ pub async fn serve(
         counters.clone(),
         metadata.db.clone(),
     ));
-    let inputs = crate::inputs::start(&state, &config.inputs, stop_rx.clone())
-        .await
-        .map_err(ServeError::Input)?;
+    let inputs = crate::inputs::start(
+        &state,
+        &config.inputs,
+        tls.as_ref().map(|t| &t.acceptor),
+        stop_rx.clone(),
+    )
+    .await
+    .map_err(ServeError::Input)?;
     let maintenance = state.maintenance.clone();
     let retention_state = state.clone();
     let full_app = app(state.clone());

@@ -33,6 +33,8 @@ pub(crate) enum Input {
     GelfTcp,
     SyslogUdp,
     SyslogTcp,
+    GelfTls,
+    SyslogTls,
     Loki,
     ElasticBulk,
     /// seqr's own log events (`--self-log`).
@@ -40,7 +42,7 @@ pub(crate) enum Input {
 }
 
 impl Input {
-    pub(crate) const ALL: [Input; 12] = [
+    pub(crate) const ALL: [Input; 14] = [
         Input::Clef,
         Input::LegacyJson,
         Input::OtlpHttp,
@@ -50,6 +52,8 @@ impl Input {
         Input::GelfTcp,
         Input::SyslogUdp,
         Input::SyslogTcp,
+        Input::GelfTls,
+        Input::SyslogTls,
         Input::Loki,
         Input::ElasticBulk,
         Input::SelfLog,
@@ -67,6 +71,8 @@ impl Input {
             Input::GelfTcp => "gelf_tcp",
             Input::SyslogUdp => "syslog_udp",
             Input::SyslogTcp => "syslog_tcp",
+            Input::GelfTls => "gelf_tls",
+            Input::SyslogTls => "syslog_tls",
             Input::Loki => "loki",
             Input::ElasticBulk => "elastic_bulk",
             Input::SelfLog => "self_log",
@@ -82,6 +88,8 @@ impl From<crate::inputs::InputKind> for Input {
             InputKind::GelfTcp => Input::GelfTcp,
             InputKind::SyslogUdp => Input::SyslogUdp,
             InputKind::SyslogTcp => Input::SyslogTcp,
+            InputKind::GelfTls => Input::GelfTls,
+            InputKind::SyslogTls => Input::SyslogTls,
         }
     }
 }
