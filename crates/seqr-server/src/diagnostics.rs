@@ -176,6 +176,9 @@ pub(crate) async fn resources() -> Json<Value> {
         "Links": {
             "Storage": "api/diagnostics/storage{?rangeStart,rangeEnd,intervalSeconds,intervalMinutes}",
             "Inputs": "api/diagnostics/inputs",
+            "Metrics": "api/diagnostics/metrics",
+            "IngestionLog": "api/diagnostics/ingestion",
+            "Status": "api/diagnostics/status",
         }
     }))
 }

@@ -10,6 +10,16 @@ pub struct ApiError {
     status: StatusCode,
     message: String,
     retry_after_seconds: Option<u32>,
+    reason: Option<crate::metrics::Reason>,
+}
+
+/// What an error answer said, attached to the response so that the layers watching ingestion
+/// (metrics, the ingestion log) need not parse the body back.
+#[derive(Clone, Debug)]
+pub(crate) struct ErrorDetail {
+    pub(crate) message: String,
+    /// Why, when the status alone does not tell (the kinds of 503).
+    pub(crate) reason: Option<crate::metrics::Reason>,
 }
 
 impl ApiError {
@@ -47,7 +57,14 @@ impl ApiError {
             status,
             message: message.into(),
             retry_after_seconds: None,
+            reason: None,
         }
+    }
+
+    /// Names why an ingestion request was refused, for metrics and the ingestion log.
+    pub(crate) fn because(mut self, reason: crate::metrics::Reason) -> ApiError {
+        self.reason = Some(reason);
+        self
     }
 
     /// The status this error is answered with.
@@ -65,6 +82,10 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::json!({ "Error": self.message }).to_string();
         let mut response = (self.status, body).into_response();
+        response.extensions_mut().insert(ErrorDetail {
+            message: self.message,
+            reason: self.reason,
+        });
         let headers = response.headers_mut();
         headers.insert(
             header::CONTENT_TYPE,

@@ -23,6 +23,7 @@ use crate::auth::enforce::{Principal, unix_now};
 use crate::auth::keys::VerifiedKey;
 use crate::auth::rules::Caller;
 use crate::error::ApiError;
+use crate::metrics::{Input, Reason};
 
 /// The answer every Seq client understands; compact, because Serilog searches for the exact text
 /// `"MinimumLevelAccepted":"`.
@@ -83,6 +84,21 @@ pub(crate) enum Format {
     Loki(seqr_shippers::loki::Encoding),
     /// An Elasticsearch `_bulk` body, with the index named by the path, if any.
     ElasticBulk(Option<String>),
+}
+
+impl Format {
+    /// The `input` label its events are counted under.
+    fn input(&self) -> Input {
+        match self {
+            Format::Clef => Input::Clef,
+            Format::Legacy => Input::LegacyJson,
+            Format::Otlp(..) => Input::OtlpHttp,
+            Format::OtlpGrpc(_) => Input::OtlpGrpc,
+            Format::Gelf => Input::GelfHttp,
+            Format::Loki(_) => Input::Loki,
+            Format::ElasticBulk(_) => Input::ElasticBulk,
+        }
+    }
 }
 
 /// What a decoder refused record by record, for the answer.
@@ -151,6 +167,7 @@ fn disk_full(free: u64, minimum: u64) -> ApiError {
         ),
         LOW_DISK_RETRY_SECONDS,
     )
+    .because(Reason::LowDisk)
 }
 
 /// Ingests one request. The work runs in its own task, so a client that closes its connection
@@ -216,7 +233,7 @@ async fn ingest_request(
             return Err(e);
         }
     };
-    store_events(&state, &key, events, bytes).await?;
+    store_events(&state, &key, events, bytes, format.input()).await?;
     Ok(match (format, refused) {
         (Format::Otlp(signal, encoding), Refusals::Otlp(refused)) => {
             otlp_accepted(signal, encoding, &refused)
@@ -241,6 +258,7 @@ pub(crate) async fn store_events(
     key: &Arc<VerifiedKey>,
     events: Vec<Event>,
     bytes: u64,
+    input: Input,
 ) -> Result<usize, ApiError> {
     let arrived = events.len();
     // Applied properties are copied into every event: that growth is ingestion memory too.
@@ -270,6 +288,9 @@ pub(crate) async fn store_events(
     if !events.is_empty() {
         append(state, events).await?;
     }
+    state
+        .metrics
+        .ingested(input, arrived as u64, ingested as u64, bytes);
     let per_event = if arrived == 0 {
         0
     } else {
@@ -402,7 +423,19 @@ fn decode(
     let seq = |decoded: Result<Vec<Event>, seqr_ingest::DecodeError>| {
         decoded
             .map(|events| (events, bytes, Refusals::None))
-            .map_err(|e| ApiError::new(status(e.http_status()), e.to_string()))
+            .map_err(|e| {
+                let oversized = matches!(
+                    e,
+                    seqr_ingest::DecodeError::EventTooLarge { .. }
+                        | seqr_ingest::DecodeError::PayloadTooLarge { .. }
+                );
+                let error = ApiError::new(status(e.http_status()), e.to_string());
+                if oversized {
+                    error.because(Reason::Oversized)
+                } else {
+                    error
+                }
+            })
     };
     let otlp = |decoded: Result<seqr_otlp::Decoded, seqr_otlp::DecodeError>| {
         let mut d = decoded.map_err(|e| ApiError::bad_request(e.to_string()))?;
@@ -539,7 +572,8 @@ async fn reserve_budget(
         _ => Err(ApiError::unavailable(
             "The server is ingesting as fast as it can and has no room for this request now; retry shortly.",
             1,
-        )),
+        )
+        .because(Reason::Overload)),
     }
 }
 
@@ -563,14 +597,16 @@ async fn append(state: &AppState, events: Vec<Event>) -> Result<(), ApiError> {
         Ok(Err(AppendError::ShuttingDown)) | Err(_) => Err(ApiError::unavailable(
             "The server is shutting down; the events were not stored. Retry shortly.",
             5,
-        )),
+        )
+        .because(Reason::ShuttingDown)),
         Ok(Err(AppendError::Poisoned { detail })) => {
             tracing::error!(%detail, "append refused: the store is poisoned");
             Err(ApiError::unavailable(
                 "The event store stopped accepting writes after a storage failure; the events were not \
              stored. An administrator must check the disk and restart the server.",
                 30,
-            ))
+            )
+            .because(Reason::StoreFailed))
         }
         Ok(Err(AppendError::DiskFull { free, minimum })) => {
             tracing::warn!(
@@ -583,14 +619,15 @@ async fn append(state: &AppState, events: Vec<Event>) -> Result<(), ApiError> {
                  resumes by itself once space is freed (or the minimum free space setting is \
                  lowered). Retry later.",
                 30,
-            ))
+            )
+            .because(Reason::LowDisk))
         }
         Ok(Err(other)) => {
             tracing::error!(error = %other, "append failed");
-            Err(ApiError::unavailable(
-                "The events could not be stored; retry later.",
-                10,
-            ))
+            Err(
+                ApiError::unavailable("The events could not be stored; retry later.", 10)
+                    .because(Reason::StoreFailed),
+            )
         }
     }
 }

@@ -27,10 +27,12 @@ mod health;
 mod http_serve;
 mod ingest;
 mod ingest_counters;
+mod ingestion_log;
 pub mod inputs;
 pub mod listen;
 mod maintenance;
 mod metadata;
+mod metrics;
 mod network;
 mod otlp;
 pub mod permission;
@@ -40,9 +42,11 @@ mod retention;
 mod roles;
 pub mod routes;
 mod runtime;
+pub mod self_log;
 mod serve;
 mod settings;
 mod shippers;
+mod status;
 mod tail;
 mod timespan;
 pub mod tls;
@@ -99,6 +103,12 @@ pub(crate) struct AppState {
     cors_origins: cors::AllowedOrigins,
     /// The base URI's path (`/seq`), or empty: the UI's page links its assets and API under it.
     path_prefix: Arc<str>,
+    /// Counters and latencies for `/metrics`.
+    metrics: Arc<metrics::Metrics>,
+    /// Recently refused payloads (`api/diagnostics/ingestion`).
+    ingestion_log: Arc<ingestion_log::IngestionLog>,
+    /// Banner messages set by the parts of the server that know (`api/diagnostics/status`).
+    status: Arc<status::StatusNotes>,
 }
 
 /// Builds the application over an open store.
@@ -117,6 +127,10 @@ fn with_layers(routes: Router<AppState>, state: AppState) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::enforce::enforce,
+        ))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::observe,
         ))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

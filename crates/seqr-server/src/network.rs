@@ -14,6 +14,9 @@ pub struct NetworkConfig {
     pub tls: Option<TlsSettings>,
     /// Listeners serving only the ingestion routes and `/health` (Seq's Docker port 5341).
     pub ingest_listen: Vec<ListenAddr>,
+    /// A listener serving only `GET /metrics`, without authentication: keep it on loopback or
+    /// a management network.
+    pub metrics_listen: Option<ListenAddr>,
     /// Plain-HTTP listeners that answer everything with a 308 to the HTTPS listener.
     pub redirect_http: Vec<ListenAddr>,
     /// Reverse proxies whose `X-Forwarded-For`/`-Proto` are believed.

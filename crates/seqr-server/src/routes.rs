@@ -11,7 +11,8 @@ use crate::auth::rules::EntityRule;
 use crate::permission::Permission;
 use crate::{
     AppState, api_root, apikeys, auditlog, data, diagnostics, events, export, expressions,
-    gelf_http, grpc, health, ingest, otlp, retention, roles, settings, shippers, tail, ui, users,
+    gelf_http, grpc, health, ingest, ingestion_log, metrics, otlp, retention, roles, settings,
+    shippers, status, tail, ui, users,
 };
 
 /// One declared route, as listed by [`route_table`].
@@ -622,6 +623,34 @@ fn declare(serves: fn(Permission, &str) -> bool) -> Registrar {
     );
     r.add(
         Method::GET,
+        "/api/diagnostics/metrics",
+        System,
+        "Server metrics per minute (Seq's ServerMetricsPart)",
+        metrics::http::server_metrics,
+    );
+    r.add(
+        Method::GET,
+        "/api/diagnostics/ingestion",
+        System,
+        "The ingestion log: recently refused payloads (text, or ?format=json)",
+        ingestion_log::ingestion,
+    );
+    r.add(
+        Method::GET,
+        "/api/diagnostics/status",
+        Read,
+        "Banner messages: conditions an operator should act on",
+        status::status,
+    );
+    r.add(
+        Method::GET,
+        "/metrics",
+        System,
+        "Prometheus metrics (text exposition 0.0.4)",
+        metrics::http::metrics,
+    );
+    r.add(
+        Method::GET,
         "/api/auditlog",
         System,
         "The audit log, oldest first (seqr addition)",
@@ -731,11 +760,21 @@ mod tests {
     }
 
     #[test]
-    fn storage_diagnostics_demand_system() {
-        let storage = route_table()
+    fn diagnostics_demand_system_but_the_status_banner() {
+        for path in [
+            "/api/diagnostics/storage",
+            "/api/diagnostics/inputs",
+            "/api/diagnostics/metrics",
+            "/api/diagnostics/ingestion",
+            "/metrics",
+        ] {
+            let route = route_table().into_iter().find(|r| r.path == path).unwrap();
+            assert_eq!(route.permission, Permission::System, "{path}");
+        }
+        let status = route_table()
             .into_iter()
-            .find(|r| r.path == "/api/diagnostics/storage")
+            .find(|r| r.path == "/api/diagnostics/status")
             .unwrap();
-        assert_eq!(storage.permission, Permission::System);
+        assert_eq!(status.permission, Permission::Read);
     }
 }

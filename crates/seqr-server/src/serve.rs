@@ -58,6 +58,8 @@ pub struct ServeConfig {
     pub inputs: Vec<crate::inputs::InputListener>,
     /// HTTPS, extra HTTP listeners, proxies, CORS and connection limits.
     pub network: crate::network::NetworkConfig,
+    /// seqr's own log events, to be stored as events (`--self-log`; off when `None`).
+    pub self_log: Option<crate::self_log::SelfLog>,
 }
 
 /// Why the server could not start or stopped uncleanly.
@@ -240,6 +242,7 @@ pub async fn serve(
         .map_err(ServeError::Store)?;
     report_open(&store);
 
+    let mut self_signed_ca = None;
     let tls = match &config.network.tls {
         Some(settings) => {
             let (settings, dir) = (settings.clone(), config.storage.clone());
@@ -257,6 +260,7 @@ pub async fn serve(
             if let Some(ca) = &tls.self_signed_ca {
                 announce_self_signed(ca);
             }
+            self_signed_ca = tls.self_signed_ca.clone();
             Some(tls)
         }
         None => None,
@@ -266,6 +270,10 @@ pub async fn serve(
         (Role::Full, &config.listen),
         (Role::Ingest, &config.network.ingest_listen),
         (Role::Redirect, &config.network.redirect_http),
+        (
+            Role::Metrics,
+            &config.network.metrics_listen.iter().cloned().collect(),
+        ),
     ] {
         for addr in addrs {
             let text = addr.socket_text();
@@ -287,10 +295,10 @@ pub async fn serve(
             });
         }
     }
-    // Anonymous ingestion is decided by where ingestion is served (redirects serve nothing).
+    // Anonymous ingestion is decided by where ingestion is served.
     let bound: Vec<std::net::SocketAddr> = listeners
         .iter()
-        .filter(|l| l.role != Role::Redirect)
+        .filter(|l| matches!(l.role, Role::Full | Role::Ingest))
         .map(|l| l.local)
         .collect();
     let seeds = crate::runtime::Seeds {
@@ -333,18 +341,50 @@ pub async fn serve(
         inputs: Arc::new(crate::inputs::InputRegistry::default()),
         cors_origins: Arc::new(config.network.cors_allowed_origins.clone()),
         path_prefix: Arc::from(path_prefix.as_deref().unwrap_or("")),
+        metrics: Arc::new(crate::metrics::Metrics::new(
+            config.self_log.as_ref().map(|s| s.dropped_counter()),
+        )),
+        ingestion_log: Arc::default(),
+        status: Arc::default(),
     };
+    crate::status::note_start_up(&state.status, &config);
+    if let Some(ca) = &self_signed_ca {
+        state.status.set(
+            "tls-self-signed",
+            crate::status::Level::Warning,
+            format!(
+                "HTTPS uses a self-signed certificate made for trials ({}); give --tls-cert and \
+                 --tls-key for production.",
+                ca.display()
+            ),
+        );
+    }
+    let self_log = config
+        .self_log
+        .clone()
+        .map(|s| tokio::spawn(crate::self_log::run(state.clone(), s, stop_rx.clone())));
+    let sampler = tokio::spawn(crate::metrics::run_sampler(
+        state.metrics.clone(),
+        store.clone(),
+        stop_rx.clone(),
+    ));
     let flusher = tokio::spawn(flush_counters_periodically(
         counters.clone(),
         metadata.db.clone(),
     ));
-    let inputs = crate::inputs::start(&state, &config.inputs, stop_rx.clone())
-        .await
-        .map_err(ServeError::Input)?;
+    let inputs = crate::inputs::start(
+        &state,
+        &config.inputs,
+        tls.as_ref().map(|t| &t.acceptor),
+        stop_rx.clone(),
+    )
+    .await
+    .map_err(ServeError::Input)?;
     let maintenance = state.maintenance.clone();
     let retention_state = state.clone();
     let full_app = app(state.clone());
-    let ingest_app = crate::ingest_app(state);
+    let ingest_app = crate::ingest_app(state.clone());
+    let metrics_app = crate::metrics::http::metrics_only_router(state);
     let redirect_target = crate::redirect::RedirectTarget {
         canonical: config
             .canonical_uri
@@ -370,6 +410,16 @@ pub async fn serve(
                 crate::redirect::router(redirect_target.clone()),
                 " (redirects to HTTPS)",
             ),
+            Role::Metrics => {
+                if !bound.local.ip().is_loopback() {
+                    tracing::warn!(
+                        address = %bound.local,
+                        "the metrics listener is not on loopback: anyone who reaches it reads \
+                         the server's figures without signing in"
+                    );
+                }
+                (metrics_app.clone(), " (metrics only, no sign-in)")
+            }
         };
         let https = bound.scheme == Scheme::Https;
         let scheme = if https { "https" } else { "http" };
@@ -431,6 +481,10 @@ pub async fn serve(
     if let Some(watch) = certificate_watch {
         watch.abort();
     }
+    if let Some(task) = self_log {
+        let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+    }
+    sampler.abort();
     // The retention task stops after the policy in hand; a delete already running (from it or
     // from a request that was cut off) holds the gate until the store has finished it.
     if retention.await.is_err() {
@@ -468,6 +522,8 @@ enum Role {
     Ingest,
     /// 308 redirects to HTTPS.
     Redirect,
+    /// `GET /metrics`, unauthenticated.
+    Metrics,
 }
 
 struct Bound {
@@ -484,6 +540,7 @@ fn check_listeners(config: &ServeConfig) -> Result<(), ServeError> {
         .listen
         .iter()
         .chain(&network.ingest_listen)
+        .chain(&network.metrics_listen)
         .filter(|l| l.scheme == Scheme::Https)
         .collect();
     if let Some(first) = https.first()

@@ -62,6 +62,11 @@ impl BlockCache {
         }
     }
 
+    /// Blocks held.
+    pub(crate) fn len(&self) -> usize {
+        lock(&self.inner).map.len()
+    }
+
     pub(crate) fn cached(&self, part: &Part, b: usize) -> Option<Arc<Decoded>> {
         lock(&self.inner).map.get(&(part.info.id, b)).cloned()
     }
@@ -194,6 +199,11 @@ impl ColumnCache {
             columns: Pool::new(column_capacity),
             identities: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Bytes held by both pools.
+    pub(crate) fn bytes(&self) -> u64 {
+        (lock(&self.metadata.inner).bytes + lock(&self.columns.inner).bytes) as u64
     }
 
     /// Block `b`'s header.

@@ -84,7 +84,10 @@ pub(crate) fn flusher_loop(shared: Arc<Shared>) {
                 break;
             };
             let generation = *target.frozen_gen.get().expect("frozen");
-            match flush_one(&shared, &target, generation, &params) {
+            let started = std::time::Instant::now();
+            let flushed = flush_one(&shared, &target, generation, &params);
+            shared.flush_time.record(started.elapsed());
+            match flushed {
                 Ok(()) => {
                     *lock(&shared.flush_error) = None;
                     shared.flushed_cv.notify_all();

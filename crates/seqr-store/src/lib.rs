@@ -22,8 +22,9 @@
 //! Modules: `dir` (file-system abstraction), `wal` (log files, replay), `writer` (the
 //! group-commit writer thread, WAL rotation), `memtable`, `flusher` (memtable -> parts),
 //! `part` (the columnar format), `sink` (events -> day parts), `manifest` (the live set),
-//! `cache` (decoded blocks), `recovery` (what `open` does), `legacy` (format-1 segments, for
-//! migration), `search`, `codec` (row encoding of WAL records), `options`, `stats`.
+//! `cache` (decoded blocks), `latency` (fsync and flush timings), `recovery` (what `open`
+//! does), `legacy` (format-1 segments, for migration), `search`, `codec` (row encoding of WAL
+//! records), `options`, `stats`.
 
 mod cache;
 mod codec;
@@ -33,6 +34,7 @@ mod error;
 mod flusher;
 #[doc(hidden)]
 pub mod fuzzing;
+mod latency;
 mod legacy;
 mod maintenance;
 mod manifest;
@@ -61,11 +63,12 @@ use std::time::Instant;
 
 pub use count::{CountError, CountReport, CountRequest, GroupCount};
 pub use error::{AppendError, CloseError, OpenError, ReadError};
+pub use latency::{BUCKET_BOUNDS_MICROS, Latency, LatencySnapshot};
 pub use maintenance::{DayUsage, DeleteReport, DeleteRequest, MaintenanceError};
 pub use options::{FaultInjector, StoreOptions};
 pub use seqr_query::pushdown::Predicate;
 pub use seqr_types::{Event, EventId, StoredEvent, Timestamp};
-pub use stats::{OpenReport, Quarantined, StoreStats};
+pub use stats::{OpenReport, Quarantined, StoreStats, TierUsage};
 
 use cache::BlockCache;
 use dir::{Dir, FsDir};
@@ -166,6 +169,10 @@ pub(crate) struct Shared {
     pub(crate) blocks_skipped: AtomicU64,
     /// Bytes of each live WAL generation (kept here so `stats` never touches the directory).
     wal_sizes: Mutex<BTreeMap<u64, u64>>,
+    /// How long each WAL fsync took (timed on the writer thread, atomics only).
+    pub(crate) wal_sync: latency::Latency,
+    /// How long each memtable flush to parts took.
+    pub(crate) flush_time: latency::Latency,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -378,6 +385,8 @@ impl Store {
             report: r.report,
             flush_error: Mutex::new(None),
             wal_sizes: Mutex::new(r.wal_sizes),
+            wal_sync: latency::Latency::default(),
+            flush_time: latency::Latency::default(),
             options,
         });
         // A large replay is frozen at once so the flusher writes it out.
@@ -531,6 +540,11 @@ impl Store {
         self.inner.shared.min_free.store(v, Ordering::Relaxed);
     }
 
+    /// Free and total bytes of the store's volume (`None` when they cannot be read).
+    pub fn space(&self) -> Option<dir::Space> {
+        self.inner.shared.dir.space().ok()
+    }
+
     /// `Err(DiskFull)` while the volume is below the minimum free space (appends would be
     /// refused), so a caller can refuse before doing any work.
     pub fn check_space(&self) -> Result<(), AppendError> {
@@ -561,7 +575,26 @@ impl Store {
             .iter()
             .map(|m| read(&m.inner).map.len() as u64)
             .sum();
+        let memtable_bytes = memtables.iter().map(|m| read(&m.inner).bytes as u64).sum();
         let part_bytes: u64 = parts.iter().map(|p| p.file_len).sum();
+        let mut tiers: Vec<TierUsage> = Vec::new();
+        for p in &parts {
+            let tier = p.info.tier;
+            match tiers.iter_mut().find(|t| t.tier == tier) {
+                Some(t) => {
+                    t.parts += 1;
+                    t.bytes += p.file_len;
+                    t.events += p.info.events;
+                }
+                None => tiers.push(TierUsage {
+                    tier,
+                    parts: 1,
+                    bytes: p.file_len,
+                    events: p.info.events,
+                }),
+            }
+        }
+        tiers.sort_by_key(|t| t.tier);
         let wal_bytes = lock(&shared.wal_sizes).values().sum();
         StoreStats {
             events: shared.events.load(Ordering::Relaxed),
@@ -570,6 +603,12 @@ impl Store {
             part_bytes,
             parts: parts.len(),
             memtable_events,
+            memtable_bytes,
+            tiers,
+            cache_bytes: shared.columns.bytes(),
+            cached_blocks: shared.cache.len(),
+            wal_sync: shared.wal_sync.snapshot(),
+            flush_time: shared.flush_time.snapshot(),
             quarantined: shared.report.quarantined.len() + lock(&shared.quarantined).len(),
             blocks_read: shared.blocks_read.load(Ordering::Relaxed),
             blocks_skipped: shared.blocks_skipped.load(Ordering::Relaxed),

@@ -18,6 +18,18 @@ pub struct StoreStats {
     pub parts: usize,
     /// Events held in memtables (not yet in parts).
     pub memtable_events: u64,
+    /// Encoded bytes held in memtables (the WAL records they came from).
+    pub memtable_bytes: u64,
+    /// Parts in service by merge tier (0: flushed, higher: merged), lowest tier first.
+    pub tiers: Vec<TierUsage>,
+    /// Bytes of decoded headers, filters and columns held by the read cache.
+    pub cache_bytes: u64,
+    /// Decoded blocks held by the block cache (bounded by count, not bytes).
+    pub cached_blocks: usize,
+    /// WAL fsync durations since open.
+    pub wal_sync: crate::LatencySnapshot,
+    /// Memtable flush (memtable to parts) durations since open.
+    pub flush_time: crate::LatencySnapshot,
     /// Files moved to `quarantine/` since this store was opened (on open or when a read
     /// found damage).
     pub quarantined: usize,
@@ -29,6 +41,16 @@ pub struct StoreStats {
     pub poisoned: Option<String>,
     /// The last flush failure, if the latest attempt failed (it is retried).
     pub flush_error: Option<String>,
+}
+
+/// The parts of one merge tier.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TierUsage {
+    /// 0 for flushed parts; each merge writes its inputs' tier + 1.
+    pub tier: u32,
+    pub parts: usize,
+    pub bytes: u64,
+    pub events: u64,
 }
 
 /// A damaged file found on open and moved aside.

@@ -166,7 +166,13 @@ pub(crate) fn writer_loop(
             }
             continue;
         }
-        if let Err(e) = written.and_then(|()| wal.sync()) {
+        let synced = written.and_then(|()| {
+            let started = Instant::now();
+            let synced = wal.sync();
+            shared.wal_sync.record(started.elapsed());
+            synced
+        });
+        if let Err(e) = synced {
             shared.set_poison(format!("{}: {e}", shared.root.join(&wal.name).display()));
             let err = shared.poisoned().expect("just poisoned");
             for p in group {

@@ -321,11 +321,96 @@ pub(crate) struct ServeArgs {
     )]
     canonical_uri: Option<String>,
 
+    /// Format of seqr's own log on standard error: `text` for people, or `json` for log
+    /// shippers: one CLEF object a line (@t, @l, @m, SourceContext, the event's fields), which
+    /// seqr or Seq ingest as they are. [default: text]
+    #[arg(long, env = "SEQR_LOG_FORMAT", value_name = "FORMAT")]
+    log_format: Option<LogFormat>,
+
+    /// Which of seqr's own log events are written: a level (error, warn, info, debug, trace)
+    /// or tracing directives such as `info,seqr_store=debug`. SEQR_LOG (the older name) is
+    /// read when this is not given. [default: info]
+    #[arg(long, env = "SEQR_LOG_LEVEL", value_name = "FILTER")]
+    log_level: Option<String>,
+
+    /// Also store seqr's own log events of Information and above (those --log-level lets
+    /// through) in its own store, as events with Application = "seqr", to search them like any
+    /// other. Events that arrive faster than they are stored are dropped and counted
+    /// (seqr_self_log_dropped_total). [default: false]
+    #[arg(long, env = "SEQR_SELF_LOG", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    self_log: Option<bool>,
+
     #[command(flatten)]
     inputs: crate::inputs_config::InputArgs,
 
     #[command(flatten)]
     network: crate::network_config::NetworkArgs,
+}
+
+/// How seqr's own log is written on standard error.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// seqr's own logging, resolved from flags, environment and file like the rest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct LogSettings {
+    pub(crate) format: LogFormat,
+    /// An `EnvFilter` directive string.
+    pub(crate) level: String,
+    pub(crate) self_log: bool,
+}
+
+impl LogSettings {
+    /// For the commands other than `serve`: text, at SEQR_LOG's level or info.
+    pub(crate) fn from_env() -> LogSettings {
+        LogSettings {
+            format: LogFormat::Text,
+            level: std::env::var(LOG_ENV_ALIAS).unwrap_or_else(|_| DEFAULT_LOG_LEVEL.to_owned()),
+            self_log: false,
+        }
+    }
+}
+
+const DEFAULT_LOG_LEVEL: &str = "info";
+/// The log level's older environment name.
+const LOG_ENV_ALIAS: &str = "SEQR_LOG";
+
+/// Resolves `seqr serve`'s logging settings (read before the rest, so that what resolving the
+/// rest reports is logged the chosen way).
+pub(crate) fn log_settings(args: &ServeArgs) -> Result<LogSettings, String> {
+    log_settings_with(args, |name| std::env::var(name).ok())
+}
+
+fn log_settings_with(
+    args: &ServeArgs,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<LogSettings, String> {
+    let file = match &args.config {
+        Some(path) => read_file(path)?,
+        None => FileConfig::default(),
+    };
+    let level = args
+        .log_level
+        .clone()
+        .or_else(|| env(LOG_ENV_ALIAS))
+        .or(file.log_level)
+        .unwrap_or_else(|| DEFAULT_LOG_LEVEL.to_owned());
+    if let Err(e) = tracing_subscriber::EnvFilter::try_new(&level) {
+        return Err(format!(
+            "log level `{level}` is not a level (error, warn, info, debug, trace) or a list of \
+             tracing directives: {e}"
+        ));
+    }
+    Ok(LogSettings {
+        format: args.log_format.or(file.log_format).unwrap_or_default(),
+        level,
+        self_log: args.self_log.or(file.self_log).unwrap_or(false),
+    })
 }
 
 /// The TOML file's contents; every key optional.
@@ -342,6 +427,9 @@ struct FileConfig {
     canonical_uri: Option<String>,
     secret_key_file: Option<PathBuf>,
     secret_key_provider: Option<String>,
+    log_format: Option<LogFormat>,
+    log_level: Option<String>,
+    self_log: Option<bool>,
     /// `[[inputs]]`: GELF and syslog listeners, each with its own limits.
     #[serde(default)]
     inputs: Vec<crate::inputs_config::FileInput>,
@@ -350,6 +438,7 @@ struct FileConfig {
     tls_self_signed: Option<bool>,
     ingest_listen: Option<Vec<String>>,
     redirect_http: Option<Vec<String>>,
+    metrics_listen: Option<String>,
     trusted_proxies: Option<Vec<String>>,
     cors_allowed_origins: Option<Vec<String>>,
     max_connections: Option<usize>,
@@ -481,6 +570,7 @@ fn resolve_with(
             tls_self_signed: file.tls_self_signed,
             ingest_listen: file.ingest_listen,
             redirect_http: file.redirect_http,
+            metrics_listen: file.metrics_listen,
             trusted_proxies: file.trusted_proxies,
             cors_allowed_origins: file.cors_allowed_origins,
             max_connections: file.max_connections,
@@ -508,6 +598,7 @@ fn resolve_with(
             interval: Duration::from_secs(retention_interval_secs),
             trigger: None,
         },
+        self_log: None,
     })
 }
 
@@ -691,6 +782,60 @@ mod tests {
         assert!(e.contains("ftp://x:1"), "{e}");
         let e = resolve_with(args(&["--canonical-uri", "seq.example"]), no_env).unwrap_err();
         assert!(e.contains("http"), "{e}");
+    }
+
+    #[test]
+    fn log_settings_from_flags_environment_and_file() {
+        let c = log_settings_with(&args(&[]), no_env).unwrap();
+        assert_eq!(
+            c,
+            LogSettings {
+                format: LogFormat::Text,
+                level: "info".into(),
+                self_log: false
+            }
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("seqr.toml");
+        std::fs::write(
+            &file,
+            "log_format = \"json\"\nlog_level = \"warn\"\nself_log = true\n",
+        )
+        .unwrap();
+        let f = file.to_str().unwrap();
+        let c = log_settings_with(&args(&["--config", f]), no_env).unwrap();
+        assert_eq!(c.format, LogFormat::Json);
+        assert_eq!(c.level, "warn");
+        assert!(c.self_log);
+        let old_env = |n: &str| (n == "SEQR_LOG").then(|| "debug".to_owned());
+        let c = log_settings_with(&args(&["--config", f]), old_env).unwrap();
+        assert_eq!(c.level, "debug", "the environment beats the file");
+        let c = log_settings_with(
+            &args(&[
+                "--config",
+                f,
+                "--log-format",
+                "text",
+                "--log-level",
+                "error,seqr_store=debug",
+                "--self-log=false",
+            ]),
+            old_env,
+        )
+        .unwrap();
+        assert_eq!(c.format, LogFormat::Text);
+        assert_eq!(c.level, "error,seqr_store=debug");
+        assert!(!c.self_log);
+        assert!(
+            log_settings_with(&args(&["--self-log"]), no_env)
+                .unwrap()
+                .self_log
+        );
+        let e = log_settings_with(&args(&["--log-level", "loud=="]), no_env).unwrap_err();
+        assert!(e.contains("loud=="), "{e}");
+        assert!(Cli::try_parse_from(["seqr", "serve", "--log-format", "xml"]).is_err());
+        // The server's own settings ignore these keys rather than refusing the file.
+        assert!(resolve_with(args(&["--config", f]), no_env).is_ok());
     }
 
     fn rotate_args(argv: &[&str]) -> RotateArgs {

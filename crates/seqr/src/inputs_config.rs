@@ -45,6 +45,26 @@ pub(crate) struct InputArgs {
     )]
     syslog_tcp: Vec<String>,
 
+    /// Accept GELF over TLS (NUL-terminated frames) on HOST:PORT, with the HTTPS certificate
+    /// (--tls-cert/--tls-key or --tls-self-signed). Off by default.
+    #[arg(
+        long,
+        env = "SEQR_GELF_TLS",
+        value_delimiter = ',',
+        value_name = "ADDR"
+    )]
+    gelf_tls: Vec<String>,
+
+    /// Accept syslog over TLS (RFC 5425, octet counting; usually 0.0.0.0:6514) with the HTTPS
+    /// certificate. Off by default.
+    #[arg(
+        long,
+        env = "SEQR_SYSLOG_TLS",
+        value_delimiter = ',',
+        value_name = "ADDR"
+    )]
+    syslog_tls: Vec<String>,
+
     /// The API key (its Id, e.g. apikey-...) whose input settings apply to GELF events:
     /// minimum level, applied properties, arrival filter. [default: the default input]
     #[arg(long, env = "SEQR_GELF_API_KEY_ID", value_name = "ID")]
@@ -83,7 +103,7 @@ pub(crate) struct InputArgs {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct FileInput {
-    /// `gelf-udp`, `gelf-tcp`, `syslog-udp` or `syslog-tcp`.
+    /// `gelf-udp`, `gelf-tcp`, `gelf-tls`, `syslog-udp`, `syslog-tcp` or `syslog-tls`.
     kind: String,
     listen: String,
     api_key_id: Option<String>,
@@ -115,6 +135,12 @@ pub(crate) fn resolve(args: InputArgs, file: Vec<FileInput>) -> Result<Vec<Input
         (
             InputKind::SyslogTcp,
             args.syslog_tcp,
+            &args.syslog_api_key_id,
+        ),
+        (InputKind::GelfTls, args.gelf_tls, &args.gelf_api_key_id),
+        (
+            InputKind::SyslogTls,
+            args.syslog_tls,
             &args.syslog_api_key_id,
         ),
     ];
@@ -207,8 +233,9 @@ fn address_of(kind: InputKind, text: &str) -> Result<String, String> {
         return Err(format!(
             "the {kind} address `{text}` must be HOST:PORT, e.g. 0.0.0.0:{}",
             match kind {
-                InputKind::GelfUdp | InputKind::GelfTcp => 12201,
+                InputKind::GelfUdp | InputKind::GelfTcp | InputKind::GelfTls => 12201,
                 InputKind::SyslogUdp | InputKind::SyslogTcp => 514,
+                InputKind::SyslogTls => 6514,
             }
         ));
     }

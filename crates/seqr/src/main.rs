@@ -2,9 +2,9 @@
 
 mod config;
 mod inputs_config;
+mod logging;
 mod network_config;
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -16,12 +16,28 @@ use crate::config::{AuditCommand, Cli, Command, ConfigCommand, SecretCommand, Us
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// seqr's own log lines waiting to be stored (`--self-log`) before more are dropped.
+const SELF_LOG_QUEUE_LINES: usize = 4096;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    if !matches!(cli.command, Command::Serve(_)) {
+        logging::init(&config::LogSettings::from_env(), None);
+    }
     match cli.command {
         Command::Serve(args) => {
-            let config = match config::resolve(*args) {
+            let log = match config::log_settings(&args) {
+                Ok(log) => log,
+                Err(e) => {
+                    eprintln!("seqr: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let self_log = log
+                .self_log
+                .then(|| seqr_server::self_log::SelfLog::new(SELF_LOG_QUEUE_LINES));
+            logging::init(&log, self_log.clone());
+            let mut config = match config::resolve(*args) {
                 Ok(c) => c,
                 Err(e) => {
                     tracing::error!("{e}");
@@ -29,6 +45,7 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
+            config.self_log = self_log;
             run_server(config)
         }
         Command::Config(ConfigCommand::Hash { username }) => hash_password(&username),
@@ -422,14 +439,4 @@ async fn shutdown_signal() {
     {
         let _ = ctrl_c.await;
     }
-}
-
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("SEQR_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .init();
 }

@@ -34,6 +34,11 @@ pub(crate) struct NetworkArgs {
     )]
     ingest_listen: Vec<String>,
 
+    /// Also serve GET /metrics (Prometheus) here WITHOUT sign-in, e.g. 127.0.0.1:9090: keep it
+    /// on loopback or a management network. The main listener's /metrics needs System.
+    #[arg(long, env = "SEQR_METRICS_LISTEN", value_name = "ADDR")]
+    metrics_listen: Option<String>,
+
     /// A plain-HTTP address that answers every request with a 308 redirect to the https://
     /// listener (e.g. 0.0.0.0:80).
     #[arg(
@@ -79,6 +84,7 @@ pub(crate) struct FileNetwork {
     pub(crate) tls_self_signed: Option<bool>,
     pub(crate) ingest_listen: Option<Vec<String>>,
     pub(crate) redirect_http: Option<Vec<String>>,
+    pub(crate) metrics_listen: Option<String>,
     pub(crate) trusted_proxies: Option<Vec<String>>,
     pub(crate) cors_allowed_origins: Option<Vec<String>>,
     pub(crate) max_connections: Option<usize>,
@@ -133,6 +139,11 @@ pub(crate) fn resolve(
     };
     let ingest_listen = addresses(list(args.ingest_listen, file.ingest_listen))?;
     let redirect_http = addresses(list(args.redirect_http, file.redirect_http))?;
+    let metrics_listen = args
+        .metrics_listen
+        .or(file.metrics_listen)
+        .map(|t| ListenAddr::parse(&t).map_err(|e| e.to_string()))
+        .transpose()?;
     let trusted_proxies = list(args.trusted_proxies, file.trusted_proxies)
         .iter()
         .map(|t| {
@@ -161,6 +172,7 @@ pub(crate) fn resolve(
         tls,
         ingest_listen,
         redirect_http,
+        metrics_listen,
         trusted_proxies,
         cors_allowed_origins,
         limits,

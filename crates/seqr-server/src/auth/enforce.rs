@@ -200,6 +200,22 @@ impl AuthState {
     }
 }
 
+impl AuthState {
+    /// The permission the route matched as `path` demands of `method` (HEAD carries GET's).
+    pub(crate) fn demand(&self, path: &str, method: &Method) -> Option<Permission> {
+        let method = if method == Method::HEAD {
+            &Method::GET
+        } else {
+            method
+        };
+        self.demands
+            .get(path)?
+            .iter()
+            .find(|(m, _)| m == method)
+            .map(|(_, permission)| *permission)
+    }
+}
+
 fn unauthenticated(message: &str) -> Response {
     let mut response = ApiError::new(StatusCode::UNAUTHORIZED, message).into_response();
     response.headers_mut().insert(
@@ -236,17 +252,7 @@ pub(crate) async fn enforce(
     let anonymous_ingest = state.runtime.anonymous_ingest();
     let demand = matched
         .as_ref()
-        .and_then(|m| auth.demands.get(m.as_str()))
-        .and_then(|methods| {
-            // HEAD is served by the GET route, so it carries GET's demand.
-            let method = if request.method() == Method::HEAD {
-                &Method::GET
-            } else {
-                request.method()
-            };
-            methods.iter().find(|(m, _)| m == method)
-        })
-        .map(|(_, permission)| *permission);
+        .and_then(|m| auth.demand(m.as_str(), request.method()));
     let Some(demand) = demand else {
         tracing::error!(path = ?matched.map(|m| m.as_str().to_owned()), "route without a declared demand refused");
         return ApiError::new(StatusCode::FORBIDDEN, "This route declares no permission.")

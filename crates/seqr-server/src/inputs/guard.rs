@@ -107,11 +107,20 @@ pub(crate) struct Guard {
     allow: Vec<SourceNetwork>,
     bucket: Option<Mutex<Bucket>>,
     last_complaint: Mutex<Option<Instant>>,
+    /// When a drop that is not about the message itself (rate, overload, source) was last
+    /// written to the ingestion log: at most once a second, so a flood cannot evict the rest.
+    last_logged_drop: Mutex<Option<Instant>>,
     pub(crate) counters: Arc<InputCounters>,
+    input: crate::metrics::Input,
+    log: Arc<crate::ingestion_log::IngestionLog>,
 }
 
 impl Guard {
-    pub(crate) fn new(input: &InputListener, counters: Arc<InputCounters>) -> Guard {
+    pub(crate) fn new(
+        input: &InputListener,
+        counters: Arc<InputCounters>,
+        log: Arc<crate::ingestion_log::IngestionLog>,
+    ) -> Guard {
         Guard {
             allow: input.allow.clone(),
             bucket: input.limits.max_events_per_second.map(|rate| {
@@ -123,7 +132,10 @@ impl Guard {
                 })
             }),
             last_complaint: Mutex::new(None),
+            last_logged_drop: Mutex::new(None),
             counters,
+            input: input.kind.into(),
+            log,
         }
     }
 
@@ -132,6 +144,11 @@ impl Guard {
         let admitted = self.allow.is_empty() || self.allow.iter().any(|n| n.contains(source));
         if !admitted {
             InputCounters::add(&self.counters.refused_sources, 1);
+            self.log_drop(
+                source,
+                "refused_source",
+                "the sender is outside the allow-list",
+            );
             self.complain(format_args!(
                 "refused a sender outside the allow-list: {source}"
             ));
@@ -156,11 +173,43 @@ impl Guard {
 
     /// Counts a message that could not be decoded and says so in the log, at most once per
     /// [`COMPLAINT_INTERVAL`].
-    pub(crate) fn malformed(&self, source: IpAddr, why: &dyn fmt::Display) {
+    pub(crate) fn malformed(&self, source: IpAddr, why: &dyn fmt::Display, message: &[u8]) {
         InputCounters::add(&self.counters.malformed, 1);
+        self.log(source, "malformed", &why.to_string(), message);
         self.complain(format_args!(
             "dropped a malformed message from {source}: {why}"
         ));
+    }
+
+    /// Writes a refused message to the ingestion log.
+    fn log(&self, source: IpAddr, reason: &'static str, why: &str, message: &[u8]) {
+        self.log.record(crate::ingestion_log::Rejected {
+            client: source.to_string(),
+            input: self.input.label(),
+            api_key: "the input's".to_owned(),
+            reason,
+            message: why,
+            payload: &message[..message
+                .len()
+                .min(crate::ingestion_log::PAYLOAD_CAPTURE_BYTES)],
+        });
+    }
+
+    /// Writes a dropped message to the ingestion log, at most once a second per listener
+    /// (its counter has them all).
+    pub(crate) fn log_drop(&self, source: IpAddr, reason: &'static str, why: &str) {
+        let now = Instant::now();
+        {
+            let mut last = self
+                .last_logged_drop
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if last.is_some_and(|at| now.duration_since(at) < Duration::from_secs(1)) {
+                return;
+            }
+            *last = Some(now);
+        }
+        self.log(source, reason, why, &[]);
     }
 
     /// Logs `what` unless this listener complained recently.

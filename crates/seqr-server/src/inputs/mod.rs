@@ -34,6 +34,11 @@ pub enum InputKind {
     GelfTcp,
     SyslogUdp,
     SyslogTcp,
+    /// GELF over TLS (NUL-terminated frames), with the HTTPS certificate.
+    GelfTls,
+    /// Syslog over TLS (RFC 5425: octet counting, usually port 6514), with the HTTPS
+    /// certificate.
+    SyslogTls,
 }
 
 impl InputKind {
@@ -44,6 +49,8 @@ impl InputKind {
             InputKind::GelfTcp => "gelf-tcp",
             InputKind::SyslogUdp => "syslog-udp",
             InputKind::SyslogTcp => "syslog-tcp",
+            InputKind::GelfTls => "gelf-tls",
+            InputKind::SyslogTls => "syslog-tls",
         }
     }
 
@@ -54,6 +61,8 @@ impl InputKind {
             InputKind::GelfTcp,
             InputKind::SyslogUdp,
             InputKind::SyslogTcp,
+            InputKind::GelfTls,
+            InputKind::SyslogTls,
         ]
         .into_iter()
         .find(|k| k.name().eq_ignore_ascii_case(text.trim()))
@@ -65,9 +74,15 @@ impl InputKind {
 
     fn protocol(self) -> decode::Protocol {
         match self {
-            InputKind::GelfUdp | InputKind::GelfTcp => decode::Protocol::Gelf,
-            InputKind::SyslogUdp | InputKind::SyslogTcp => decode::Protocol::Syslog,
+            InputKind::GelfUdp | InputKind::GelfTcp | InputKind::GelfTls => decode::Protocol::Gelf,
+            InputKind::SyslogUdp | InputKind::SyslogTcp | InputKind::SyslogTls => {
+                decode::Protocol::Syslog
+            }
         }
+    }
+
+    fn is_tls(self) -> bool {
+        matches!(self, InputKind::GelfTls | InputKind::SyslogTls)
     }
 }
 
@@ -129,6 +144,10 @@ pub enum InputStartError {
         id: String,
     },
     KeyLookup(seqr_meta::DbError),
+    /// A TLS input without a certificate to serve.
+    NoCertificate {
+        kind: InputKind,
+    },
 }
 
 impl fmt::Display for InputStartError {
@@ -150,6 +169,11 @@ impl fmt::Display for InputStartError {
                  permission"
             ),
             InputStartError::KeyLookup(e) => write!(f, "cannot read the inputs' API keys: {e}"),
+            InputStartError::NoCertificate { kind } => write!(
+                f,
+                "the {kind} input needs a certificate: give --tls-cert and --tls-key (or \
+                 --tls-self-signed) and an https:// listen address"
+            ),
         }
     }
 }
@@ -175,6 +199,7 @@ impl RunningInputs {
 pub(crate) async fn start(
     state: &AppState,
     inputs: &[InputListener],
+    tls: Option<&tokio_rustls::TlsAcceptor>,
     stop: tokio::sync::watch::Receiver<bool>,
 ) -> Result<RunningInputs, InputStartError> {
     let mut running = RunningInputs {
@@ -183,6 +208,11 @@ pub(crate) async fn start(
     };
     for input in inputs {
         check_key(state, input)?;
+        let acceptor = match (input.kind.is_tls(), tls) {
+            (false, _) => None,
+            (true, Some(acceptor)) => Some(acceptor.clone()),
+            (true, None) => return Err(InputStartError::NoCertificate { kind: input.kind }),
+        };
         let counters = state.inputs.register(input.kind, &input.address);
         let (writer, writer_task) = writer::Writer::start(
             state.clone(),
@@ -191,7 +221,11 @@ pub(crate) async fn start(
             counters.clone(),
         );
         running.tasks.spawn(writer_task);
-        let guard = Arc::new(guard::Guard::new(input, counters.clone()));
+        let guard = Arc::new(guard::Guard::new(
+            input,
+            counters.clone(),
+            state.ingestion_log.clone(),
+        ));
         let bind_error = |source| InputStartError::Bind {
             kind: input.kind,
             address: input.address.clone(),
@@ -216,6 +250,7 @@ pub(crate) async fn start(
             let local = listener.local_addr().map_err(bind_error)?;
             running.tasks.spawn(tcp::run(
                 listener,
+                acceptor,
                 input.kind.protocol(),
                 input.limits.clone(),
                 guard,

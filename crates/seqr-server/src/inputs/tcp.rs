@@ -1,12 +1,13 @@
-//! A TCP listener: a task per connection splitting the stream into messages. A connection
+//! A TCP listener (plain, or TLS for `gelf-tls` and `syslog-tls`): a task per connection
+//! splitting the stream into messages. A connection
 //! that cannot queue its events waits (and so stops reading), which is TCP's own back-pressure
 //! on the sender; the events-per-second limit slows it the same way.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use tokio::io::AsyncReadExt;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::InputLimits;
@@ -17,8 +18,12 @@ use super::writer::Writer;
 
 const READ_BUFFER_BYTES: usize = 64 * 1024;
 
+/// Longest a TLS sender may take over its handshake.
+const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 pub(crate) async fn run(
     listener: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     protocol: Protocol,
     limits: InputLimits,
     guard: Arc<Guard>,
@@ -45,10 +50,20 @@ pub(crate) async fn run(
                         ));
                         continue;
                     };
-                    connections.spawn(connection(
-                        Connection { stream, peer, protocol, limits: limits.clone(), guard: guard.clone(), writer: writer.clone(), _slot: slot },
-                        connection_stop.clone(),
-                    ));
+                    let c = Connection { peer, protocol, limits: limits.clone(), guard: guard.clone(), writer: writer.clone(), _slot: slot };
+                    let stop = connection_stop.clone();
+                    match tls.clone() {
+                        None => { connections.spawn(connection(stream, c, stop)); }
+                        Some(acceptor) => {
+                            connections.spawn(async move {
+                                match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                                    Ok(Ok(tls)) => connection(tls, c, stop).await,
+                                    Ok(Err(e)) => c.guard.malformed(c.peer.ip(), &format_args!("TLS handshake failed: {e}"), &[]),
+                                    Err(_) => c.guard.malformed(c.peer.ip(), &"TLS handshake timed out", &[]),
+                                }
+                            });
+                        }
+                    }
                 }
                 Err(e) => {
                     // Out of descriptors, usually: wait a moment rather than spin.
@@ -63,7 +78,6 @@ pub(crate) async fn run(
 }
 
 struct Connection {
-    stream: TcpStream,
     peer: SocketAddr,
     protocol: Protocol,
     limits: InputLimits,
@@ -83,7 +97,11 @@ impl Drop for Open<'_> {
     }
 }
 
-async fn connection(mut c: Connection, mut stop: tokio::sync::watch::Receiver<bool>) {
+async fn connection(
+    mut stream: impl AsyncRead + Unpin,
+    c: Connection,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     InputCounters::add(&c.guard.counters.open_connections, 1);
     let _open = Open(&c.guard.counters);
     let mut framer = c.protocol.framer(c.limits.max_message_bytes);
@@ -92,7 +110,7 @@ async fn connection(mut c: Connection, mut stop: tokio::sync::watch::Receiver<bo
     loop {
         let read = tokio::select! {
             () = super::stopped(&mut stop) => break,
-            read = c.stream.read(&mut buffer) => read,
+            read = stream.read(&mut buffer) => read,
         };
         match read {
             Ok(0) => {
@@ -115,7 +133,7 @@ async fn deliver(c: &Connection, frame: Result<Vec<u8>, String>) {
     let message = match frame {
         Ok(message) => message,
         Err(why) => {
-            c.guard.malformed(c.peer.ip(), &why);
+            c.guard.malformed(c.peer.ip(), &why, &[]);
             return;
         }
     };
@@ -125,7 +143,7 @@ async fn deliver(c: &Connection, frame: Result<Vec<u8>, String>) {
     {
         Ok(event) => event,
         Err(why) => {
-            c.guard.malformed(c.peer.ip(), &why);
+            c.guard.malformed(c.peer.ip(), &why, &message);
             return;
         }
     };

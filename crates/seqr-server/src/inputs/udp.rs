@@ -97,7 +97,7 @@ fn accept(
             }
             seqr_gelf::Datagram::Pending => return,
             seqr_gelf::Datagram::Rejected(why) => {
-                guard.malformed(peer.ip(), &why);
+                guard.malformed(peer.ip(), &why, datagram);
                 return;
             }
         },
@@ -106,7 +106,7 @@ fn accept(
     let event = match protocol.decode(message, peer.ip(), limits.max_message_bytes) {
         Ok(event) => event,
         Err(why) => {
-            guard.malformed(peer.ip(), &why);
+            guard.malformed(peer.ip(), &why, message);
             return;
         }
     };
@@ -114,10 +114,20 @@ fn accept(
     InputCounters::add(&counters.bytes, message.len() as u64);
     if guard.take_token().is_err() {
         InputCounters::add(&counters.dropped_rate, 1);
+        guard.log_drop(
+            peer.ip(),
+            "rate_limited",
+            "over the input's events-per-second limit",
+        );
         return;
     }
     if !writer.try_submit(event, message.len()) {
         InputCounters::add(&counters.dropped_overload, 1);
+        guard.log_drop(
+            peer.ip(),
+            "overload",
+            "the store is not keeping up with this input",
+        );
         guard.complain(format_args!(
             "dropped datagrams: the store is not keeping up with this input"
         ));

@@ -118,7 +118,7 @@ async fn run(
         let (events, permits): (Vec<Event>, Vec<_>) =
             queued.into_iter().map(|q| (q.event, q._permit)).unzip();
         let outcome = match key(&state, api_key_id.as_deref()) {
-            Ok(key) => crate::ingest::store_events(&state, &key, events, bytes)
+            Ok(key) => crate::ingest::store_events(&state, &key, events, bytes, kind.into())
                 .await
                 .map_err(|e| e.message().to_owned()),
             Err(why) => Err(why),

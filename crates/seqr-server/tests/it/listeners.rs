@@ -222,3 +222,31 @@ fn a_base_uri_path_is_a_prefix_requests_may_carry_and_the_page_links_under() {
     );
     assert!(page.contains(r#"src="/assets/"#), "{page}");
 }
+
+#[test]
+fn the_metrics_listener_serves_metrics_only_without_sign_in() {
+    let metrics_port = free_port();
+    let server = TestServer::start_custom("127.0.0.1", tempfile::tempdir().unwrap(), |c| {
+        c.authentication = true;
+        c.network.metrics_listen =
+            Some(ListenAddr::parse(&format!("127.0.0.1:{metrics_port}")).unwrap());
+    });
+    let (status, head, body) = plain_request(metrics_port, "GET", "/metrics", &[]);
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("text/plain; version=0.0.4"),
+        "{head}"
+    );
+    assert!(
+        body.contains("# TYPE seqr_process_uptime_seconds gauge"),
+        "{body}"
+    );
+    for path in ["/health", "/api", "/api/events/signal", "/"] {
+        let (status, _, _) = plain_request(metrics_port, "GET", path, &[]);
+        assert_eq!(status, 404, "{path}");
+    }
+    // On the main listener /metrics still needs System.
+    let (status, _, _) = server.request("GET", "/metrics", "");
+    assert_eq!(status, 401);
+}

@@ -12,6 +12,7 @@ mod headers;
 mod health_quarantine;
 mod inputs;
 mod listeners;
+mod ops;
 mod otlp;
 mod retention_http;
 mod roles;
@@ -62,6 +63,7 @@ pub fn test_config(dir: &std::path::Path, listen: &str) -> ServeConfig {
         retention: Default::default(),
         inputs: Vec::new(),
         network: Default::default(),
+        self_log: None,
     }
 }
 

@@ -22,6 +22,7 @@ fn start_and_stop(dir: &std::path::Path, secret_key: SecretKeySource) -> Result<
         retention: Default::default(),
         inputs: Vec::new(),
         network: Default::default(),
+        self_log: None,
     };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

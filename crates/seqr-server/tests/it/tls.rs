@@ -454,3 +454,85 @@ fn sessions_over_https_use_secure_host_prefixed_cookies() {
     );
     assert_eq!(status, 401);
 }
+
+#[test]
+fn syslog_and_gelf_over_tls_are_stored_and_plaintext_senders_are_refused() {
+    use seqr_server::inputs::{InputKind, InputLimits, InputListener};
+    let pki = Pki::new("inputs");
+    let (syslog_port, gelf_port) = (free_port(), free_port());
+    let input = |kind, port| InputListener {
+        kind,
+        address: format!("127.0.0.1:{port}"),
+        api_key_id: None,
+        limits: InputLimits::default(),
+        allow: Vec::new(),
+    };
+    let (server, _certs, _, _) = https_server(&pki, |c| {
+        c.inputs = vec![
+            input(InputKind::SyslogTls, syslog_port),
+            input(InputKind::GelfTls, gelf_port),
+        ];
+    });
+    // RFC 5425: octet-counted syslog frames inside TLS.
+    let mut syslog = connect(syslog_port, default_client(&pki.ca)).unwrap();
+    for n in 1..=2 {
+        let message = format!("<165>1 2026-01-02T03:04:05.000Z host app 42 ID47 - TLS syslog {n}");
+        write!(syslog, "{} {message}", message.len()).unwrap();
+    }
+    syslog.conn.send_close_notify();
+    syslog.flush().unwrap();
+    let mut gelf = connect(gelf_port, default_client(&pki.ca)).unwrap();
+    gelf.write_all(b"{\"version\":\"1.1\",\"host\":\"h\",\"short_message\":\"TLS gelf\"}\0")
+        .unwrap();
+    gelf.conn.send_close_notify();
+    gelf.flush().unwrap();
+    // A sender speaking plain TCP to the TLS port stores nothing.
+    let mut plain = TcpStream::connect(("127.0.0.1", syslog_port)).unwrap();
+    let message = "<165>1 2026-01-02T03:04:05.000Z host app 42 ID47 - plaintext syslog";
+    write!(plain, "{} {message}", message.len()).unwrap();
+    drop(plain);
+
+    let filter = crate::url_encode("@Message like 'TLS %' or @Message like 'plaintext%'");
+    let path = format!("/api/events/signal?render=true&filter={filter}");
+    let mut messages = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while messages.len() < 3 && Instant::now() < deadline {
+        let (status, _, body) = https(server.port, &pki.ca, "GET", &path, &[], "");
+        assert_eq!(status, 200, "{body}");
+        messages = crate::json_of(&body)["Events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["RenderedMessage"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    messages.sort();
+    assert_eq!(messages, ["TLS gelf", "TLS syslog 1", "TLS syslog 2"]);
+    std::thread::sleep(Duration::from_millis(200));
+    let (_, _, body) = https(server.port, &pki.ca, "GET", &path, &[], "");
+    assert!(!body.contains("plaintext syslog"), "{body}");
+}
+
+#[test]
+fn a_tls_input_without_a_certificate_stops_the_start() {
+    use seqr_server::inputs::{InputKind, InputLimits, InputListener};
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = crate::test_config(dir.path(), "127.0.0.1:0");
+    config.inputs = vec![InputListener {
+        kind: InputKind::SyslogTls,
+        address: "127.0.0.1:0".into(),
+        api_key_id: None,
+        limits: InputLimits::default(),
+        allow: Vec::new(),
+    }];
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let error = rt
+        .block_on(seqr_server::serve(config, std::future::pending()))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("syslog-tls input needs a certificate"),
+        "{error}"
+    );
+}

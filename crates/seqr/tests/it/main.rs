@@ -14,4 +14,5 @@ mod otlp_fixtures;
 mod packaging;
 mod secret_rotate;
 mod secure_defaults;
+mod self_log;
 mod support;
