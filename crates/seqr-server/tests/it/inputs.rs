@@ -11,34 +11,9 @@ use seqr_meta::PermissionSet;
 use seqr_server::inputs::{InputKind, InputLimits, InputListener};
 use serde_json::{Value, json};
 
-use crate::{TestServer, create_key, json_of, property_value, search_events};
-
-/// A free port for `kind` on loopback (taken and released; the server binds it next).
-fn free_port(udp: bool) -> u16 {
-    if udp {
-        UdpSocket::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-    } else {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-    }
-}
-
-fn listener(kind: InputKind, port: u16) -> InputListener {
-    InputListener {
-        kind,
-        address: format!("127.0.0.1:{port}"),
-        api_key_id: None,
-        limits: InputLimits::default(),
-        allow: Vec::new(),
-    }
-}
+use crate::{
+    TestServer, create_key, free_port, input_listener, json_of, property_value, search_events,
+};
 
 /// Polls until `count` events match (deliveries over UDP and TCP are asynchronous).
 fn wait_for(server: &TestServer, key: &str, filter: &str, count: usize) -> Vec<Value> {
@@ -87,7 +62,7 @@ fn a_listener_takes_its_api_keys_input_settings() {
     let server = server.restart(|c| {
         c.inputs = vec![InputListener {
             api_key_id: Some(key_id.clone()),
-            ..listener(InputKind::SyslogUdp, port)
+            ..input_listener(InputKind::SyslogUdp, port)
         }];
     });
     let admin = create_key(&server, PermissionSet::ALL_GRANTABLE);
@@ -122,11 +97,11 @@ fn sources_outside_the_allow_list_are_refused_and_counted() {
         c.inputs = vec![
             InputListener {
                 allow: vec!["10.0.0.0/8".parse().unwrap()],
-                ..listener(InputKind::GelfUdp, udp_port)
+                ..input_listener(InputKind::GelfUdp, udp_port)
             },
             InputListener {
                 allow: vec!["192.168.0.0/16".parse().unwrap()],
-                ..listener(InputKind::GelfTcp, tcp_port)
+                ..input_listener(InputKind::GelfTcp, tcp_port)
             },
         ];
     });
@@ -169,14 +144,14 @@ fn bad_frames_are_counted_and_their_neighbours_kept() {
                     max_message_bytes: 1024,
                     ..Default::default()
                 },
-                ..listener(InputKind::SyslogTcp, tcp_port)
+                ..input_listener(InputKind::SyslogTcp, tcp_port)
             },
             InputListener {
                 limits: InputLimits {
                     max_events_per_second: Some(5),
                     ..Default::default()
                 },
-                ..listener(InputKind::GelfUdp, udp_port)
+                ..input_listener(InputKind::GelfUdp, udp_port)
             },
         ];
     });
@@ -231,7 +206,7 @@ fn connections_over_the_limit_are_turned_away() {
                 max_connections: 1,
                 ..Default::default()
             },
-            ..listener(InputKind::GelfTcp, port)
+            ..input_listener(InputKind::GelfTcp, port)
         }];
     });
     let admin = create_key(&server, PermissionSet::ALL_GRANTABLE);
@@ -264,7 +239,7 @@ fn an_unknown_key_stops_the_server_from_starting() {
     let mut config = crate::test_config(dir.path(), "127.0.0.1:0");
     config.inputs = vec![InputListener {
         api_key_id: Some("apikey-missing".into()),
-        ..listener(InputKind::GelfUdp, 0)
+        ..input_listener(InputKind::GelfUdp, 0)
     }];
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -313,7 +288,7 @@ fn a_slow_store_slows_a_tcp_sender_instead_of_growing_memory() {
     let (store, fault) = crate::faulty_store();
     let server = TestServer::start_custom("127.0.0.1", tempfile::tempdir().unwrap(), |c| {
         c.store = store;
-        c.inputs = vec![listener(InputKind::GelfTcp, port)];
+        c.inputs = vec![input_listener(InputKind::GelfTcp, port)];
     });
     // Every fsync takes a second: the listener's 16 MiB of queued events fill up quickly.
     fault

@@ -9,11 +9,11 @@ use std::time::{Duration, Instant};
 use seqr_server::ListenAddr;
 
 use crate::TestServer;
-use crate::tls::{exchange, free_port, plain_request};
+use crate::tls::{exchange, plain_request};
 
 #[test]
 fn the_ingestion_listener_serves_ingestion_and_health_only() {
-    let ingest_port = free_port();
+    let ingest_port = crate::free_port(false);
     let server = TestServer::start_custom("127.0.0.1", tempfile::tempdir().unwrap(), |c| {
         c.network.ingest_listen =
             vec![ListenAddr::parse(&format!("127.0.0.1:{ingest_port}")).unwrap()];
@@ -225,7 +225,7 @@ fn a_base_uri_path_is_a_prefix_requests_may_carry_and_the_page_links_under() {
 
 #[test]
 fn the_metrics_listener_serves_metrics_only_without_sign_in() {
-    let metrics_port = free_port();
+    let metrics_port = crate::free_port(false);
     let server = TestServer::start_custom("127.0.0.1", tempfile::tempdir().unwrap(), |c| {
         c.authentication = true;
         c.network.metrics_listen =

@@ -67,6 +67,37 @@ pub fn test_config(dir: &std::path::Path, listen: &str) -> ServeConfig {
     }
 }
 
+/// A free port for `kind` on loopback (taken and released; the server binds it next).
+pub fn free_port(udp: bool) -> u16 {
+    if udp {
+        std::net::UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    } else {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    }
+}
+
+/// A GELF or syslog listener of `kind` on loopback `port`, default key, limits and sources.
+pub fn input_listener(
+    kind: seqr_server::inputs::InputKind,
+    port: u16,
+) -> seqr_server::inputs::InputListener {
+    seqr_server::inputs::InputListener {
+        kind,
+        address: format!("127.0.0.1:{port}"),
+        api_key_id: None,
+        limits: seqr_server::inputs::InputLimits::default(),
+        allow: Vec::new(),
+    }
+}
+
 /// `text` percent-encoded for a query string.
 pub fn url_encode(text: &str) -> String {
     text.bytes()

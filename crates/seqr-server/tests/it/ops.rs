@@ -9,7 +9,7 @@ use seqr_meta::{Permission, PermissionSet};
 use seqr_server::inputs::{InputKind, InputLimits, InputListener};
 use serde_json::Value;
 
-use crate::{TestServer, create_key, faulty_store, json_of};
+use crate::{TestServer, create_key, faulty_store, free_port, input_listener, json_of};
 
 const EVENT: &str = r#"{"@t":"2026-01-01T00:00:00Z","@mt":"hello {N}","N":1}"#;
 
@@ -319,19 +319,9 @@ fn the_ingestion_log_shows_refused_payloads_one_line_each() {
 
 #[test]
 fn listeners_log_their_malformed_messages_with_the_sender() {
-    let port = UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port(true);
     let server = TestServer::start_custom("127.0.0.1", tempfile::tempdir().unwrap(), |c| {
-        c.inputs = vec![InputListener {
-            kind: InputKind::GelfUdp,
-            address: format!("127.0.0.1:{port}"),
-            api_key_id: None,
-            limits: InputLimits::default(),
-            allow: Vec::new(),
-        }];
+        c.inputs = vec![input_listener(InputKind::GelfUdp, port)];
     });
     let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
     udp.send_to(b"{\"short_message\": broken", ("127.0.0.1", port))
@@ -443,21 +433,14 @@ fn the_status_banner_is_readable_with_read_and_tells_keyless_ingestion() {
 
 #[test]
 fn a_listener_over_its_rate_logs_the_drop_once_a_second_at_most() {
-    let port = UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port(true);
     let server = TestServer::start_custom("127.0.0.1", tempfile::tempdir().unwrap(), |c| {
         c.inputs = vec![InputListener {
-            kind: InputKind::SyslogUdp,
-            address: format!("127.0.0.1:{port}"),
-            api_key_id: None,
             limits: InputLimits {
                 max_events_per_second: Some(1),
                 ..Default::default()
             },
-            allow: Vec::new(),
+            ..input_listener(InputKind::SyslogUdp, port)
         }];
     });
     let udp = UdpSocket::bind("127.0.0.1:0").unwrap();

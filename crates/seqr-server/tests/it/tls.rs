@@ -3,7 +3,7 @@
 //! broken new certificate that leaves the old one serving, and the redirect listener.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -151,14 +151,6 @@ pub fn https(
 ) -> (u16, String, String) {
     let mut tls = connect(port, default_client(ca)).unwrap();
     exchange(&mut tls, method, path, headers, body)
-}
-
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// An HTTPS server over `pki`'s certificate (files in the data directory's parent temp dir),
@@ -374,7 +366,7 @@ pub fn plain_request(
 #[test]
 fn the_redirect_listener_sends_every_method_to_https_with_308() {
     let pki = Pki::new("redirect");
-    let redirect_port = free_port();
+    let redirect_port = crate::free_port(false);
     let (server, _certs, _, _) = https_server(&pki, |c| {
         c.network.redirect_http =
             vec![ListenAddr::parse(&format!("http://127.0.0.1:{redirect_port}")).unwrap()];
@@ -457,16 +449,10 @@ fn sessions_over_https_use_secure_host_prefixed_cookies() {
 
 #[test]
 fn syslog_and_gelf_over_tls_are_stored_and_plaintext_senders_are_refused() {
-    use seqr_server::inputs::{InputKind, InputLimits, InputListener};
+    use crate::input_listener as input;
+    use seqr_server::inputs::InputKind;
     let pki = Pki::new("inputs");
-    let (syslog_port, gelf_port) = (free_port(), free_port());
-    let input = |kind, port| InputListener {
-        kind,
-        address: format!("127.0.0.1:{port}"),
-        api_key_id: None,
-        limits: InputLimits::default(),
-        allow: Vec::new(),
-    };
+    let (syslog_port, gelf_port) = (crate::free_port(false), crate::free_port(false));
     let (server, _certs, _, _) = https_server(&pki, |c| {
         c.inputs = vec![
             input(InputKind::SyslogTls, syslog_port),
@@ -516,16 +502,12 @@ fn syslog_and_gelf_over_tls_are_stored_and_plaintext_senders_are_refused() {
 
 #[test]
 fn a_tls_input_without_a_certificate_stops_the_start() {
-    use seqr_server::inputs::{InputKind, InputLimits, InputListener};
     let dir = tempfile::tempdir().unwrap();
     let mut config = crate::test_config(dir.path(), "127.0.0.1:0");
-    config.inputs = vec![InputListener {
-        kind: InputKind::SyslogTls,
-        address: "127.0.0.1:0".into(),
-        api_key_id: None,
-        limits: InputLimits::default(),
-        allow: Vec::new(),
-    }];
+    config.inputs = vec![crate::input_listener(
+        seqr_server::inputs::InputKind::SyslogTls,
+        0,
+    )];
     let rt = tokio::runtime::Runtime::new().unwrap();
     let error = rt
         .block_on(seqr_server::serve(config, std::future::pending()))
