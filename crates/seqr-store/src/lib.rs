@@ -24,7 +24,7 @@
 //! `part` (the columnar format), `sink` (events -> day parts), `manifest` (the live set),
 //! `cache` (decoded blocks), `latency` (fsync and flush timings), `recovery` (what `open`
 //! does), `legacy` (format-1 segments, for migration), `search`, `codec` (row encoding of WAL
-//! records), `options`, `stats`.
+//! records), `snapshot` (consistent copies for backups), `options`, `stats`.
 
 mod cache;
 mod codec;
@@ -46,6 +46,7 @@ mod prune;
 mod recovery;
 mod search;
 mod sink;
+mod snapshot;
 mod stats;
 mod text_block;
 mod text_search;
@@ -68,6 +69,9 @@ pub use maintenance::{DayUsage, DeleteReport, DeleteRequest, MaintenanceError};
 pub use options::{FaultInjector, StoreOptions};
 pub use seqr_query::pushdown::Predicate;
 pub use seqr_types::{Event, EventId, StoredEvent, Timestamp};
+pub use snapshot::{
+    MANIFEST_FILE, Snapshot, SnapshotError, SnapshotFile, SnapshotReport, verify_copy,
+};
 pub use stats::{OpenReport, Quarantined, StoreStats, TierUsage};
 
 use cache::BlockCache;
@@ -554,6 +558,13 @@ impl Store {
     /// Writes every memtable holding events to parts (waiting up to `timeout`).
     pub fn flush(&self, timeout: std::time::Duration) -> Result<(), MaintenanceError> {
         maintenance::flush(&self.inner.shared, timeout)
+    }
+
+    /// A consistent copy of the store as of now, for a backup: flushes the memtables (waiting
+    /// up to `flush_timeout`) so every event acknowledged before the call is in it, then pins
+    /// the live parts. Ingestion, merges and retention carry on meanwhile; see [`Snapshot`].
+    pub fn snapshot(&self, flush_timeout: std::time::Duration) -> Result<Snapshot, SnapshotError> {
+        snapshot::take(&self.inner.shared, flush_timeout)
     }
 
     /// Runs every merge that is due now (the background merger does the same as parts

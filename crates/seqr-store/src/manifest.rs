@@ -33,7 +33,7 @@ pub(crate) struct Manifest {
 }
 
 impl Manifest {
-    fn encode(&self) -> Vec<u8> {
+    pub(crate) fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(40 + self.parts.len() * 48);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&self.sequence.to_le_bytes());

@@ -393,19 +393,31 @@ impl Part {
             file_len: len,
         };
         if verify {
-            for b in 0..part.blocks.len() {
-                let h = part.header(b)?;
-                let rows = part.rows(b, &h)?;
-                let cols = part.all_columns(b, &h)?;
-                for meta in &h.columns {
-                    for filter in [&meta.bloom, &meta.substrings].into_iter().flatten() {
-                        part.payload(b, filter)?;
-                    }
-                }
-                let _ = (rows, cols);
-            }
+            part.verify_blocks()?;
         }
         Ok(part)
+    }
+
+    /// Checks every block: headers, payload checksums, row streams and columns decode.
+    pub(crate) fn verify_blocks(&self) -> Result<(), PartError> {
+        for b in 0..self.blocks.len() {
+            let h = self.header(b)?;
+            let rows = self.rows(b, &h)?;
+            let cols = self.all_columns(b, &h)?;
+            for meta in &h.columns {
+                for filter in [&meta.bloom, &meta.substrings].into_iter().flatten() {
+                    self.payload(b, filter)?;
+                }
+            }
+            let _ = (rows, cols);
+        }
+        Ok(())
+    }
+
+    /// Reads `buf.len()` bytes of the file at `offset` through the handle opened with the
+    /// part, which stays readable after a merge or delete unlinks the file.
+    pub(crate) fn read_raw(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        self.file.read_exact_at(buf, offset)
     }
 
     fn read_at(&self, offset: u64, len: usize) -> Result<Vec<u8>, PartError> {

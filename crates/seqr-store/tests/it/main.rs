@@ -1,5 +1,6 @@
 //! seqr-store integration tests (one binary).
 
+mod backup;
 mod common;
 mod concurrency;
 mod counting;
