@@ -79,6 +79,21 @@ impl MetaDb {
         self.read(|c| c.query_row("PRAGMA user_version", [], |r| r.get(0)))
     }
 
+    /// Writes a consistent copy of the whole database to `dest` (which must not exist) with
+    /// `VACUUM INTO`, for backups: SQLite reads it in one transaction, so changes made
+    /// meanwhile are either wholly in the copy or not at all, and the server keeps running.
+    pub fn snapshot_to(&self, dest: &Path) -> Result<(), DbError> {
+        let dest = dest.to_string_lossy().into_owned();
+        self.read(|c| c.execute("VACUUM INTO ?1", [dest]).map(|_| ()))
+    }
+
+    /// `PRAGMA integrity_check` (a restore runs it before using a database): `Ok` when SQLite
+    /// reports `ok`, else its first complaint.
+    pub fn integrity_check(&self) -> Result<Result<(), String>, DbError> {
+        let answer: String = self.read(|c| c.query_row("PRAGMA integrity_check", [], |r| r.get(0)))?;
+        Ok(if answer == "ok" { Ok(()) } else { Err(answer) })
+    }
+
     fn lock(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave a half-done change behind: every change runs
         // in a transaction that rolls back when dropped. So a poisoned lock is safe to reuse.

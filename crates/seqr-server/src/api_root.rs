@@ -17,6 +17,7 @@ pub(crate) async fn root(State(state): State<AppState>) -> Json<Value> {
         "Links": {
             "Self": "api/",
             "ApiKeysResources": "api/apikeys/resources",
+            "BackupsResources": "api/backups/resources",
             "DataResources": "api/data/resources",
             "DiagnosticsResources": "api/diagnostics/resources",
             "EventsResources": "api/events/resources",

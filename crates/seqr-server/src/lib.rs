@@ -7,6 +7,7 @@ mod api_root;
 mod apikeys;
 mod auditlog;
 pub mod auth;
+pub mod backup;
 pub mod bootstrap;
 mod clef_out;
 mod cors;
@@ -109,6 +110,8 @@ pub(crate) struct AppState {
     ingestion_log: Arc<ingestion_log::IngestionLog>,
     /// Banner messages set by the parts of the server that know (`api/diagnostics/status`).
     status: Arc<status::StatusNotes>,
+    /// The data directory and the one-backup-at-a-time gate (`api/backups`).
+    backups: Arc<backup::Backups>,
 }
 
 /// Builds the application over an open store.

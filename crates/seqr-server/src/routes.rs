@@ -10,7 +10,7 @@ use axum::routing::{MethodFilter, on};
 use crate::auth::rules::EntityRule;
 use crate::permission::Permission;
 use crate::{
-    AppState, api_root, apikeys, auditlog, data, diagnostics, events, export, expressions,
+    AppState, api_root, apikeys, auditlog, backup, data, diagnostics, events, export, expressions,
     gelf_http, grpc, health, ingest, ingestion_log, metrics, otlp, retention, roles, settings,
     shippers, status, tail, ui, users,
 };
@@ -602,6 +602,50 @@ fn declare(serves: fn(Permission, &str) -> bool) -> Registrar {
     );
     r.add(
         Method::GET,
+        "/api/backups/resources",
+        Public,
+        "Backups resource links",
+        backup::api::resources,
+    );
+    for path in ["/api/backups", "/api/backups/"] {
+        r.add(
+            Method::GET,
+            path,
+            System,
+            "The backups in the backup location, newest first",
+            backup::api::list,
+        );
+    }
+    r.add(
+        Method::POST,
+        "/api/backups/immediate",
+        System,
+        "Make an encrypted backup now; answers its bytes",
+        backup::api::immediate,
+    );
+    r.add(
+        Method::GET,
+        "/api/backups/files/{filename}",
+        System,
+        "Download a backup file",
+        backup::api::download,
+    );
+    r.add(
+        Method::GET,
+        "/api/backups/{id}",
+        System,
+        "One backup",
+        backup::api::by_id,
+    );
+    r.add(
+        Method::DELETE,
+        "/api/backups/{id}",
+        System,
+        "Delete a backup file",
+        backup::api::delete,
+    );
+    r.add(
+        Method::GET,
         "/api/diagnostics/resources",
         Public,
         "Diagnostics resource links",
@@ -723,6 +767,7 @@ mod tests {
                 "GET /api/data/resources",
                 "GET /api/expressions/resources",
                 "GET /api/retentionpolicies/resources",
+                "GET /api/backups/resources",
                 "GET /api/diagnostics/resources",
                 "GET /",
                 "GET /assets/{file}",
@@ -756,6 +801,19 @@ mod tests {
         assert_eq!(retention.len(), 8);
         for r in retention {
             assert_eq!(r.permission, Permission::Project, "{} {}", r.method, r.path);
+        }
+    }
+
+    #[test]
+    fn backups_demand_system() {
+        let backups: Vec<_> = route_table()
+            .into_iter()
+            .filter(|r| r.path.starts_with("/api/backups"))
+            .filter(|r| !r.path.ends_with("/resources"))
+            .collect();
+        assert_eq!(backups.len(), 6);
+        for r in backups {
+            assert_eq!(r.permission, Permission::System, "{} {}", r.method, r.path);
         }
     }
 

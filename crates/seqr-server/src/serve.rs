@@ -346,6 +346,7 @@ pub async fn serve(
         )),
         ingestion_log: Arc::default(),
         status: Arc::default(),
+        backups: Arc::new(crate::backup::Backups::new(config.storage.clone())),
     };
     crate::status::note_start_up(&state.status, &config);
     if let Some(ca) = &self_signed_ca {
@@ -382,6 +383,7 @@ pub async fn serve(
     .map_err(ServeError::Input)?;
     let maintenance = state.maintenance.clone();
     let retention_state = state.clone();
+    let backup_state = state.clone();
     let full_app = app(state.clone());
     let ingest_app = crate::ingest_app(state.clone());
     let metrics_app = crate::metrics::http::metrics_only_router(state);
@@ -451,6 +453,10 @@ pub async fn serve(
         tokio::spawn(ignore_hangups(stop_rx.clone()));
     }
 
+    let backups = tokio::spawn(crate::backup::schedule::run_periodically(
+        backup_state,
+        stop_rx.clone(),
+    ));
     let retention = tokio::spawn(crate::retention::run_periodically(
         retention_state,
         config.retention.clone(),
@@ -490,6 +496,8 @@ pub async fn serve(
     if retention.await.is_err() {
         tracing::error!("the retention task failed");
     }
+    // A scheduled backup in progress finishes (the store is still open).
+    let _ = backups.await;
     let _no_more_deletes = match maintenance.clone().try_lock_owned() {
         Ok(held) => held,
         Err(_) => {
