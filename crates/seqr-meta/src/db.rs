@@ -90,7 +90,8 @@ impl MetaDb {
     /// `PRAGMA integrity_check` (a restore runs it before using a database): `Ok` when SQLite
     /// reports `ok`, else its first complaint.
     pub fn integrity_check(&self) -> Result<Result<(), String>, DbError> {
-        let answer: String = self.read(|c| c.query_row("PRAGMA integrity_check", [], |r| r.get(0)))?;
+        let answer: String =
+            self.read(|c| c.query_row("PRAGMA integrity_check", [], |r| r.get(0)))?;
         Ok(if answer == "ok" { Ok(()) } else { Err(answer) })
     }
 

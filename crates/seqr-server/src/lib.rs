@@ -71,6 +71,11 @@ pub use seqr_ingest::Limits;
 pub use seqr_store::StoreOptions;
 pub use serve::{DataDirLock, ServeConfig, ServeError, lock_data_dir, serve};
 
+/// Opens the event store at `dir` with the default options (for offline tools).
+pub fn open_store(dir: &std::path::Path) -> Result<Store, seqr_store::OpenError> {
+    Store::open(dir, StoreOptions::default())
+}
+
 /// What every handler can reach.
 #[derive(Clone)]
 pub(crate) struct AppState {

@@ -49,6 +49,85 @@ pub(crate) enum Command {
     /// The instance secret key, offline (the server must be stopped).
     #[command(subcommand)]
     Secret(SecretCommand),
+    /// Back up a stopped server's data directory (metadata and events) into one file, encrypted
+    /// with the secret key unless --no-encrypt. For a running server use
+    /// `POST api/backups/immediate` (System), which makes the same file online. The secret key
+    /// itself is never in a backup: keep it separately.
+    Backup(Box<BackupArgs>),
+    /// Restore a backup into a new data directory (offline). Needs the original instance's
+    /// secret key (SEQR_SECRET_KEY, --secret-key-file or --secret-key-provider); every checksum
+    /// is verified before the directory appears, and nothing is left behind on failure.
+    Restore(Box<RestoreArgs>),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BackupArgs {
+    /// The (stopped) server's data directory.
+    #[arg(long, env = "SEQR_STORAGE", value_name = "DIR", default_value = DEFAULT_STORAGE)]
+    pub(crate) storage: PathBuf,
+    /// Directory the backup file is written to (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: PathBuf,
+    /// Write frames checksummed but not encrypted (anyone with the file can read the password
+    /// hashes and events in it).
+    #[arg(long)]
+    pub(crate) no_encrypt: bool,
+    /// File holding the secret key (as for `seqr serve`).
+    #[arg(long, env = "SEQR_SECRET_KEY_FILE", value_name = "FILE")]
+    secret_key_file: Option<PathBuf>,
+    /// Program printing the secret key (as for `seqr serve`).
+    #[arg(long, env = "SEQR_SECRET_KEY_PROVIDER", value_name = "COMMAND")]
+    secret_key_provider: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RestoreArgs {
+    /// The backup file.
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "from_latest",
+        conflicts_with = "from_latest"
+    )]
+    pub(crate) from: Option<PathBuf>,
+    /// Restore the newest backup in this directory (like Seq's `--from-latest`).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) from_latest: Option<PathBuf>,
+    /// The new data directory: must not exist, or be empty.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) storage: PathBuf,
+    /// File holding the secret key (as for `seqr serve`).
+    #[arg(long, env = "SEQR_SECRET_KEY_FILE", value_name = "FILE")]
+    secret_key_file: Option<PathBuf>,
+    /// Program printing the secret key (as for `seqr serve`).
+    #[arg(long, env = "SEQR_SECRET_KEY_PROVIDER", value_name = "COMMAND")]
+    secret_key_provider: Option<String>,
+}
+
+/// The key source of `seqr backup`/`seqr restore`, as for `seqr serve`.
+pub(crate) fn backup_key_source(
+    file: Option<PathBuf>,
+    provider: Option<String>,
+) -> Result<SecretKeySource, String> {
+    secret_key_source(std::env::var(SECRET_KEY_ENV).ok(), file, provider)
+}
+
+impl BackupArgs {
+    pub(crate) fn key_source(&self) -> Result<SecretKeySource, String> {
+        backup_key_source(
+            self.secret_key_file.clone(),
+            self.secret_key_provider.clone(),
+        )
+    }
+}
+
+impl RestoreArgs {
+    pub(crate) fn key_source(&self) -> Result<SecretKeySource, String> {
+        backup_key_source(
+            self.secret_key_file.clone(),
+            self.secret_key_provider.clone(),
+        )
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -55,7 +55,9 @@ pub(crate) fn read_header(r: &mut dyn Read) -> io::Result<(serde_json::Value, Ve
     }
     let len = u32::from_le_bytes(head[8..12].try_into().expect("4 bytes")) as usize;
     if len > MAX_HEADER {
-        return Err(invalid("the backup's header is damaged (impossible length)"));
+        return Err(invalid(
+            "the backup's header is damaged (impossible length)",
+        ));
     }
     let mut raw = head.to_vec();
     raw.resize(12 + len + 4, 0);
@@ -63,7 +65,9 @@ pub(crate) fn read_header(r: &mut dyn Read) -> io::Result<(serde_json::Value, Ve
         .map_err(|_| invalid("the backup is truncated inside its header"))?;
     let crc = u32::from_le_bytes(raw[12 + len..].try_into().expect("4 bytes"));
     if crc32fast::hash(&raw[..12 + len]) != crc {
-        return Err(invalid("the backup's header fails its checksum: the file is damaged"));
+        return Err(invalid(
+            "the backup's header fails its checksum: the file is damaged",
+        ));
     }
     let header = serde_json::from_slice(&raw[12..12 + len])
         .map_err(|e| invalid(format!("the backup's header is not valid JSON: {e}")))?;
@@ -198,10 +202,15 @@ impl<'k, R: Read> BodyReader<'k, R> {
             _ => return Err(invalid(format!("frame {} is damaged", self.index))),
         };
         if len > MAX_PAYLOAD {
-            return Err(invalid(format!("frame {} is damaged (impossible length)", self.index)));
+            return Err(invalid(format!(
+                "frame {} is damaged (impossible length)",
+                self.index
+            )));
         }
         let mut payload = vec![0u8; len];
-        self.input.read_exact(&mut payload).map_err(|_| truncated())?;
+        self.input
+            .read_exact(&mut payload)
+            .map_err(|_| truncated())?;
         self.chunk = match self.key {
             Some(key) => key
                 .open(&payload, &aad(&self.header, self.index, last))
@@ -320,7 +329,11 @@ mod tests {
             for at in (0..bytes.len()).step_by(bytes.len() / 97) {
                 let mut bad = bytes.clone();
                 bad[at] ^= 0x04;
-                assert!(read_back(&bad, k).is_err(), "flip at {at} (key {})", k.is_some());
+                assert!(
+                    read_back(&bad, k).is_err(),
+                    "flip at {at} (key {})",
+                    k.is_some()
+                );
             }
             for cut in [1, 20, 5000, CHUNK, bytes.len() - 5, bytes.len() - 1] {
                 assert!(read_back(&bytes[..cut], k).is_err(), "cut at {cut}");

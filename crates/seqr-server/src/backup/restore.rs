@@ -41,7 +41,11 @@ impl fmt::Display for RestoreError {
                 p.display()
             ),
             RestoreError::Damaged { file, detail } => {
-                write!(f, "the backup {} cannot be restored: {detail}", file.display())
+                write!(
+                    f,
+                    "the backup {} cannot be restored: {detail}",
+                    file.display()
+                )
             }
             RestoreError::WrongKey => f.write_str(
                 "the secret key is not the one this backup was made with (it does not open the \
@@ -130,7 +134,11 @@ fn damaged(from: &Path) -> impl Fn(io::Error) -> RestoreError + '_ {
     }
 }
 
-fn restore_into(from: &Path, staging: &Path, key: &SecretKey) -> Result<RestoreReport, RestoreError> {
+fn restore_into(
+    from: &Path,
+    staging: &Path,
+    key: &SecretKey,
+) -> Result<RestoreReport, RestoreError> {
     let io_at = |path: &Path| {
         let path = path.to_owned();
         move |source| RestoreError::Io { path, source }
@@ -142,7 +150,9 @@ fn restore_into(from: &Path, staging: &Path, key: &SecretKey) -> Result<RestoreR
         file: from.to_owned(),
         detail: format!("its header lacks {what}"),
     };
-    let format = header["Format"].as_u64().ok_or_else(|| bad_header("Format"))?;
+    let format = header["Format"]
+        .as_u64()
+        .ok_or_else(|| bad_header("Format"))?;
     if format > FORMAT_VERSION {
         return Err(RestoreError::UnknownFormat(format));
     }
@@ -186,7 +196,9 @@ fn restore_into(from: &Path, staging: &Path, key: &SecretKey) -> Result<RestoreR
                 detail: "it ends inside an entry".into(),
             });
         }
-        out.flush().and_then(|()| out.sync_all()).map_err(io_at(&path))?;
+        out.flush()
+            .and_then(|()| out.sync_all())
+            .map_err(io_at(&path))?;
     }
     body.finish().map_err(damaged(from))?;
     if !seen_meta {
