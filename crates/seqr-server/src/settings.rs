@@ -39,6 +39,8 @@ enum Kind {
         positive: bool,
     },
     Text,
+    /// `HH:MM` or `HH:MM:SS` (Seq's TimeSpan form), UTC.
+    TimeOfDay,
     /// An array of strings.
     TextList,
     /// A JSON object.
@@ -68,6 +70,7 @@ fn kind(name: SettingName) -> Kind {
             Kind::TextList
         }
         NewUserPreferences => Kind::Object,
+        BackupUtcTimeOfDay => Kind::TimeOfDay,
         EntraIDClientKey | OpenIdConnectClientSecret => Kind::Secret,
         AuthenticationProvider | IsAuthenticationEnabled | IsActiveDirectoryAuthentication => {
             Kind::ReadOnly
@@ -191,6 +194,15 @@ fn check_value(name: SettingName, value: &Value) -> Result<(), String> {
         },
         Kind::Text | Kind::Secret if value.is_string() => return Ok(()),
         Kind::Text | Kind::Secret => "a string",
+        Kind::TimeOfDay
+            if value
+                .as_str()
+                .and_then(crate::backup::schedule::parse_time_of_day)
+                .is_some() =>
+        {
+            return Ok(());
+        }
+        Kind::TimeOfDay => "a UTC time of day such as \"02:00\" or \"23:30:00\"",
         Kind::TextList => match value.as_array() {
             Some(items) if items.iter().all(Value::is_string) => {
                 if name == SettingName::NewUserRoleIds
@@ -374,5 +386,8 @@ mod tests {
         assert!(check_value(NewUserRoleIds, &json!(["role-nope"])).is_err());
         assert!(check_value(IsAuthenticationEnabled, &json!(false)).is_err());
         assert!(check_value(InstanceTitle, &Value::Null).is_ok());
+        assert!(check_value(BackupUtcTimeOfDay, &json!("23:30")).is_ok());
+        assert!(check_value(BackupUtcTimeOfDay, &json!("25:00")).is_err());
+        assert!(check_value(BackupUtcTimeOfDay, &json!(7200)).is_err());
     }
 }

@@ -49,10 +49,11 @@ pub(crate) enum Command {
     /// The instance secret key, offline (the server must be stopped).
     #[command(subcommand)]
     Secret(SecretCommand),
-    /// Back up a stopped server's data directory (metadata and events) into one file, encrypted
-    /// with the secret key unless --no-encrypt. For a running server use
-    /// `POST api/backups/immediate` (System), which makes the same file online. The secret key
-    /// itself is never in a backup: keep it separately.
+    /// Back up an instance (metadata and events) into one file. With --server, a running
+    /// server makes it (online and consistent; System permission) and this command downloads
+    /// it; without, a stopped server's data directory is read directly. Encrypted with the
+    /// secret key unless --no-encrypt (offline only). The secret key itself is never in a
+    /// backup: keep it separately.
     Backup(Box<BackupArgs>),
     /// Restore a backup into a new data directory (offline). Needs the original instance's
     /// secret key (SEQR_SECRET_KEY, --secret-key-file or --secret-key-provider); every checksum
@@ -62,14 +63,25 @@ pub(crate) enum Command {
 
 #[derive(Debug, Args)]
 pub(crate) struct BackupArgs {
-    /// The (stopped) server's data directory.
+    /// A running server's URL (`https://logs.example`); the backup is made there. Needs an API
+    /// key with System permission in SEQR_API_KEY or --api-key-file.
+    #[arg(long, env = "SEQR_SERVER_URL", value_name = "URL")]
+    pub(crate) server: Option<String>,
+    /// File holding the API key for --server (kept out of the process list).
+    #[arg(long, env = "SEQR_API_KEY_FILE", value_name = "FILE")]
+    pub(crate) api_key_file: Option<PathBuf>,
+    /// A PEM CA certificate to trust for --server over HTTPS, besides the system's (for
+    /// `--tls-self-signed`, the server's DATA/tls/ca.pem).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) ca_file: Option<PathBuf>,
+    /// The (stopped) server's data directory, when --server is not given.
     #[arg(long, env = "SEQR_STORAGE", value_name = "DIR", default_value = DEFAULT_STORAGE)]
     pub(crate) storage: PathBuf,
     /// Directory the backup file is written to (created if missing).
     #[arg(long, value_name = "DIR")]
     pub(crate) out: PathBuf,
     /// Write frames checksummed but not encrypted (anyone with the file can read the password
-    /// hashes and events in it).
+    /// hashes and events in it). Offline only: a server always encrypts its backups.
     #[arg(long)]
     pub(crate) no_encrypt: bool,
     /// File holding the secret key (as for `seqr serve`).

@@ -1,9 +1,11 @@
 //! The `seqr` command: a self-hosted structured log server compatible with Seq's clients and API.
 
+mod backup_cli;
 mod config;
 mod inputs_config;
 mod logging;
 mod network_config;
+mod remote;
 
 use std::process::ExitCode;
 
@@ -53,8 +55,8 @@ fn main() -> ExitCode {
         Command::User(UserCommand::ResetPassword { username, storage }) => {
             reset_password(&username, &storage)
         }
-        Command::Backup(args) => backup(&args),
-        Command::Restore(args) => restore(&args),
+        Command::Backup(args) => backup_cli::backup(&args),
+        Command::Restore(args) => backup_cli::restore(&args),
         Command::Secret(SecretCommand::Rotate(args)) => match config::resolve_rotate(*args) {
             Ok(c) => rotate_secret(&c),
             Err(e) => {
@@ -262,116 +264,6 @@ fn rotate_secret(config: &config::RotateConfig) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// `seqr backup`: an offline backup of a stopped server's data directory, under its lock.
-fn backup(args: &config::BackupArgs) -> ExitCode {
-    let fail = |message: String| {
-        eprintln!("seqr: {message}");
-        ExitCode::FAILURE
-    };
-    let source = match args.key_source() {
-        Ok(s) => s,
-        Err(e) => return fail(e),
-    };
-    let (_lock, db) = match open_stopped(&args.storage) {
-        Ok(opened) => opened,
-        Err(message) => return fail(message),
-    };
-    let key = match source.load_existing(&args.storage) {
-        Ok(key) => key,
-        Err(e) => return fail(format!("cannot load the secret key: {e}")),
-    };
-    if let Err(e) = seqr_meta::secret_rotation::check_key(&db, &key) {
-        return fail(format!(
-            "the secret key, from {}, does not belong to this data directory: {e}",
-            source.describe()
-        ));
-    }
-    let events = args.storage.join(seqr_server::backup::STORE_DIR);
-    let store = match seqr_server::open_store(&events) {
-        Ok(s) => s,
-        Err(e) => return fail(format!("cannot open the event store: {e}")),
-    };
-    let started = std::time::Instant::now();
-    let made = seqr_server::backup::create(
-        &seqr_server::backup::BackupSource {
-            store: &store,
-            meta: &db,
-            encrypt_with: (!args.no_encrypt).then_some(&key),
-        },
-        &args.out,
-    );
-    let _ = store.shutdown();
-    match made {
-        Ok(b) => {
-            println!("{}", b.path.display());
-            eprintln!(
-                "seqr: wrote {} ({} bytes, {}) in {:.1} s; it does not contain the secret key: keep that separately",
-                b.path.display(),
-                b.size,
-                if args.no_encrypt {
-                    "NOT encrypted"
-                } else {
-                    "encrypted with the secret key"
-                },
-                started.elapsed().as_secs_f64()
-            );
-            ExitCode::SUCCESS
-        }
-        Err(e) => fail(e.to_string()),
-    }
-}
-
-/// `seqr restore`: a backup into a new data directory.
-fn restore(args: &config::RestoreArgs) -> ExitCode {
-    let fail = |message: String| {
-        eprintln!("seqr: {message}");
-        ExitCode::FAILURE
-    };
-    let source = match args.key_source() {
-        Ok(s) => s,
-        Err(e) => return fail(e),
-    };
-    if matches!(source, seqr_server::SecretKeySource::DataDirectory) {
-        return fail(
-            "restore needs the original instance's secret key: give it with SEQR_SECRET_KEY, \
-             --secret-key-file or --secret-key-provider (backups never contain it)"
-                .into(),
-        );
-    }
-    let key = match source.load_existing(&args.storage) {
-        Ok(key) => key,
-        Err(e) => return fail(format!("cannot load the secret key: {e}")),
-    };
-    let from = match (&args.from, &args.from_latest) {
-        (Some(f), _) => f.clone(),
-        (None, Some(dir)) => match seqr_server::backup::list(dir) {
-            Ok(all) => match all.into_iter().next() {
-                Some(newest) => newest.path,
-                None => return fail(format!("there is no backup in {}", dir.display())),
-            },
-            Err(e) => return fail(format!("cannot read {}: {e}", dir.display())),
-        },
-        (None, None) => return fail("give --from FILE or --from-latest DIR".into()),
-    };
-    let started = std::time::Instant::now();
-    match seqr_server::backup::restore(&from, &args.storage, &key) {
-        Ok(r) => {
-            eprintln!(
-                "seqr: restored the backup of {} ({} events in {} parts, every checksum verified) into {} in {:.1} s; \
-                 start it with `seqr serve --storage {}` and the same secret key",
-                r.created_at,
-                r.events,
-                r.parts,
-                args.storage.display(),
-                started.elapsed().as_secs_f64(),
-                args.storage.display()
-            );
-            ExitCode::SUCCESS
-        }
-        Err(e) => fail(e.to_string()),
-    }
-}
-
 /// How the current key was given, for the audit record (never the key, a path or a command).
 fn source_kind(source: &seqr_server::SecretKeySource) -> &'static str {
     match source {
@@ -384,7 +276,7 @@ fn source_kind(source: &seqr_server::SecretKeySource) -> &'static str {
 
 /// Opens a stopped server's metadata database for an offline command, holding the data
 /// directory's lock so it never writes under a running server.
-fn open_stopped(
+pub(crate) fn open_stopped(
     storage: &std::path::Path,
 ) -> Result<(seqr_server::DataDirLock, seqr_meta::MetaDb), String> {
     let path = storage.join(seqr_server::META_DB_FILE);

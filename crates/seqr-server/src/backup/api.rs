@@ -170,13 +170,18 @@ pub(crate) async fn immediate(
 /// Makes one backup (one at a time) and prunes old ones.
 pub(crate) async fn make_now(state: &AppState) -> Result<BackupInfo, ApiError> {
     let _one_at_a_time = state.backups.running.lock().await;
-    let (store, meta, key, at) = (
+    let (store, meta, key, at, counters) = (
         state.store.clone(),
         state.meta.clone(),
         state.secret_key.clone(),
         location(state),
+        state.counters.clone(),
     );
     blocking(move || {
+        // The API keys' ingestion counts as of now, not of the last periodic flush.
+        if let Err(e) = counters.flush(&meta) {
+            tracing::warn!(error = %e, "storing the API key counters before the backup failed");
+        }
         let made = super::create(
             &BackupSource {
                 store: &store,

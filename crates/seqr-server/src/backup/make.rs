@@ -164,7 +164,7 @@ fn write_file(
 }
 
 /// A directory only the owner may enter: backups hold password hashes and key digests.
-pub(crate) fn create_private_dir(path: &Path) -> io::Result<()> {
+pub fn create_private_dir(path: &Path) -> io::Result<()> {
     use std::os::unix::fs::DirBuilderExt as _;
     std::fs::DirBuilder::new()
         .recursive(true)
@@ -173,7 +173,7 @@ pub(crate) fn create_private_dir(path: &Path) -> io::Result<()> {
 }
 
 /// A new file readable by its owner only.
-pub(crate) fn private_file(path: &Path) -> io::Result<File> {
+pub fn private_file(path: &Path) -> io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt as _;
     std::fs::OpenOptions::new()
         .write(true)

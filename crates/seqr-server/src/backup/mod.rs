@@ -17,7 +17,7 @@ use seqr_meta::MetaDb;
 use seqr_meta::settings::{self, SettingName, SettingValue};
 use seqr_types::Timestamp;
 
-pub use make::{BackupError, BackupSource, create};
+pub use make::{BackupError, BackupSource, create, create_private_dir, private_file};
 pub use restore::{RestoreError, RestoreReport, restore};
 
 /// The metadata database's entry name (and file name in a data directory).
@@ -112,6 +112,11 @@ pub(crate) fn find(location: &Path, filename: &str) -> std::io::Result<Option<Ba
         return Ok(None);
     }
     Ok(list(location)?.into_iter().find(|b| b.filename == filename))
+}
+
+/// Whether `name` is a backup file's name (`seqr-backup-<UTC time>.seqrbak`, nothing else).
+pub fn is_backup_file_name(name: &str) -> bool {
+    parse_name(name).is_some()
 }
 
 /// Deletes all but the newest `keep` backups; returns how many were deleted.

@@ -2,6 +2,7 @@
 //! (`CARGO_BIN_EXE_seqr`) on its own temp storage and an ephemeral port and talks HTTP to it.
 
 mod airgap;
+mod backup;
 mod cli;
 mod crash;
 mod disk_full;

@@ -90,6 +90,32 @@ impl Server {
         log: &Path,
         extra: &[&std::ffi::OsStr],
     ) -> Result<Server, StartError> {
+        Server::try_start_as(storage, log, extra, &[], false)
+    }
+
+    /// An authenticating server (as a fresh install is), with `envs` set for it (such as
+    /// `SEQR_FIRSTRUN_ADMINPASSWORD`); panics if it does not start.
+    pub fn start_authenticating(
+        storage: &Path,
+        log: &Path,
+        extra: &[&std::ffi::OsStr],
+        envs: &[(&str, &str)],
+    ) -> Server {
+        Server::try_start_as(storage, log, extra, envs, true).unwrap_or_else(|e| {
+            panic!(
+                "seqr serve did not start: {} (exit status {:?})\n--- server stderr ---\n{}",
+                e.reason, e.status, e.stderr
+            )
+        })
+    }
+
+    fn try_start_as(
+        storage: &Path,
+        log: &Path,
+        extra: &[&std::ffi::OsStr],
+        envs: &[(&str, &str)],
+        authenticating: bool,
+    ) -> Result<Server, StartError> {
         let stderr_file = File::options()
             .create(true)
             .append(true)
@@ -104,8 +130,9 @@ impl Server {
             .arg(storage)
             // These suites test ingestion, durability and search; who may call each route is
             // tested route by route in crates/seqr-server/tests/it/access.rs.
-            .arg("--no-authentication")
+            .args((!authenticating).then_some("--no-authentication"))
             .args(extra)
+            .envs(envs.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(stderr_file))
