@@ -10,7 +10,7 @@ use http_body_util::BodyExt as _;
 use seqr_server::backup;
 
 use crate::config;
-use crate::remote::{Client, ServerUrl};
+use crate::remote::{Client, RemoteError, ServerUrl};
 
 /// The environment variable holding the API key of `seqr backup --server`.
 const API_KEY_ENV: &str = "SEQR_API_KEY";
@@ -72,23 +72,22 @@ fn backup_online(args: &config::BackupArgs, url: &str) -> ExitCode {
     }
 }
 
-/// The API key from `--api-key-file`, else `SEQR_API_KEY`.
-fn api_key(file: Option<&Path>) -> Result<String, String> {
+/// The API key from `--api-key-file`, else `SEQR_API_KEY`, else none (for a server without
+/// authentication).
+fn api_key(file: Option<&Path>) -> Result<Option<String>, String> {
     let key = match file {
         Some(path) => std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read the API key file {}: {e}", path.display()))?,
-        None => std::env::var(API_KEY_ENV).map_err(|_| {
-            format!(
-                "--server needs an API key with System permission: put it in {API_KEY_ENV} or \
-                 a file named by --api-key-file"
-            )
-        })?,
+        None => match std::env::var(API_KEY_ENV) {
+            Ok(key) => key,
+            Err(_) => return Ok(None),
+        },
     };
     let key = key.trim().to_owned();
     if key.is_empty() {
         return Err("the API key is empty".into());
     }
-    Ok(key)
+    Ok(Some(key))
 }
 
 /// The backup's file name from `Content-Disposition: attachment; filename="..."`, accepted
@@ -106,10 +105,19 @@ fn attachment_name(headers: &hyper::HeaderMap) -> Option<String> {
 }
 
 async fn download(client: &Client, out: &Path) -> Result<(PathBuf, u64), String> {
-    let response = client
-        .send("POST", "/api/backups/immediate")
-        .await
-        .map_err(|e| e.to_string())?;
+    let response = match client.send("POST", "/api/backups/immediate").await {
+        Ok(r) => r,
+        Err(RemoteError::Status {
+            status: 401 | 403,
+            message,
+        }) => {
+            return Err(format!(
+                "the server refused: {message} (backups need an API key with System \
+                 permission, in {API_KEY_ENV} or a file named by --api-key-file)"
+            ));
+        }
+        Err(e) => return Err(e.to_string()),
+    };
     let name = attachment_name(response.headers())
         .ok_or("the server's answer names no backup file; is the URL a seqr server's?")?;
     let expected: Option<u64> = response

@@ -63,15 +63,16 @@ pub(crate) enum Command {
 
 #[derive(Debug, Args)]
 pub(crate) struct BackupArgs {
-    /// A running server's URL (`https://logs.example`); the backup is made there. Needs an API
-    /// key with System permission in SEQR_API_KEY or --api-key-file.
+    /// A running server's URL (`https://logs.example`); the backup is made there. An
+    /// authenticating server needs an API key with System permission, in SEQR_API_KEY or
+    /// --api-key-file.
     #[arg(long, env = "SEQR_SERVER_URL", value_name = "URL")]
     pub(crate) server: Option<String>,
     /// File holding the API key for --server (kept out of the process list).
     #[arg(long, env = "SEQR_API_KEY_FILE", value_name = "FILE")]
     pub(crate) api_key_file: Option<PathBuf>,
     /// A PEM CA certificate to trust for --server over HTTPS, besides the system's (for
-    /// `--tls-self-signed`, the server's DATA/tls/ca.pem).
+    /// `--tls-self-signed`, the server's DATA/tls/self-signed-ca.pem).
     #[arg(long, value_name = "FILE")]
     pub(crate) ca_file: Option<PathBuf>,
     /// The (stopped) server's data directory, when --server is not given.

@@ -3,7 +3,7 @@
 //!
 //! HTTPS trusts the system's CA bundle (`SSL_CERT_FILE`, else the usual Debian and Red Hat
 //! paths) plus any `--ca-file`, so a server started with `--tls-self-signed` is reached by
-//! passing its `DATA/tls/ca.pem`.
+//! passing its `DATA/tls/self-signed-ca.pem`.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -118,14 +118,15 @@ impl ServerUrl {
 /// Who the client is and whom it trusts.
 pub(crate) struct Client {
     url: ServerUrl,
-    api_key: String,
+    /// Sent as `X-Seq-ApiKey`; none for a server without authentication.
+    api_key: Option<String>,
     tls: Option<tokio_rustls::TlsConnector>,
 }
 
 impl Client {
     pub(crate) fn new(
         url: ServerUrl,
-        api_key: String,
+        api_key: Option<String>,
         ca_file: Option<&Path>,
     ) -> Result<Client, RemoteError> {
         let tls = if url.https {
@@ -153,12 +154,15 @@ impl Client {
         .await
         .map_err(|_| connect("timed out".into()))?
         .map_err(|e| connect(e.to_string()))?;
-        let request = Request::builder()
+        let mut request = Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.url.prefix))
             .header(hyper::header::HOST, self.host_header())
-            .header("X-Seq-ApiKey", &self.api_key)
-            .header(hyper::header::CONTENT_LENGTH, "0")
+            .header(hyper::header::CONTENT_LENGTH, "0");
+        if let Some(key) = &self.api_key {
+            request = request.header("X-Seq-ApiKey", key);
+        }
+        let request = request
             .body(Empty::<Bytes>::new())
             .map_err(|e| RemoteError::Url(format!("makes a bad request: {e}")))?;
         let response = match &self.tls {

@@ -350,6 +350,22 @@ fn an_online_backup_restores_every_event_user_key_and_setting_into_a_new_directo
     let key_for_cli = dir.storage().join("../ops.apikey");
     std::fs::write(&key_for_cli, &ops).unwrap();
     let url = format!("http://127.0.0.1:{port}");
+    let refused = seqr(
+        &[
+            "backup".as_ref(),
+            "--server".as_ref(),
+            url.as_ref(),
+            "--out".as_ref(),
+            out.as_os_str(),
+        ],
+        &[],
+    );
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("System permission"),
+        "{}",
+        stderr(&refused)
+    );
     let backup = seqr(
         &[
             "backup".as_ref(),
@@ -611,6 +627,18 @@ fn damaged_backups_and_wrong_keys_are_refused_and_leave_nothing_behind() {
     assert!(!holds_sqlite(&good), "the default backup is encrypted");
     let done = restore(&plain_file, &dir.storage().join("../plain"), &key_file);
     assert!(done.status.success(), "{}", stderr(&done));
+    // Its frames are checksummed: one flipped byte anywhere in the metadata is caught.
+    let mut damaged_plain = std::fs::read(&plain_file).unwrap();
+    let at = damaged_plain
+        .windows(sqlite.len())
+        .position(|w| w == sqlite)
+        .unwrap()
+        + 200;
+    damaged_plain[at] ^= 0x01;
+    std::fs::write(&damaged, &damaged_plain).unwrap();
+    let refused = restore(&damaged, &target.join("sub"), &key_file);
+    assert!(!refused.status.success(), "a damaged plain backup was restored");
+    assert!(stderr(&refused).contains("checksum"), "{}", stderr(&refused));
 }
 
 /// `HH:MM:SS` UTC, `seconds` from now.

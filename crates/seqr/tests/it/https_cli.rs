@@ -295,3 +295,50 @@ fn listener_settings_that_cannot_work_are_refused_clearly() {
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn seqr_backup_reaches_an_https_server_through_the_ca_it_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let (storage, log) = (dir.path().join("data"), dir.path().join("stderr.log"));
+    let server = start(
+        &storage,
+        &log,
+        &["--listen", "https://127.0.0.1:0", "--tls-self-signed"],
+    );
+    let url = format!("https://127.0.0.1:{}", server.port);
+    let out = dir.path().join("offsite");
+    let backup = |extra: &[&std::ffi::OsStr]| {
+        Command::new(SEQR)
+            .args(["backup", "--server", &url, "--out"])
+            .arg(&out)
+            .args(extra)
+            .env_remove("SEQR_API_KEY")
+            .env_remove("SSL_CERT_FILE")
+            .output()
+            .unwrap()
+    };
+    // The self-signed CA is not one the system trusts.
+    let refused = backup(&[]);
+    assert!(!refused.status.success());
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        message.contains("TLS") && message.contains("certificate"),
+        "{message}"
+    );
+    assert!(!out.exists() || std::fs::read_dir(&out).unwrap().next().is_none());
+
+    let ca = storage.join("tls/self-signed-ca.pem");
+    let made = backup(&["--ca-file".as_ref(), ca.as_os_str()]);
+    let message = String::from_utf8_lossy(&made.stderr);
+    assert!(made.status.success(), "{message}");
+    let file = std::path::PathBuf::from(String::from_utf8_lossy(&made.stdout).trim());
+    assert!(file.starts_with(&out) && file.is_file(), "{file:?}");
+    assert!(
+        file.file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("seqr-backup-")
+    );
+    assert!(std::fs::metadata(&file).unwrap().len() > 0);
+}
