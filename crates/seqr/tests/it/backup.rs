@@ -637,8 +637,15 @@ fn damaged_backups_and_wrong_keys_are_refused_and_leave_nothing_behind() {
     damaged_plain[at] ^= 0x01;
     std::fs::write(&damaged, &damaged_plain).unwrap();
     let refused = restore(&damaged, &target.join("sub"), &key_file);
-    assert!(!refused.status.success(), "a damaged plain backup was restored");
-    assert!(stderr(&refused).contains("checksum"), "{}", stderr(&refused));
+    assert!(
+        !refused.status.success(),
+        "a damaged plain backup was restored"
+    );
+    assert!(
+        stderr(&refused).contains("checksum"),
+        "{}",
+        stderr(&refused)
+    );
 }
 
 /// `HH:MM:SS` UTC, `seconds` from now.
