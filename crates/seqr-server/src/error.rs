@@ -136,3 +136,15 @@ pub(crate) async fn json_rejections(
     }
     rewritten
 }
+
+/// Runs `work` on tokio's blocking pool (SQLite and file work must not hold an async worker).
+/// Should it panic, the request is answered 500 with `failure` and the panic is logged.
+pub(crate) async fn on_blocking_pool<T: Send + 'static>(
+    failure: &'static str,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| {
+        tracing::error!(error = %e, "{failure}");
+        ApiError::internal(failure)
+    })
+}

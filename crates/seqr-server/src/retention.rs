@@ -26,7 +26,7 @@ use serde_json::{Value, json};
 use crate::AppState;
 use crate::auth::enforce::{ClientAddress, record, unix_now};
 use crate::auth::rules::Caller;
-use crate::error::ApiError;
+use crate::error::{ApiError, on_blocking_pool};
 use crate::filters::ReadFilter;
 use crate::maintenance;
 use crate::timespan;
@@ -39,11 +39,12 @@ const MAX_FILTER_CHARS: usize = 4096;
 /// What a new policy starts with (`GET api/retentionpolicies/template`).
 const TEMPLATE_RETENTION_DAYS: i64 = 30;
 
+const FAILED: &str =
+    "The retention policy could not be read or stored because of a server problem.";
+
 fn internal(what: &str, e: impl std::fmt::Display) -> ApiError {
     tracing::error!(error = %e, "{what} failed");
-    ApiError::internal(
-        "The retention policy could not be read or stored because of a server problem.",
-    )
+    ApiError::internal(FAILED)
 }
 
 fn not_found(id: &str) -> ApiError {
@@ -188,18 +189,10 @@ fn audit_detail(p: &RetentionPolicy) -> Value {
     })
 }
 
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| internal("a retention policy operation", e))
-}
-
 /// `GET api/retentionpolicies`.
 pub(crate) async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let db = state.meta.clone();
-    let policies = blocking(move || retention::list(&db))
+    let policies = on_blocking_pool(FAILED, move || retention::list(&db))
         .await?
         .map_err(|e| internal("listing retention policies", e))?;
     Ok(Json(Value::Array(policies.iter().map(entity).collect())))
@@ -211,7 +204,7 @@ pub(crate) async fn by_id(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let (db, key) = (state.meta.clone(), id.clone());
-    let found = blocking(move || retention::get(&db, &key))
+    let found = on_blocking_pool(FAILED, move || retention::get(&db, &key))
         .await?
         .map_err(|e| internal("reading a retention policy", e))?;
     found
@@ -241,9 +234,11 @@ pub(crate) async fn create(
     let settings = parse_body(&body, None)?;
     let db = state.meta.clone();
     let by = caller.audit_id().map(str::to_owned);
-    let created = blocking(move || retention::create(&db, &settings, by.as_deref(), unix_now()))
-        .await?
-        .map_err(|e| internal("creating a retention policy", e))?;
+    let created = on_blocking_pool(FAILED, move || {
+        retention::create(&db, &settings, by.as_deref(), unix_now())
+    })
+    .await?
+    .map_err(|e| internal("creating a retention policy", e))?;
     record(
         &state.meta,
         caller.audit_id(),
@@ -266,20 +261,21 @@ pub(crate) async fn update(
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let (db, key) = (state.meta.clone(), id.clone());
-    let before = blocking(move || retention::get(&db, &key))
+    let before = on_blocking_pool(FAILED, move || retention::get(&db, &key))
         .await?
         .map_err(|e| internal("reading a retention policy", e))?
         .ok_or_else(|| not_found(&id))?;
     let settings = parse_body(&body, Some(&id))?;
     let (db, key) = (state.meta.clone(), id.clone());
     let by = caller.audit_id().map(str::to_owned);
-    let updated =
-        blocking(move || retention::update(&db, &key, &settings, by.as_deref(), unix_now()))
-            .await?
-            .map_err(|e| match e {
-                RetentionPolicyError::NotFound => not_found(&id),
-                other => internal("changing a retention policy", other),
-            })?;
+    let updated = on_blocking_pool(FAILED, move || {
+        retention::update(&db, &key, &settings, by.as_deref(), unix_now())
+    })
+    .await?
+    .map_err(|e| match e {
+        RetentionPolicyError::NotFound => not_found(&id),
+        other => internal("changing a retention policy", other),
+    })?;
     let mut detail = audit_detail(&updated);
     detail["Previous"] = audit_detail(&before);
     record(
@@ -302,7 +298,7 @@ pub(crate) async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let (db, key) = (state.meta.clone(), id.clone());
-    let removed = blocking(move || retention::delete(&db, &key))
+    let removed = on_blocking_pool(FAILED, move || retention::delete(&db, &key))
         .await?
         .map_err(|e| match e {
             RetentionPolicyError::NotFound => not_found(&id),

@@ -16,7 +16,7 @@ use super::{BackupInfo, BackupSource, PREFIX, SUFFIX};
 use crate::AppState;
 use crate::auth::enforce::{ClientAddress, record};
 use crate::auth::rules::Caller;
-use crate::error::ApiError;
+use crate::error::{ApiError, on_blocking_pool};
 
 /// Bytes sent per body chunk of a download.
 const DOWNLOAD_CHUNK: usize = 256 * 1024;
@@ -54,13 +54,7 @@ fn internal(what: &str, e: impl std::fmt::Display) -> ApiError {
     ApiError::internal(format!("{what} failed: {e}"))
 }
 
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| internal("a backup operation", e))
-}
+const FAILED: &str = "The backup operation failed because of a server problem.";
 
 fn location(state: &AppState) -> PathBuf {
     super::location(&state.meta, &state.backups.data_dir)
@@ -80,7 +74,7 @@ pub(crate) async fn resources() -> Json<Value> {
 /// `GET api/backups`: the backups in the backup location, newest first.
 pub(crate) async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let at = location(&state);
-    let all = blocking(move || super::list(&at))
+    let all = on_blocking_pool(FAILED, move || super::list(&at))
         .await?
         .map_err(|e| internal("Listing the backups", e))?;
     Ok(Json(Value::Array(all.iter().map(entity).collect())))
@@ -89,7 +83,7 @@ pub(crate) async fn list(State(state): State<AppState>) -> Result<Json<Value>, A
 async fn find(state: &AppState, filename: String) -> Result<BackupInfo, ApiError> {
     let at = location(state);
     let shown: String = filename.chars().take(80).collect();
-    blocking(move || super::find(&at, &filename))
+    on_blocking_pool(FAILED, move || super::find(&at, &filename))
         .await?
         .map_err(|e| internal("Reading the backup location", e))?
         .ok_or_else(|| {
@@ -116,7 +110,7 @@ pub(crate) async fn delete(
 ) -> Result<StatusCode, ApiError> {
     let found = find(&state, filename_of(&id)).await?;
     let path = found.path.clone();
-    blocking(move || std::fs::remove_file(path))
+    on_blocking_pool(FAILED, move || std::fs::remove_file(path))
         .await?
         .map_err(|e| internal("Deleting the backup", e))?;
     record(
@@ -177,7 +171,7 @@ pub(crate) async fn make_now(state: &AppState) -> Result<BackupInfo, ApiError> {
         location(state),
         state.counters.clone(),
     );
-    blocking(move || {
+    on_blocking_pool(FAILED, move || {
         // The API keys' ingestion counts as of now, not of the last periodic flush.
         if let Err(e) = counters.flush(&meta) {
             tracing::warn!(error = %e, "storing the API key counters before the backup failed");
