@@ -403,6 +403,15 @@ pub async fn serve(
         config.network.limits.clone(),
         path_prefix.as_deref(),
     );
+    // SIGHUP is caught from before the first `Listening on` line: until a handler is in place
+    // the signal's default action would end the process.
+    let hangups = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(signal) => Some(signal),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot catch SIGHUP; certificate files are still watched");
+            None
+        }
+    };
     let mut servers = tokio::task::JoinSet::new();
     for bound in listeners {
         let (router, what) = match bound.role {
@@ -438,20 +447,20 @@ pub async fn serve(
             stop_rx.clone(),
         ));
     }
-    let certificate_watch = tls.as_ref().map(|tls| {
-        tokio::spawn(crate::tls::watch_for_changes(
+    let hangup_task = match (&tls, hangups) {
+        (Some(tls), hangups) => Some(tokio::spawn(crate::tls::watch_for_changes(
             tls.slot.clone(),
             config
                 .network
                 .tls
                 .as_ref()
                 .map_or(Duration::from_secs(2), |t| t.poll_interval),
+            hangups,
             stop_rx.clone(),
-        ))
-    });
-    if certificate_watch.is_none() {
-        tokio::spawn(ignore_hangups(stop_rx.clone()));
-    }
+        ))),
+        (None, Some(hangups)) => Some(tokio::spawn(ignore_hangups(hangups, stop_rx.clone()))),
+        (None, None) => None,
+    };
 
     let backups = tokio::spawn(crate::backup::schedule::run_periodically(
         backup_state,
@@ -484,8 +493,8 @@ pub async fn serve(
         tracing::warn!("the GELF and syslog inputs did not finish storing within 10 s");
     }
     flusher.abort();
-    if let Some(watch) = certificate_watch {
-        watch.abort();
+    if let Some(task) = hangup_task {
+        task.abort();
     }
     if let Some(task) = self_log {
         let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
@@ -599,11 +608,10 @@ fn announce_self_signed(ca: &Path) {
 
 /// Without a certificate to reload, SIGHUP (`systemctl reload`) must not stop the server, as
 /// its default action would.
-async fn ignore_hangups(mut stop: tokio::sync::watch::Receiver<bool>) {
-    let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-    else {
-        return;
-    };
+async fn ignore_hangups(
+    mut hangups: tokio::signal::unix::Signal,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     loop {
         tokio::select! {
             () = crate::http_serve::stopped(&mut stop) => return,

@@ -207,20 +207,14 @@ fn load_pair(
         })
 }
 
-/// Reloads `slot` on SIGHUP (always) and when its files change (checked every
-/// `poll_interval`), until `stop` fires.
+/// Reloads `slot` on SIGHUP (always, when `hangups` is given) and when its files change
+/// (checked every `poll_interval`), until `stop` fires.
 pub(crate) async fn watch_for_changes(
     slot: Arc<CertificateSlot>,
     poll_interval: Duration,
+    mut hangups: Option<tokio::signal::unix::Signal>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
-    let mut hangups = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
-        Ok(signal) => Some(signal),
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot watch for SIGHUP; certificate files are still watched");
-            None
-        }
-    };
     let mut tick = tokio::time::interval(poll_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
