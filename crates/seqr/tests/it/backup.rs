@@ -442,6 +442,16 @@ fn an_online_backup_restores_every_event_user_key_and_setting_into_a_new_directo
         stderr(&done)
     );
     assert_eq!(sealed_secret(&restored, &key), OIDC_SECRET.as_bytes());
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(
+            mode(&restored),
+            0o700,
+            "the restored directory is the owner's"
+        );
+        assert_eq!(mode(&restored.join("meta.db")), 0o600);
+    }
     let trail = MetaDb::open(&restored.join("meta.db")).unwrap();
     seqr_meta::audit::verify(&trail).expect("the restored audit trail's chain holds");
     drop(trail);
