@@ -172,6 +172,8 @@ fn restore_into(
     let mut body = BodyReader::new(input, raw, encrypted.then_some(key));
     let mut seen_meta = false;
     let mut seen = std::collections::HashSet::new();
+    // Every directory written into, synced at the end so the files' entries are durable too.
+    let mut dirs = std::collections::BTreeSet::from([staging.to_owned()]);
     while let Some((name, len)) = body.entry().map_err(damaged(from))? {
         let rel = checked_name(&name).ok_or_else(|| RestoreError::Damaged {
             file: from.to_owned(),
@@ -185,7 +187,9 @@ fn restore_into(
         }
         seen_meta |= name == META_ENTRY;
         let path = staging.join(rel);
-        if let Some(dir) = path.parent() {
+        if let Some(dir) = path.parent()
+            && dirs.insert(dir.to_owned())
+        {
             create_private_dir(dir).map_err(io_at(dir))?;
         }
         let mut out = private_file(&path).map_err(io_at(&path))?;
@@ -239,10 +243,11 @@ fn restore_into(
     key.verify_check_value(&stored)
         .map_err(|_| RestoreError::WrongKey)?;
     drop(db);
-    for dir in [staging.to_owned(), events_dir] {
-        File::open(&dir)
+    dirs.insert(events_dir);
+    for dir in dirs.iter().rev() {
+        File::open(dir)
             .and_then(|d| d.sync_all())
-            .map_err(io_at(&dir))?;
+            .map_err(io_at(dir))?;
     }
     Ok(RestoreReport {
         created_at: header["CreatedAt"].as_str().unwrap_or_default().to_owned(),
