@@ -7,7 +7,10 @@
 //! socket shows as `connect`, an unconnected UDP datagram such as a DNS query as `sendto` or
 //! `sendmsg` with an address). A client in the same namespace (`nsenter -n` + curl) ingests
 //! CLEF, signs in, searches, runs a `select` through `api/data`, and loads the UI page and every
-//! asset it references. Then every address in the trace must be loopback, AF_UNIX (except the
+//! asset it references. Headless Chromium, also inside the namespace, then walks the UI as a
+//! user would (`ui/tests/airgap-walk.mjs`: sign in, search, expand an event, live tail over the
+//! WebSocket, a `select` grid, every settings page), failing on any request that leaves the
+//! server's origin. Then every address in the trace must be loopback, AF_UNIX (except the
 //! name-service sockets) or AF_NETLINK, and never port 53; the UI's HTML, scripts and styles
 //! must reference no external URL.
 //!
@@ -17,12 +20,13 @@
 //!
 //! Needs root, `unshare`, `nsenter`, `ip`, `strace` and `curl`; skips with a printed reason
 //! without them, except that under `CI=true` a missing tool fails the test (.ci/deps.sh installs
-//! them).
+//! them). The browser walk also needs `node`, Chromium and the UI's packages (`make ui`); it is
+//! skipped the same way (and required under `CI=true`, where `make test` builds the UI first).
 
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -37,6 +41,7 @@ fn default_install_makes_no_outbound_connection() {
     let started = Instant::now();
 
     run.exercise();
+    run.browser_walk();
     let (trace, ui_urls) = run.finish();
     let report = check_trace(&trace);
     eprintln!(
@@ -82,18 +87,24 @@ fn sabotage_is_caught() {
     );
 }
 
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+fn tool_found(tool: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 /// Why the test cannot run here, or `None`. Under `CI=true` a missing tool is a failure.
 fn unavailable() -> Option<String> {
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
     for tool in ["strace", "unshare", "nsenter", "ip", "curl"] {
-        let found = Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !found {
+        if !tool_found(tool) {
             let why = format!("`{tool}` is not installed (.ci/deps.sh installs it)");
-            assert!(!ci, "airgap: {why}; CI must run this test");
+            assert!(!in_ci(), "airgap: {why}; CI must run this test");
             return Some(why);
         }
     }
@@ -301,6 +312,50 @@ impl Run {
             let (status, body) = self.curl(&[], target);
             assert!(status < 500, "{target}: {status} {body}");
         }
+    }
+
+    /// Headless Chromium inside the namespace walks the UI (`ui/tests/airgap-walk.mjs`); the
+    /// script fails on any request outside the server's origin or a step that shows nothing.
+    fn browser_walk(&self) {
+        let ui = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui");
+        let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+        let missing = if !tool_found("node") {
+            Some("`node` is not installed".to_owned())
+        } else if !Path::new(&chromium).exists() {
+            Some(format!(
+                "no Chromium at {chromium} (.ci/deps.sh installs it)"
+            ))
+        } else if !ui.join("node_modules/playwright-core").is_dir() {
+            Some("the UI's packages are not installed (`make ui`)".to_owned())
+        } else {
+            None
+        };
+        if let Some(why) = missing {
+            assert!(!in_ci(), "airgap browser walk: {why}; CI must run it");
+            eprintln!("SKIPPED airgap browser walk: {why}");
+            return;
+        }
+        let out = Command::new("nsenter")
+            .args(["-t", &self.ns_pid().to_string(), "-n", "--", "node"])
+            .arg(ui.join("tests/airgap-walk.mjs"))
+            .env("SEQR_URL", format!("http://127.0.0.1:{}", self.port))
+            .env("SEQR_PASSWORD", ADMIN_PASSWORD)
+            .env("CHROMIUM", &chromium)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run nsenter node");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "the browser walk failed ({}):\n{stdout}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        eprintln!("{}", stdout.trim());
+        assert!(
+            stdout.contains("/api/events/stream") && stdout.contains("/assets/"),
+            "the walk did not load the assets and open the live tail: {stdout}"
+        );
     }
 
     /// Loads the UI page and every asset it references (recursively) inside the namespace;
