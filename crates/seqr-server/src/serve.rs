@@ -323,6 +323,11 @@ pub async fn serve(
     let keys = KeyVerifier::new(metadata.db.clone(), KEY_CACHE_TTL);
     let counters = Arc::new(IngestCounters::default());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let shared = crate::http_serve::Shared::new(
+        config.network.proxies(),
+        config.network.limits.clone(),
+        path_prefix.as_deref(),
+    );
     let state = AppState {
         tail: Arc::new(crate::tail::TailHub::new(stop_rx.clone())),
         auth: Arc::new(AuthState::new(config.authentication, keys)),
@@ -343,6 +348,10 @@ pub async fn serve(
         path_prefix: Arc::from(path_prefix.as_deref().unwrap_or("")),
         metrics: Arc::new(crate::metrics::Metrics::new(
             config.self_log.as_ref().map(|s| s.dropped_counter()),
+            crate::metrics::ConnectionSlots {
+                permits: shared.connections.clone(),
+                limit: shared.limits.max_connections.max(1),
+            },
         )),
         ingestion_log: Arc::default(),
         status: Arc::default(),
@@ -398,11 +407,6 @@ pub async fn serve(
             .find(|l| l.scheme == Scheme::Https && l.role == Role::Full)
             .map_or(443, |l| l.local.port()),
     };
-    let shared = crate::http_serve::Shared::new(
-        config.network.proxies(),
-        config.network.limits.clone(),
-        path_prefix.as_deref(),
-    );
     // SIGHUP is caught from before the first `Listening on` line: until a handler is in place
     // the signal's default action would end the process.
     let hangups = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {

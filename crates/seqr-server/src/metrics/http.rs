@@ -82,6 +82,18 @@ fn render(state: &AppState) -> String {
         "HTTP requests being handled now.",
         m.in_flight.load(Ordering::Relaxed),
     );
+    e.single(
+        "seqr_http_connections_open",
+        "gauge",
+        "Connections open on the HTTP listeners (TLS handshakes included).",
+        m.connection_slots.open(),
+    );
+    e.single(
+        "seqr_http_connections_limit",
+        "gauge",
+        "Most connections served at once; further ones wait in the listen backlog.",
+        m.connection_slots.limit,
+    );
 
     let per_input =
         |e: &mut Exposition,

@@ -198,6 +198,9 @@ pub(crate) struct Metrics {
     queries: [Latency; QueryKind::ALL.len()],
     /// Requests being handled now (the matched routes).
     pub(crate) in_flight: AtomicU64,
+    /// The HTTP listeners' connection permits: open connections are the limit less those
+    /// still available (the accept loop holds one per connection).
+    connection_slots: ConnectionSlots,
     /// seqr's own log events dropped because the self-log queue was full (the queue's own
     /// counter, when `--self-log` is on).
     pub(crate) self_log_dropped: Option<std::sync::Arc<AtomicU64>>,
@@ -205,14 +208,30 @@ pub(crate) struct Metrics {
     samples: Mutex<rates::Samples>,
 }
 
+/// The connection semaphore of the HTTP listeners and its size.
+pub(crate) struct ConnectionSlots {
+    pub(crate) permits: std::sync::Arc<tokio::sync::Semaphore>,
+    pub(crate) limit: usize,
+}
+
+impl ConnectionSlots {
+    fn open(&self) -> usize {
+        self.limit.saturating_sub(self.permits.available_permits())
+    }
+}
+
 impl Metrics {
-    pub(crate) fn new(self_log_dropped: Option<std::sync::Arc<AtomicU64>>) -> Metrics {
+    pub(crate) fn new(
+        self_log_dropped: Option<std::sync::Arc<AtomicU64>>,
+        connection_slots: ConnectionSlots,
+    ) -> Metrics {
         Metrics {
             started: Instant::now(),
             inputs: Default::default(),
             rejected: Default::default(),
             queries: Default::default(),
             in_flight: AtomicU64::new(0),
+            connection_slots,
             self_log_dropped,
             samples: Mutex::new(rates::Samples::default()),
         }

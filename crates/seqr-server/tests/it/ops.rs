@@ -2,7 +2,7 @@
 //! `api/diagnostics/metrics`, the ingestion log of refused payloads (HTTP and listeners), and
 //! the status banner.
 
-use std::net::UdpSocket;
+use std::net::{TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
 use seqr_meta::{Permission, PermissionSet};
@@ -22,6 +22,47 @@ fn get(server: &TestServer, key: Option<&str>, path: &str) -> (u16, String, Stri
 fn sample(text: &str, series: &str) -> Option<f64> {
     text.lines()
         .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[test]
+fn metrics_show_open_http_connections_and_their_limit() {
+    let server = TestServer::start_custom("127.0.0.1", tempfile::tempdir().unwrap(), |c| {
+        c.network.limits.max_connections = 50;
+    });
+    let scrape = |what: &str| {
+        let (status, _, text) = get(&server, None, "/metrics");
+        assert_eq!(status, 200, "{text}");
+        sample(&text, what).unwrap_or_else(|| panic!("{what}:\n{text}"))
+    };
+    assert_eq!(scrape("seqr_http_connections_limit"), 50.0);
+    let before = scrape("seqr_http_connections_open");
+    assert!(before >= 1.0, "the scrape's own connection: {before}");
+
+    // Idle connections (no request yet) hold a permit until they close.
+    let held: Vec<TcpStream> = (0..7)
+        .map(|_| TcpStream::connect(("127.0.0.1", server.port)).unwrap())
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut open = scrape("seqr_http_connections_open");
+    while open < before + 7.0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        open = scrape("seqr_http_connections_open");
+    }
+    assert!(
+        open >= before + 7.0,
+        "7 idle connections, {before} then {open}"
+    );
+
+    drop(held);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while scrape("seqr_http_connections_open") > before && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let after = scrape("seqr_http_connections_open");
+    assert!(
+        after <= before,
+        "closed connections still counted: {after} (was {before})"
+    );
 }
 
 #[test]
