@@ -23,6 +23,7 @@ use crate::auth::enforce::{Principal, unix_now};
 use crate::auth::keys::VerifiedKey;
 use crate::auth::rules::Caller;
 use crate::error::ApiError;
+use crate::ingestion_log::PartlyRefused;
 use crate::metrics::{Input, Reason};
 
 /// The answer every Seq client understands; compact, because Serilog searches for the exact text
@@ -234,7 +235,8 @@ async fn ingest_request(
         }
     };
     store_events(&state, &key, events, bytes, format.input()).await?;
-    Ok(match (format, refused) {
+    let partly = partly_refused(&refused);
+    let mut response = match (format, refused) {
         (Format::Otlp(signal, encoding), Refusals::Otlp(refused)) => {
             otlp_accepted(signal, encoding, &refused)
         }
@@ -247,7 +249,46 @@ async fn ingest_request(
             crate::shippers::bulk_answer(&outcome, started.elapsed())
         }
         _ => accepted(key.minimum_level.as_deref()),
-    })
+    };
+    if let Some(partly) = partly {
+        response.extensions_mut().insert(partly);
+    }
+    Ok(response)
+}
+
+/// The ingestion log's entry for records refused one by one in an accepted request.
+fn partly_refused(refused: &Refusals) -> Option<PartlyRefused> {
+    match refused {
+        Refusals::Otlp(d) if d.rejected > 0 => Some(PartlyRefused {
+            reason: Reason::Oversized,
+            message: format!(
+                "{} record(s) refused, the rest stored: {}",
+                d.rejected,
+                d.rejection.as_deref().unwrap_or("too large")
+            ),
+        }),
+        Refusals::Bulk(outcome) => {
+            let mut refused = outcome.items.iter().filter_map(|i| match &i.result {
+                seqr_shippers::elastic::ItemResult::Refused {
+                    status,
+                    kind,
+                    reason,
+                } => Some((status, kind, reason)),
+                seqr_shippers::elastic::ItemResult::Stored { .. } => None,
+            });
+            let (status, kind, reason) = refused.next()?;
+            Some(PartlyRefused {
+                reason: Reason::InvalidPayload,
+                message: format!(
+                    "{} of {} bulk item(s) refused, the rest stored; the first: {status} \
+                     {kind}: {reason}",
+                    1 + refused.count(),
+                    outcome.items.len()
+                ),
+            })
+        }
+        _ => None,
+    }
 }
 
 /// Stores `events` (decoded from `bytes` of input) under `key`'s input settings and counts them

@@ -84,6 +84,15 @@ pub(crate) struct Rejected<'a> {
     pub(crate) payload: &'a [u8],
 }
 
+/// Put on a 2xx ingestion answer when some records were refused one by one (OTLP
+/// `partialSuccess`, Elasticsearch bulk items) and the rest stored: the request is not counted
+/// as refused, but the log still shows the operator why those records are missing.
+#[derive(Clone, Debug)]
+pub(crate) struct PartlyRefused {
+    pub(crate) reason: crate::metrics::Reason,
+    pub(crate) message: String,
+}
+
 #[derive(Default)]
 struct Ring {
     entries: VecDeque<Entry>,

@@ -17,7 +17,7 @@ use http_body_util::BodyExt as _;
 use super::{Input, QueryKind, Reason};
 use crate::AppState;
 use crate::error::ErrorDetail;
-use crate::ingestion_log::{PAYLOAD_CAPTURE_BYTES, Rejected};
+use crate::ingestion_log::{PAYLOAD_CAPTURE_BYTES, PartlyRefused, Rejected};
 use crate::permission::Permission;
 
 /// Counts a request in flight for as long as it lives (also when the client goes away).
@@ -103,18 +103,22 @@ pub(crate) async fn observe(
     });
     let response = next.run(Request::from_parts(parts, Body::new(body))).await;
     let status = response.status();
-    if !(status.is_client_error() || status.is_server_error()) {
+    let (reason, message) = if status.is_client_error() || status.is_server_error() {
+        let detail = response.extensions().get::<ErrorDetail>();
+        let reason = detail
+            .and_then(|d| d.reason)
+            .unwrap_or_else(|| Reason::of_status(status.as_u16()));
+        let message = detail.map_or_else(
+            || status.canonical_reason().unwrap_or("refused").to_owned(),
+            |d| d.message.clone(),
+        );
+        metrics.rejected(reason);
+        (reason, message)
+    } else if let Some(partly) = response.extensions().get::<PartlyRefused>() {
+        (partly.reason, partly.message.clone())
+    } else {
         return response;
-    }
-    let detail = response.extensions().get::<ErrorDetail>();
-    let reason = detail
-        .and_then(|d| d.reason)
-        .unwrap_or_else(|| Reason::of_status(status.as_u16()));
-    let message = detail.map_or_else(
-        || status.canonical_reason().unwrap_or("refused").to_owned(),
-        |d| d.message.clone(),
-    );
-    metrics.rejected(reason);
+    };
     let payload = captured.lock().unwrap_or_else(|e| e.into_inner()).clone();
     state.ingestion_log.record(Rejected {
         client,

@@ -157,6 +157,20 @@ fn bad_bodies_and_content_types_are_refused_and_oversized_records_are_partial() 
             .unwrap()
             .contains("event limit")
     );
+    let (_, _, log) = server.request("GET", "/api/diagnostics/ingestion?format=json", "");
+    let log = json_of(&log);
+    let entry = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["Input"] == "otlp_http" && e["Reason"] == "oversized")
+        .unwrap_or_else(|| panic!("no entry for the refused record: {log}"));
+    let message = entry["Message"].as_str().unwrap();
+    assert!(
+        message.starts_with("1 record(s) refused, the rest stored:")
+            && message.contains("event limit"),
+        "{entry}"
+    );
     let messages: Vec<String> = search(&server, "")
         .iter()
         .map(|e| e["RenderedMessage"].as_str().unwrap().to_owned())

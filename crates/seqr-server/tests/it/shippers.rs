@@ -150,6 +150,28 @@ fn elasticsearch_bulk_answers_per_item_and_stores_the_documents() {
         })
         .collect();
     assert_eq!(statuses, [201, 400, 400]);
+    // The refused items are in the ingestion log, though the request was answered 200.
+    let (_, _, log) = server.request("GET", "/api/diagnostics/ingestion?format=json", "");
+    let log = json_of(&log);
+    let entry = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["Input"] == "elastic_bulk")
+        .unwrap_or_else(|| panic!("no elastic_bulk entry: {log}"));
+    let message = entry["Message"].as_str().unwrap();
+    assert!(
+        message.starts_with("2 of 3 bulk item(s) refused, the rest stored; the first: 400"),
+        "{entry}"
+    );
+    assert_eq!(entry["Reason"], "invalid_payload", "{entry}");
+    assert!(
+        entry["Payload"]
+            .as_str()
+            .unwrap()
+            .starts_with("{\"index\":{}}"),
+        "{entry}"
+    );
     // The stored document's id comes from its time (then its place in the request).
     let id = answer["items"][0]["index"]["_id"].as_str().unwrap();
     assert!(!id.starts_with("0000000000000000"), "{id}");
