@@ -4,7 +4,7 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use http_body_util::BodyExt as _;
 use seqr_server::backup;
@@ -104,8 +104,27 @@ fn attachment_name(headers: &hyper::HeaderMap) -> Option<String> {
     backup::is_backup_file_name(name).then(|| name.to_owned())
 }
 
+/// How often a long backup says how far it is (a short one says nothing in between).
+const PROGRESS_EVERY: Duration = Duration::from_secs(5);
+
 async fn download(client: &Client, out: &Path) -> Result<(PathBuf, u64), String> {
-    let response = match client.send("POST", "/api/backups/immediate").await {
+    // The server answers once the whole file is written, which for a large store takes a
+    // while: say so now and then rather than sit silent.
+    let asked = Instant::now();
+    let request = client.send("POST", "/api/backups/immediate");
+    tokio::pin!(request);
+    let mut ticks =
+        tokio::time::interval_at(tokio::time::Instant::now() + PROGRESS_EVERY, PROGRESS_EVERY);
+    let answer = loop {
+        tokio::select! {
+            answer = &mut request => break answer,
+            _ = ticks.tick() => eprintln!(
+                "seqr: the server is still writing the backup ({} s)",
+                asked.elapsed().as_secs()
+            ),
+        }
+    };
+    let response = match answer {
         Ok(r) => r,
         Err(RemoteError::Status {
             status: 401 | 403,
@@ -135,7 +154,7 @@ async fn download(client: &Client, out: &Path) -> Result<(PathBuf, u64), String>
     }
     let tmp_path = out.join(format!(".{name}.download"));
     let mut file = backup::private_file(&tmp_path).map_err(at(&tmp_path))?;
-    let written = copy_body(response.into_body(), &mut file, &tmp_path).await;
+    let written = copy_body(response.into_body(), &mut file, &tmp_path, expected).await;
     let finished = written.and_then(|n| {
         file.sync_all().map_err(at(&tmp_path))?;
         match expected {
@@ -163,7 +182,10 @@ async fn copy_body(
     mut body: hyper::body::Incoming,
     file: &mut std::fs::File,
     path: &Path,
+    expected: Option<u64>,
 ) -> Result<u64, String> {
+    let started = Instant::now();
+    let mut reported = started;
     let mut written = 0u64;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| format!("the transfer broke off: {e}"))?;
@@ -172,8 +194,28 @@ async fn copy_body(
                 .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
             written += data.len() as u64;
         }
+        if reported.elapsed() >= PROGRESS_EVERY {
+            reported = Instant::now();
+            eprintln!("seqr: {}", progress(written, expected, started.elapsed()));
+        }
     }
     Ok(written)
+}
+
+/// `12.0 MiB of 48.0 MiB received (25%), 4.0 MiB/s`.
+fn progress(received: u64, total: Option<u64>, elapsed: Duration) -> String {
+    const MIB: f64 = 1024.0 * 1024.0;
+    let mib = |n: u64| n as f64 / MIB;
+    let rate = mib(received) / elapsed.as_secs_f64().max(0.001);
+    match total.filter(|&t| t > 0) {
+        Some(total) => format!(
+            "{:.1} MiB of {:.1} MiB received ({}%), {rate:.1} MiB/s",
+            mib(received),
+            mib(total),
+            received.saturating_mul(100) / total
+        ),
+        None => format!("{:.1} MiB received, {rate:.1} MiB/s", mib(received)),
+    }
 }
 
 /// `seqr backup` without `--server`: an offline backup of a stopped server's data directory,
@@ -281,5 +323,28 @@ pub(crate) fn restore(args: &config::RestoreArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => fail(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_says_how_much_of_what_and_how_fast() {
+        let mib = 1024 * 1024;
+        assert_eq!(
+            progress(12 * mib, Some(48 * mib), Duration::from_secs(3)),
+            "12.0 MiB of 48.0 MiB received (25%), 4.0 MiB/s"
+        );
+        assert_eq!(
+            progress(mib / 2, None, Duration::from_secs(1)),
+            "0.5 MiB received, 0.5 MiB/s"
+        );
+        // An announced length of 0 is no total to divide by.
+        assert_eq!(
+            progress(0, Some(0), Duration::ZERO),
+            "0.0 MiB received, 0.0 MiB/s"
+        );
     }
 }
