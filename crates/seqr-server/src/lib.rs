@@ -36,6 +36,7 @@ mod metadata;
 mod metrics;
 mod network;
 mod otlp;
+pub mod outbound;
 pub mod permission;
 mod query;
 mod redirect;
@@ -117,6 +118,8 @@ pub(crate) struct AppState {
     status: Arc<status::StatusNotes>,
     /// The data directory and the one-backup-at-a-time gate (`api/backups`).
     backups: Arc<backup::Backups>,
+    /// Where features that connect out may go (`--outbound-allow`; nowhere by default).
+    outbound: Arc<outbound::OutboundPolicy>,
 }
 
 /// Builds the application over an open store.

@@ -5,6 +5,7 @@ use crate::forwarded::TrustedProxies;
 use crate::http_serve::HttpLimits;
 use crate::inputs::SourceNetwork;
 use crate::listen::ListenAddr;
+use crate::outbound::OutboundPolicy;
 use crate::tls::TlsSettings;
 
 /// Listeners, TLS and HTTP limits.
@@ -25,6 +26,8 @@ pub struct NetworkConfig {
     pub cors_allowed_origins: Vec<String>,
     /// Connection and request limits.
     pub limits: HttpLimits,
+    /// Where the server may connect out to (nowhere by default).
+    pub outbound: OutboundPolicy,
 }
 
 impl NetworkConfig {

@@ -356,7 +356,11 @@ pub async fn serve(
         ingestion_log: Arc::default(),
         status: Arc::default(),
         backups: Arc::new(crate::backup::Backups::new(config.storage.clone())),
+        outbound: Arc::new(config.network.outbound.clone()),
     };
+    if !state.outbound.is_empty() {
+        tracing::info!(allowed = %state.outbound, "outbound connections allowed (--outbound-allow)");
+    }
     crate::status::note_start_up(&state.status, &config);
     if let Some(ca) = &self_signed_ca {
         state.status.set(

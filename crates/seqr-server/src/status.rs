@@ -138,6 +138,15 @@ pub(crate) fn messages(state: &AppState) -> Vec<StatusMessage> {
             );
         }
     }
+    if !state.outbound.is_empty() {
+        add(
+            Level::Information,
+            format!(
+                "Outbound connections are allowed to: {} (--outbound-allow).",
+                state.outbound
+            ),
+        );
+    }
     out.extend(state.status.messages());
     out.sort_by_key(|m| match m.level {
         Level::Error => 0,

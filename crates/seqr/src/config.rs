@@ -534,6 +534,7 @@ struct FileConfig {
     trusted_proxies: Option<Vec<String>>,
     cors_allowed_origins: Option<Vec<String>>,
     max_connections: Option<usize>,
+    outbound_allow: Option<Vec<String>>,
 }
 
 /// Seq's environment names that seqr reads as aliases of its own settings.
@@ -666,6 +667,7 @@ fn resolve_with(
             trusted_proxies: file.trusted_proxies,
             cors_allowed_origins: file.cors_allowed_origins,
             max_connections: file.max_connections,
+            outbound_allow: file.outbound_allow,
         },
         &file_dir,
         &env,

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use seqr_server::inputs::SourceNetwork;
+use seqr_server::outbound::{OutboundPolicy, OutboundRule};
 use seqr_server::tls::TlsSettings;
 use seqr_server::{HttpLimits, ListenAddr, NetworkConfig};
 
@@ -74,6 +75,17 @@ pub(crate) struct NetworkArgs {
     /// Most HTTP connections open at once over all listeners; further ones wait. [default: 4096]
     #[arg(long, env = "SEQR_MAX_CONNECTIONS", value_name = "N")]
     max_connections: Option<usize>,
+
+    /// Where the server may connect out to, comma-separated: host, *.domain, address or CIDR,
+    /// each with an optional :port. No built-in feature connects out today; every one that
+    /// will (webhooks, SMTP, OIDC) obeys this list. [default: nowhere]
+    #[arg(
+        long,
+        env = "SEQR_OUTBOUND_ALLOW",
+        value_delimiter = ',',
+        value_name = "RULE"
+    )]
+    outbound_allow: Vec<String>,
 }
 
 /// The same settings as top-level keys of the TOML file.
@@ -88,6 +100,7 @@ pub(crate) struct FileNetwork {
     pub(crate) trusted_proxies: Option<Vec<String>>,
     pub(crate) cors_allowed_origins: Option<Vec<String>>,
     pub(crate) max_connections: Option<usize>,
+    pub(crate) outbound_allow: Option<Vec<String>>,
 }
 
 /// Seq's environment name for the CORS allow-list.
@@ -168,8 +181,15 @@ pub(crate) fn resolve(
         }
         limits.max_connections = n;
     }
+    let outbound = OutboundPolicy::new(
+        list(args.outbound_allow, file.outbound_allow)
+            .iter()
+            .map(|t| t.parse::<OutboundRule>().map_err(|e| e.to_string()))
+            .collect::<Result<Vec<_>, _>>()?,
+    );
     Ok(NetworkConfig {
         tls,
+        outbound,
         ingest_listen,
         redirect_http,
         metrics_listen,
@@ -248,6 +268,40 @@ mod tests {
             n.tls,
             Some(TlsSettings::files("/etc/seqr/certs/c.pem", "/abs/k.pem"))
         );
+    }
+
+    #[test]
+    fn outbound_allows_nowhere_unless_listed_and_flags_win_over_the_file() {
+        let n = resolve(
+            NetworkArgs::default(),
+            FileNetwork::default(),
+            Path::new(""),
+            &no_env,
+        )
+        .unwrap();
+        assert!(n.outbound.is_empty());
+        let file = FileNetwork {
+            outbound_allow: Some(vec!["hooks.example.com:443".into(), "10.0.0.0/8".into()]),
+            ..Default::default()
+        };
+        let n = resolve(NetworkArgs::default(), file, Path::new(""), &no_env).unwrap();
+        assert_eq!(n.outbound.to_string(), "hooks.example.com:443, 10.0.0.0/8");
+        let args = NetworkArgs {
+            outbound_allow: vec!["smtp.example.com:587".into()],
+            ..Default::default()
+        };
+        let file = FileNetwork {
+            outbound_allow: Some(vec!["hooks.example.com".into()]),
+            ..Default::default()
+        };
+        let n = resolve(args, file, Path::new(""), &no_env).unwrap();
+        assert_eq!(n.outbound.to_string(), "smtp.example.com:587");
+        let args = NetworkArgs {
+            outbound_allow: vec!["0.0.0.0/0".into()],
+            ..Default::default()
+        };
+        let e = resolve(args, FileNetwork::default(), Path::new(""), &no_env).unwrap_err();
+        assert!(e.contains("no allow-list"), "{e}");
     }
 
     #[test]

@@ -63,6 +63,11 @@ impl fmt::Display for SourceNetwork {
 }
 
 impl SourceNetwork {
+    /// The prefix length (32 or 128 for a single address).
+    pub fn prefix(&self) -> u8 {
+        self.prefix
+    }
+
     /// Whether `address` is inside; an IPv4 peer seen as IPv4-mapped IPv6 counts as IPv4.
     pub fn contains(&self, address: IpAddr) -> bool {
         let address = match address {

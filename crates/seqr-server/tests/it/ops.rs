@@ -514,3 +514,29 @@ fn a_listener_over_its_rate_logs_the_drop_once_a_second_at_most() {
     assert_eq!(entries[0]["Reason"], "rate_limited");
     assert_eq!(entries[0]["ClientAddress"], "127.0.0.1");
 }
+
+#[test]
+fn the_status_banner_names_the_outbound_allow_list_only_when_there_is_one() {
+    let server = TestServer::start(Default::default());
+    let all = serde_json::to_string(&status_messages(&server, None)).unwrap();
+    assert!(!all.contains("Outbound"), "{all}");
+    let policy = seqr_server::outbound::OutboundPolicy::new(vec![
+        "hooks.example.com:443".parse().unwrap(),
+        "10.0.0.0/8".parse().unwrap(),
+    ]);
+    let server = TestServer::start_custom("127.0.0.1", tempfile::tempdir().unwrap(), |c| {
+        c.network.outbound = policy;
+    });
+    let messages = status_messages(&server, None);
+    let outbound: Vec<&Value> = messages
+        .iter()
+        .filter(|m| m["Message"].as_str().unwrap().starts_with("Outbound"))
+        .collect();
+    assert_eq!(outbound.len(), 1, "{messages:?}");
+    assert_eq!(outbound[0]["Level"], "Information");
+    assert_eq!(
+        outbound[0]["Message"],
+        "Outbound connections are allowed to: hooks.example.com:443, 10.0.0.0/8 \
+         (--outbound-allow)."
+    );
+}
