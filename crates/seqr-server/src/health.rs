@@ -1,4 +1,6 @@
-//! `GET /health`: 200 while the node accepts and serves events, 503 when it cannot.
+//! `GET /health`: 200 while the node accepts and serves events, 503 when it cannot; `GET
+//! /ready` gives the same verdict as Loki's readiness probe answers it (`ready`, plain text),
+//! for shippers and load balancers that probe there (Vector's loki sink, Promtail setups).
 //!
 //! Damaged storage files moved to quarantine (on open, or when a read found damage) do not
 //! stop the node serving the rest, so they keep the answer at 200 but are named in the status
@@ -12,32 +14,50 @@ use serde_json::{Value, json};
 use crate::AppState;
 
 pub(crate) async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    let unavailable = |status: &str| {
-        (
+    match assess(&state) {
+        Verdict::Unavailable(status) => (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(json!({ "status": status })),
-        )
-    };
-    let stats = state.store.stats();
-    if stats.poisoned.is_some() {
-        unavailable("The seqr node has stopped accepting events after a storage failure.")
-    } else if state.store.check_space().is_err() {
-        unavailable(
-            "The seqr node is refusing events: its storage volume is below the minimum free space.",
-        )
-    } else if stats.quarantined > 0 {
-        (
-            StatusCode::OK,
-            Json(json!({
-                "status": in_service_with_quarantine(stats.quarantined),
-                "quarantinedFiles": stats.quarantined,
-            })),
-        )
-    } else {
-        (
+        ),
+        Verdict::InService { quarantined: 0 } => (
             StatusCode::OK,
             Json(json!({ "status": "The seqr node is in service." })),
+        ),
+        Verdict::InService { quarantined } => (
+            StatusCode::OK,
+            Json(json!({
+                "status": in_service_with_quarantine(quarantined),
+                "quarantinedFiles": quarantined,
+            })),
+        ),
+    }
+}
+
+/// `GET /ready`: `ready` (200), or why not (503), as plain text.
+pub(crate) async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    match assess(&state) {
+        Verdict::Unavailable(why) => (StatusCode::SERVICE_UNAVAILABLE, why),
+        Verdict::InService { .. } => (StatusCode::OK, "ready\n"),
+    }
+}
+
+enum Verdict {
+    Unavailable(&'static str),
+    InService { quarantined: usize },
+}
+
+fn assess(state: &AppState) -> Verdict {
+    let stats = state.store.stats();
+    if stats.poisoned.is_some() {
+        Verdict::Unavailable("The seqr node has stopped accepting events after a storage failure.")
+    } else if state.store.check_space().is_err() {
+        Verdict::Unavailable(
+            "The seqr node is refusing events: its storage volume is below the minimum free space.",
         )
+    } else {
+        Verdict::InService {
+            quarantined: stats.quarantined,
+        }
     }
 }
 

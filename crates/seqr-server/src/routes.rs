@@ -195,6 +195,13 @@ fn declare(serves: fn(Permission, &str) -> bool) -> Registrar {
         health::health,
     );
     r.add(
+        Method::GET,
+        "/ready",
+        Public,
+        "Readiness, as Loki answers it (`ready`), for shippers' health checks",
+        health::ready,
+    );
+    r.add(
         Method::POST,
         "/api/events/raw",
         Ingest,
@@ -724,9 +731,9 @@ pub(crate) fn router() -> Router<AppState> {
 }
 
 /// Whether an ingestion-only listener (`--ingest-listen`, like Seq's port 5341 in Docker)
-/// serves a route: every ingestion route (their permission is Ingest) and `/health`.
+/// serves a route: every ingestion route (their permission is Ingest), `/health` and `/ready`.
 pub fn serves_on_ingest_listener(permission: Permission, path: &str) -> bool {
-    permission == Permission::Ingest || path == "/health"
+    permission == Permission::Ingest || path == "/health" || path == "/ready"
 }
 
 /// The router of an ingestion-only listener.
@@ -764,6 +771,7 @@ mod tests {
                 "GET /api/settings/setting-isactivedirectoryauthentication",
                 "GET /api/settings/setting-isauthenticationenabled",
                 "GET /health",
+                "GET /ready",
                 "GET /api/data/resources",
                 "GET /api/expressions/resources",
                 "GET /api/retentionpolicies/resources",

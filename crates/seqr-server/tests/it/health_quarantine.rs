@@ -48,6 +48,9 @@ fn a_healthy_node_reports_no_quarantine() {
         body,
         serde_json::json!({ "status": "The seqr node is in service." })
     );
+    let (ready_status, head, ready) = server.request("GET", "/ready", "");
+    assert_eq!((ready_status, ready.as_str()), (200, "ready\n"));
+    assert!(head.contains("content-type: text/plain"), "{head}");
     assert!(body.get("quarantinedFiles").is_none(), "{body}");
 }
 

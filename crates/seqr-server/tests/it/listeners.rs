@@ -30,6 +30,7 @@ fn the_ingestion_listener_serves_ingestion_and_health_only() {
     assert_eq!(status, 201, "{body}");
     for (path, expected) in [
         ("/health", 200),
+        ("/ready", 200),
         ("/api/events/signal", 404),
         ("/api", 404),
         ("/", 404),

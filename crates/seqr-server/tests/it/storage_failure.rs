@@ -35,6 +35,9 @@ fn failed_fsync_answers_503_and_stops_accepting_writes() {
     assert_eq!(status, 503);
     let (status, _, body) = server.request("GET", "/health", "");
     assert_eq!(status, 503, "{body}");
+    let (status, _, body) = server.request("GET", "/ready", "");
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("storage failure"), "{body}");
 
     // Reads still work, and show only the acknowledged event.
     let (status, _, body) = server.request("GET", "/api/events/signal?count=10", "");
