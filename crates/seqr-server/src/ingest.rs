@@ -234,8 +234,8 @@ async fn ingest_request(
             return Err(e);
         }
     };
+    let partly = partly_refused(&refused, events.len());
     store_events(&state, &key, events, bytes, format.input()).await?;
-    let partly = partly_refused(&refused);
     let mut response = match (format, refused) {
         (Format::Otlp(signal, encoding), Refusals::Otlp(refused)) => {
             otlp_accepted(signal, encoding, &refused)
@@ -256,14 +256,16 @@ async fn ingest_request(
     Ok(response)
 }
 
-/// The ingestion log's entry for records refused one by one in an accepted request.
-fn partly_refused(refused: &Refusals) -> Option<PartlyRefused> {
+/// The ingestion log's entry for records refused one by one in an accepted request of which
+/// `decoded` events were kept.
+fn partly_refused(refused: &Refusals, decoded: usize) -> Option<PartlyRefused> {
     match refused {
         Refusals::Otlp(d) if d.rejected > 0 => Some(PartlyRefused {
             reason: Reason::Oversized,
             message: format!(
-                "{} record(s) refused, the rest stored: {}",
+                "{} record(s) refused, {}: {}",
                 d.rejected,
+                the_rest(decoded),
                 d.rejection.as_deref().unwrap_or("too large")
             ),
         }),
@@ -277,17 +279,26 @@ fn partly_refused(refused: &Refusals) -> Option<PartlyRefused> {
                 seqr_shippers::elastic::ItemResult::Stored { .. } => None,
             });
             let (status, kind, reason) = refused.next()?;
+            let count = 1 + refused.count();
             Some(PartlyRefused {
                 reason: Reason::InvalidPayload,
                 message: format!(
-                    "{} of {} bulk item(s) refused, the rest stored; the first: {status} \
-                     {kind}: {reason}",
-                    1 + refused.count(),
-                    outcome.items.len()
+                    "{count} of {} bulk item(s) refused, {}; the first: {status} {kind}: \
+                     {reason}",
+                    outcome.items.len(),
+                    the_rest(outcome.items.len() - count)
                 ),
             })
         }
         _ => None,
+    }
+}
+
+fn the_rest(stored: usize) -> &'static str {
+    if stored == 0 {
+        "none stored"
+    } else {
+        "the rest stored"
     }
 }
 

@@ -467,6 +467,20 @@ pub fn files_containing(dir: &std::path::Path, needle: &[u8]) -> Vec<std::path::
 }
 
 /// A response body as JSON, failing the test with the body when it is not.
+/// The first ingestion-log entry (`api/diagnostics/ingestion`, read without a key) that
+/// `matches`; panics with the whole log when none does.
+pub fn ingestion_log_entry(server: &TestServer, matches: impl Fn(&Value) -> bool) -> Value {
+    let (status, _, body) = server.request("GET", "/api/diagnostics/ingestion?format=json", "");
+    assert_eq!(status, 200, "{body}");
+    let log = json_of(&body);
+    log.as_array()
+        .unwrap()
+        .iter()
+        .find(|e| matches(e))
+        .cloned()
+        .unwrap_or_else(|| panic!("no such entry in the ingestion log: {log}"))
+}
+
 pub fn json_of(body: &str) -> Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
 }

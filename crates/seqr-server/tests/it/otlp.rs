@@ -4,7 +4,7 @@
 use seqr_meta::{Permission, PermissionSet};
 use serde_json::{Value, json};
 
-use crate::{TestServer, create_key, json_of};
+use crate::{TestServer, create_key, ingestion_log_entry, json_of};
 
 fn log_request(records: Vec<Value>) -> String {
     json!({ "resourceLogs": [{
@@ -157,14 +157,9 @@ fn bad_bodies_and_content_types_are_refused_and_oversized_records_are_partial() 
             .unwrap()
             .contains("event limit")
     );
-    let (_, _, log) = server.request("GET", "/api/diagnostics/ingestion?format=json", "");
-    let log = json_of(&log);
-    let entry = log
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["Input"] == "otlp_http" && e["Reason"] == "oversized")
-        .unwrap_or_else(|| panic!("no entry for the refused record: {log}"));
+    let entry = ingestion_log_entry(&server, |e| {
+        e["Input"] == "otlp_http" && e["Reason"] == "oversized"
+    });
     let message = entry["Message"].as_str().unwrap();
     assert!(
         message.starts_with("1 record(s) refused, the rest stored:")

@@ -11,7 +11,7 @@ use seqr_meta::{Permission, PermissionSet};
 use seqr_shippers::loki::proto::{EntryAdapter, PushRequest, StreamAdapter, Timestamp};
 use serde_json::{Value, json};
 
-use crate::{TestServer, create_key, json_of, property_value, search_events};
+use crate::{TestServer, create_key, ingestion_log_entry, json_of, property_value, search_events};
 
 /// One request with a binary body; (status, lower-cased head, body).
 fn send(
@@ -151,14 +151,7 @@ fn elasticsearch_bulk_answers_per_item_and_stores_the_documents() {
         .collect();
     assert_eq!(statuses, [201, 400, 400]);
     // The refused items are in the ingestion log, though the request was answered 200.
-    let (_, _, log) = server.request("GET", "/api/diagnostics/ingestion?format=json", "");
-    let log = json_of(&log);
-    let entry = log
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["Input"] == "elastic_bulk")
-        .unwrap_or_else(|| panic!("no elastic_bulk entry: {log}"));
+    let entry = ingestion_log_entry(&server, |e| e["Input"] == "elastic_bulk");
     let message = entry["Message"].as_str().unwrap();
     assert!(
         message.starts_with("2 of 3 bulk item(s) refused, the rest stored; the first: 400"),
@@ -172,6 +165,19 @@ fn elasticsearch_bulk_answers_per_item_and_stores_the_documents() {
             .starts_with("{\"index\":{}}"),
         "{entry}"
     );
+    let (status, _, only_delete) = send(
+        &server,
+        "/es/web-logs/_bulk",
+        &[("Content-Type", "application/x-ndjson")],
+        b"{\"delete\":{\"_id\":\"y\"}}\n",
+    );
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&only_delete));
+    let entry = ingestion_log_entry(&server, |e| {
+        e["Message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("1 of 1 bulk item(s) refused, none stored;"))
+    });
+    assert_eq!(entry["Input"], "elastic_bulk", "{entry}");
     // The stored document's id comes from its time (then its place in the request).
     let id = answer["items"][0]["index"]["_id"].as_str().unwrap();
     assert!(!id.starts_with("0000000000000000"), "{id}");
