@@ -19,6 +19,8 @@ command -v chromium >/dev/null || missing+=(chromium)
 # private foreground child with its own config; the test never uses the system service).
 command -v logger >/dev/null || missing+=(bsdutils)
 command -v rsyslogd >/dev/null || [ -x /usr/sbin/rsyslogd ] || missing+=(rsyslog)
+# rsyslogd's TLS netstream driver (gtls), for syslog over TLS in tests/clients.
+dpkg -s rsyslog-gnutls >/dev/null 2>&1 || missing+=(rsyslog-gnutls)
 # The air-gap test (crates/seqr/tests/it/airgap.rs): strace records the server's connections
 # inside a network namespace made with util-linux unshare/nsenter, iproute2 brings its loopback
 # up, curl is the client.

@@ -10,7 +10,8 @@
 # seqr that requires API keys and drives seq-logging with and without one (keys.mjs), and
 # the OTLP/gRPC exporter with the key as gRPC metadata (apikey.mjs makes the key). A third seqr
 # serves HTTPS with a self-signed certificate: the Node and Python clients and the OTel exporters
-# (HTTP and gRPC) ingest over TLS trusting its CA, and check.py reads back over HTTPS. Also checks
+# (HTTP and gRPC) and rsyslogd (syslog over TLS, gtls) ingest over TLS trusting its CA, and
+# check.py reads back over HTTPS. Also checks
 # the five reference queries over HTTP against an independent computation
 # (reference_queries.py, needs ../shared/tools/gen_events.py beside the repo).
 #
@@ -23,7 +24,8 @@
 # versions change: `npm ci` into tests/clients/node_modules (package-lock.json)
 # and a venv at tests/clients/.venv (requirements.txt). Needs node >= 18 with
 # npm, and python3 with venv support (Debian: apt-get install python3-venv), util-linux
-# logger (bsdutils) and rsyslogd (rsyslog); `make deps` installs them.
+# logger (bsdutils) and rsyslogd (rsyslog, with rsyslog-gnutls for TLS); `make deps` installs
+# them.
 # Works offline once installed. Exit status 0 only if every check passed.
 set -euo pipefail
 
@@ -165,7 +167,8 @@ python3 "$here/check.py" "$url" "$run_id" "${node_clients[@]}" "${py_clients[@]}
 # self-signed CA the standard way for each: NODE_EXTRA_CA_CERTS (seq-logging, pino-seq,
 # winston-seq, the OTel JS exporters), REQUESTS_CA_BUNDLE (seqlog), OTEL_EXPORTER_OTLP_CERTIFICATE
 # (OTel Python exporters), SSL_CERT_FILE (the checks' own urllib searches). ---
-start_seqr tls --no-authentication --listen https://127.0.0.1:0 --tls-self-signed
+start_seqr tls --no-authentication --listen https://127.0.0.1:0 --tls-self-signed \
+    --syslog-tls 127.0.0.1:0
 https_url="$(sed -n 's/.*Listening on \(https:\/\/[^ ]*\).*/\1/p' "$tmp/tls.log" | head -n 1)"
 [[ -n "$https_url" ]] || die "seqr (tls) printed no 'Listening on https://...' line"
 grep -q "SELF-SIGNED" "$tmp/tls.log" || die "seqr (tls) did not warn about its self-signed certificate"
@@ -185,6 +188,11 @@ timeout 60 "$venv/bin/python" "$here/otel_grpc.py" "$https_url" "$tls_run" \
     || die "the OpenTelemetry gRPC checks failed over TLS (see FAIL lines above)"
 python3 "$here/check.py" "$https_url" "$tls_run" "${node_clients[@]}" seqlog \
     || die "some client checks failed over HTTPS (see FAIL lines above)"
+# Syslog over TLS (RFC 5425): rsyslogd's gtls driver checks the certificate against the CA.
+[[ -n "${input_port[syslog-tls]:-}" ]] || die "seqr (tls) printed no 'Accepting syslog-tls on HOST:PORT' line"
+timeout 120 "$venv/bin/python" "$here/syslog_clients.py" --rsyslog-tls \
+    "$https_url" "${input_port[syslog-tls]}" "$ca" "$tls_run" \
+    || die "the syslog-over-TLS check failed (see FAIL lines above)"
 unset NODE_EXTRA_CA_CERTS REQUESTS_CA_BUNDLE OTEL_EXPORTER_OTLP_CERTIFICATE SSL_CERT_FILE
 
 # --- reference queries q1-q5 (shared/design/performance.md) against an independent count ---

@@ -1,6 +1,7 @@
 """Drive real syslog senders against a running seqr's syslog listeners, then check what arrived.
 
 Usage: python3 syslog_clients.py <serverUrl> <syslogUdpPort> <syslogTcpPort> <runId>
+       python3 syslog_clients.py --rsyslog-tls <serverUrl> <syslogTlsPort> <caFile> <runId>
 
 Stdlib only; needs util-linux `logger` and Debian's `rsyslogd` (Makefile deps installs both).
 Each sender's messages carry TAG = <runId>-<sender>:
@@ -17,6 +18,9 @@ Each sender's messages carry TAG = <runId>-<sender>:
                            no /dev/log, no imklog) following a file, Tag fileapp, local1.notice,
                            forwarding with omfwd over TCP, octet-counted,
                            RSYSLOG_SyslogProtocol23Format; three lines appended to the file
+  rsyslog-tls (--rsyslog-tls)  the same rsyslogd over TLS (RFC 5425) with Debian's gtls
+                           netstream driver (rsyslog-gnutls), verifying the server's certificate
+                           against caFile and its name (x509/name, permitted peer localhost)
 
 Checks, through the search API: the number of events, level as syslog names it, the trimmed
 message, facility, hostname (the sender's, or the peer address when the message has none),
@@ -133,11 +137,11 @@ RSYSLOG_CONF = """\
 # (-f), no imuxsock (/dev/log) or imklog; state files go to the work directory. rsyslogd's own
 # messages go through this config (processInternalMessages), into a file here, instead of to
 # the system log socket.
-global(workDirectory="{work}" processInternalMessages="on")
+global(workDirectory="{work}" processInternalMessages="on"{global_tls})
 module(load="imfile")
 ruleset(name="forward") {{
   action(type="omfwd" target="127.0.0.1" port="{port}" protocol="tcp"
-         TCP_Framing="octet-counted" Template="RSYSLOG_SyslogProtocol23Format")
+         TCP_Framing="octet-counted" Template="RSYSLOG_SyslogProtocol23Format"{action_tls})
 }}
 input(type="imfile" File="{file}" Tag="fileapp:" Facility="local1" Severity="notice"
       ruleset="forward")
@@ -149,8 +153,15 @@ def rsyslogd_path():
     return shutil.which("rsyslogd") or next((p for p in ("/usr/sbin/rsyslogd", "/sbin/rsyslogd") if os.access(p, os.X_OK)), None)
 
 
-def run_rsyslog(url, port, tag):
-    c = Checks("rsyslog")
+# TLS with certificate and name checks: the server's certificate must chain to the CA and
+# name localhost (the self-signed certificate seqr makes does).
+RSYSLOG_GLOBAL_TLS = ' defaultNetstreamDriverCAFile="{ca}"'
+RSYSLOG_ACTION_TLS = ('\n         StreamDriver="gtls" StreamDriverMode="1" StreamDriverAuthMode="x509/name"'
+                      '\n         StreamDriverPermittedPeers="localhost"')
+
+
+def run_rsyslog(url, port, tag, ca=None):
+    c = Checks("rsyslog-tls" if ca else "rsyslog")
     rsyslogd = rsyslogd_path()
     if not c.expect("rsyslogd installed", rsyslogd is not None, "rsyslogd on PATH or in /usr/sbin (apt-get install rsyslog)",
                     "not found"):
@@ -161,7 +172,10 @@ def run_rsyslog(url, port, tag):
     os.mkdir(work)
     open(app_log, "w").close()
     with open(conf, "w") as f:
-        f.write(RSYSLOG_CONF.format(work=work, port=port, file=app_log, internal=internal))
+        f.write(RSYSLOG_CONF.format(
+            work=work, port=port, file=app_log, internal=internal,
+            global_tls=RSYSLOG_GLOBAL_TLS.format(ca=ca) if ca else "",
+            action_tls=RSYSLOG_ACTION_TLS if ca else ""))
     output = open(os.path.join(tmp, "rsyslogd.out"), "w+")
     proc = subprocess.Popen([rsyslogd, "-n", "-f", conf, "-i", os.path.join(tmp, "rsyslogd.pid")],
                             stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT)
@@ -207,13 +221,22 @@ def run_rsyslog(url, port, tag):
     return c.done()
 
 
+def main_rsyslog_tls(args):
+    url, port, ca, run_id = args[0].rstrip("/"), int(args[1]), args[2], args[3]
+    failures = run_rsyslog(url, port, f"{run_id}-rsyslog-tls", ca=ca)
+    print(f"syslog over TLS: {len(failures)} check(s) failed" if failures else "syslog over TLS: all checks passed")
+    return 1 if failures else 0
+
+
 def main():
+    # Stopped by `timeout` or run.sh: unwind, so the finally block stops rsyslogd.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    if len(sys.argv) == 6 and sys.argv[1] == "--rsyslog-tls":
+        return main_rsyslog_tls(sys.argv[2:])
     if len(sys.argv) != 5:
         print(__doc__, file=sys.stderr)
         return 2
     url, udp_port, tcp_port, run_id = sys.argv[1].rstrip("/"), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-    # Stopped by `timeout` or run.sh: unwind, so the finally block stops rsyslogd.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if shutil.which("logger") is None:
         print("FAIL syslog: util-linux `logger` is not installed (apt-get install bsdutils)")
         return 1
