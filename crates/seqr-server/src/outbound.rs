@@ -3,8 +3,8 @@
 //! another host (a webhook, an SMTP relay, OIDC discovery) connects through
 //! [`OutboundPolicy::connect`], which refuses every destination the administrator has not listed
 //! in `--outbound-allow`, and refuses it *before* any DNS look-up, since the look-up itself
-//! leaves the host. `tests/it/outbound.rs` checks that no other server code opens an outbound
-//! socket, so the allow-list cannot be bypassed by accident.
+//! leaves the host. `crates/seqr/tests/it/outbound_scan.rs` checks that no other server code
+//! opens an outbound socket, so the allow-list cannot be bypassed by accident.
 //!
 //! Rules: `host`, `*.domain` (any name under it, not the domain itself), an address, or a
 //! network in CIDR notation, each optionally with `:port` (`[v6]:port` for IPv6). A name rule

@@ -12,6 +12,7 @@ mod ingest_http;
 mod input_fixtures;
 mod input_flood;
 mod otlp_fixtures;
+mod outbound_scan;
 mod packaging;
 mod secret_rotate;
 mod secure_defaults;
