@@ -45,6 +45,13 @@ pub struct HttpLimits {
     pub body_idle_timeout: Duration,
 }
 
+impl HttpLimits {
+    /// The connection permits: `max_connections`, at least one.
+    pub(crate) fn connection_permits(&self) -> usize {
+        self.max_connections.max(1)
+    }
+}
+
 impl Default for HttpLimits {
     fn default() -> HttpLimits {
         HttpLimits {
@@ -85,7 +92,7 @@ impl Shared {
         Shared {
             path_prefix: path_prefix.map(Arc::from),
             proxies: Arc::new(proxies),
-            connections: Arc::new(Semaphore::new(limits.max_connections.max(1))),
+            connections: Arc::new(Semaphore::new(limits.connection_permits())),
             limits: Arc::new(limits),
         }
     }

@@ -115,7 +115,7 @@ impl std::str::FromStr for OutboundRule {
                 ),
             };
             (
-                network(inside).ok_or_else(|| err("not an IPv6 address"))?,
+                network(inside).ok_or_else(|| err("not an address or network inside [ ]"))?,
                 port,
             )
         } else if let Some(net) = network(text) {
@@ -234,15 +234,19 @@ impl OutboundPolicy {
         self.rules.is_empty()
     }
 
-    pub fn rules(&self) -> &[OutboundRule] {
-        &self.rules
-    }
-
     /// Refuses `host:port` unless a rule allows it. `host` is a name or an address literal
     /// (IPv6 with or without brackets).
     pub fn check(&self, host: &str, port: u16) -> Result<(), OutboundError> {
-        let destination = Destination::of(host);
-        if self.rules.iter().any(|r| r.allows(&destination, port)) {
+        self.check_destination(&Destination::of(host), host, port)
+    }
+
+    fn check_destination(
+        &self,
+        destination: &Destination,
+        host: &str,
+        port: u16,
+    ) -> Result<(), OutboundError> {
+        if self.rules.iter().any(|r| r.allows(destination, port)) {
             Ok(())
         } else {
             Err(OutboundError::NotAllowed {
@@ -260,8 +264,9 @@ impl OutboundPolicy {
         port: u16,
         timeout: Duration,
     ) -> Result<TcpStream, OutboundError> {
-        self.check(host, port)?;
-        let addresses: Vec<SocketAddr> = match Destination::of(host) {
+        let destination = Destination::of(host);
+        self.check_destination(&destination, host, port)?;
+        let addresses: Vec<SocketAddr> = match destination {
             Destination::Address(a) => vec![SocketAddr::new(a, port)],
             Destination::Name(name) => tokio::net::lookup_host((name.as_str(), port))
                 .await

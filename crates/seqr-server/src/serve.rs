@@ -350,7 +350,7 @@ pub async fn serve(
             config.self_log.as_ref().map(|s| s.dropped_counter()),
             crate::metrics::ConnectionSlots {
                 permits: shared.connections.clone(),
-                limit: shared.limits.max_connections.max(1),
+                limit: shared.limits.connection_permits(),
             },
         )),
         ingestion_log: Arc::default(),

@@ -35,6 +35,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::support::server::{SEQR, parse_listening_line, wait_timeout};
+use crate::support::{in_ci, tool_found};
 
 const ADMIN_PASSWORD: &str = "airgap-Test-password-0417";
 
@@ -88,18 +89,6 @@ fn sabotage_is_caught() {
             .any(|v| v.contains("192.0.2.1") && v.contains("port 80")),
         "the connection to 192.0.2.1:80 was not caught:\n{trace}"
     );
-}
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
-
-fn tool_found(tool: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
 }
 
 /// Why the test cannot run here, or `None`. Under `CI=true` a missing tool is a failure.

@@ -73,13 +73,11 @@ fn systemd_unit_verifies() {
         "seqr.sysusers.conf creates no seqr user:\n{sysusers}"
     );
 
-    let found = Command::new("sh")
-        .args(["-c", "command -v systemd-analyze"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
-        assert!(!ci, "systemd-analyze is missing; .ci/deps.sh installs it");
+    if !crate::support::tool_found("systemd-analyze") {
+        assert!(
+            !crate::support::in_ci(),
+            "systemd-analyze is missing; .ci/deps.sh installs it"
+        );
         eprintln!("SKIPPED systemd-analyze verify: systemd-analyze is not installed");
         return;
     }

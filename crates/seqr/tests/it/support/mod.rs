@@ -14,6 +14,21 @@ pub use http::{Request, Response, get, gzip, post};
 pub use server::{Server, TestDir};
 
 /// The exact body of a successful ingestion.
+/// Whether the tests run under CI (`CI=true`), where a missing tool fails a test instead of
+/// skipping it: `.ci/deps.sh` installs them all.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// Whether `tool` is on the PATH.
+pub fn tool_found(tool: &str) -> bool {
+    std::process::Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 pub const INGEST_OK_BODY: &str = r#"{"MinimumLevelAccepted":null}"#;
 
 pub const CLEF: &str = "application/vnd.serilog.clef";
